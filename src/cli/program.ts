@@ -1,0 +1,108 @@
+import { Command, Option } from 'commander';
+import type { SecretRegistry } from '../io/redact.js';
+import { Context, type Deps, type GlobalOptions } from './context.js';
+
+/**
+ * The command tree. Only flags are declared here; each action loads its command's module when
+ * it runs, so `authctl token get` never loads the login prompts or the config writer.
+ */
+
+type Action = (ctx: Context, opts: never, command: Command) => Promise<void>;
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}\n`;
+}
+
+/** `secrets` outlives the command's context so the final error message is redacted too. */
+export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
+  const program = new Command('authctl');
+  // Before any subcommand exists: subcommands copy these settings when they are created.
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.io.stdout.write(text),
+      writeErr: (text) => deps.io.stderr.write(text),
+      outputError: (text, write) => write(`authctl: ${text.replace(/^error: /, '')}`),
+    })
+    .description('Get short-lived IAM tokens, keep them in the OS keychain, hand them to the shell.')
+    .version(deps.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .addHelpCommand(false)
+    .option('-p, --profile <name>', 'profile to use (env AUTHCTL_PROFILE; default: the one chosen with `profile use`, else "default")')
+    .addOption(new Option('--store <kind>', 'where secrets are kept (env AUTHCTL_STORE)').choices(['keychain', 'file']))
+    .option('--timeout <duration>', 'network timeout, e.g. 10s (env AUTHCTL_TIMEOUT; default 10s)')
+    .option('--debug', 'log each request to stderr, secrets replaced by fingerprints (env AUTHCTL_DEBUG=1)')
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      examples([
+        'authctl login --auth-url https://iam.example.com/v3 --username alice --user-domain Fiware --project /smartcity',
+        'authctl token get',
+        'eval "$(authctl export)"     # sets $Token',
+      ]),
+    );
+
+  const run =
+    (load: () => Promise<Action>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const command = args[args.length - 1] as Command;
+      const opts = command.opts();
+      const ctx = new Context(deps, command.optsWithGlobals<GlobalOptions>(), secrets);
+      const action = await load();
+      await action(ctx, opts as never, command);
+    };
+
+  program
+    .command('login')
+    .description('log in to IAM and keep the token in the keychain')
+    .option('--auth-url <url>', 'Keystone v3 base URL (env OS_AUTH_URL)')
+    .option('--username <name>', 'user name (env OS_USERNAME)')
+    .option('--user-id <id>', 'user id, instead of name and domain (env OS_USER_ID)')
+    .option('--user-domain <name>', "user's domain name (env OS_USER_DOMAIN_NAME)")
+    .option('--user-domain-id <id>', "user's domain id (env OS_USER_DOMAIN_ID)")
+    .option('--project-id <id>', 'scope to a project by id (env OS_PROJECT_ID)')
+    .option('--project <name>', 'scope to a project by name (env OS_PROJECT_NAME)')
+    .option('--project-domain <name>', "the project's domain; default: the user's (env OS_PROJECT_DOMAIN_NAME)")
+    .option('--project-domain-id <id>', "the project's domain id (env OS_PROJECT_DOMAIN_ID)")
+    .option('--domain <name>', 'scope to a domain by name (env OS_DOMAIN_NAME)')
+    .option('--domain-id <id>', 'scope to a domain by id (env OS_DOMAIN_ID)')
+    .option('--unscoped', 'get an unscoped token')
+    .option('--region <name>', 'region, kept for `export --openstack` (env OS_REGION_NAME)')
+    .option('--password-stdin', 'read the password from stdin (else env OS_PASSWORD, else a prompt)')
+    .option('--save-password', 'keep the password in the keychain so tokens renew without asking')
+    .option('--client-id <id>', 'log in with OAuth2 client credentials (env AUTHCTL_CLIENT_ID)')
+    .option('--client-secret-stdin', 'read the client secret from stdin (else env AUTHCTL_CLIENT_SECRET, else a prompt)')
+    .option('--token-url <url>', 'OAuth2 token endpoint (default: {auth-url}/api/v2/tenant/token)')
+    .option('--save-secret', 'keep the client secret in the keychain so tokens renew without asking')
+    .option('--allow-http', 'allow plain http:// to a host other than loopback')
+    .option('--json', 'print what was obtained as JSON on stdout (never the token or password)')
+    .addHelpText(
+      'after',
+      examples([
+        'authctl login                                   # asks for what it needs',
+        'authctl login --auth-url https://iam.example.com/v3 --username alice --user-domain Fiware --project /smartcity',
+        'printf %s "$PASS" | authctl login --password-stdin --project-id 4f1c...',
+        'OS_PASSWORD=... authctl login --save-password   # CI: everything from OS_* variables',
+        'printf %s "$SECRET" | authctl login --client-id app --client-secret-stdin --token-url https://idp.example.com/token',
+      ]),
+    )
+    .action(run(async () => (await import('../commands/login.js')).loginRun as Action));
+
+  const token = program.command('token').description('print, check or renew the token');
+  token
+    .command('get')
+    .description('print the token (cached while it has --min-ttl left, else renewed without asking)')
+    .option('--min-ttl <duration>', 'renew when less than this is left (env AUTHCTL_MIN_TTL; default 5m)')
+    .option('--json', 'print the token with its metadata as JSON')
+    .addHelpText('after', examples(['curl -H "X-Auth-Token: $(authctl token get)" https://api.example.com/v1/things', 'authctl token get --json | jq .expires_at']))
+    .action(run(async () => (await import('../commands/token-get.js')).tokenGetRun as Action));
+
+  program
+    .command('export')
+    .description('print shell code that sets $Token: eval "$(authctl export)"')
+    .option('--min-ttl <duration>', 'renew when less than this is left (env AUTHCTL_MIN_TTL; default 5m)')
+    .addHelpText('after', examples(['eval "$(authctl export)"', 'authctl export >> "$GITHUB_ENV"   # no: use `--shell dotenv` for files']))
+    .action(run(async () => (await import('../commands/export.js')).exportRun as Action));
+
+  return program;
+}

@@ -1,0 +1,29 @@
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/**
+ * Parses `600`, `90s`, `10m`, `12h`, `1d` or combinations such as `1h30m` into whole seconds.
+ * Returns undefined for anything else, so callers can name the bad value in their own error.
+ */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  if (!/^(\d+[smhd])+$/.test(trimmed)) return undefined;
+  let seconds = 0;
+  for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhd])/g)) {
+    seconds += Number(amount) * UNIT_SECONDS[unit!]!;
+  }
+  return Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
+/** A short human reading of a span: `42s`, `17m`, `1h 05m`, `3d 4h`. Negative spans read as `0s`. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const days = Math.floor(total / 86400);
+  const hours = Math.floor((total % 86400) / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  if (days > 0) return `${days}d ${hours}h`;
+  if (hours > 0) return `${hours}h ${String(minutes).padStart(2, '0')}m`;
+  if (minutes > 0) return `${minutes}m`;
+  return `${seconds}s`;
+}

@@ -1,0 +1,91 @@
+/** The token model and the pure expiry arithmetic every command shares. Times are epoch ms. */
+
+export interface NamedRef {
+  id?: string;
+  name?: string;
+}
+
+/** What IAM said about a token, normalised from Keystone's and OAuth2's answers. */
+export interface TokenInfo {
+  /** On IAM's clock. */
+  expiresAt: number;
+  issuedAt?: number;
+  user?: NamedRef & { domain?: NamedRef };
+  project?: NamedRef & { domain?: NamedRef };
+  domain?: NamedRef;
+  roles?: string[];
+  methods?: string[];
+}
+
+/** What authctl keeps in the keychain for a profile. */
+export interface CachedToken extends TokenInfo {
+  v: 1;
+  /** `targetKey` of what the token was issued for: never served to anything else. */
+  key: string;
+  token: string;
+  /** IAM's clock minus ours when the token arrived, so expiry is judged on IAM's clock. */
+  skewMs: number;
+  /** Where it came from, for display: the auth URL or the OAuth2 token URL. */
+  issuer: string;
+}
+
+/** Skews under this are noise: the `Date` header has one-second resolution. */
+const NEGLIGIBLE_SKEW_MS = 2000;
+
+/** IAM's clock minus the local clock, from a response's `Date` header. */
+export function clockSkew(dateHeader: string | undefined, localNow: number): number {
+  const serverNow = dateHeader ? Date.parse(dateHeader) : Number.NaN;
+  if (Number.isNaN(serverNow)) return 0;
+  const skew = serverNow - localNow;
+  return Math.abs(skew) < NEGLIGIBLE_SKEW_MS ? 0 : skew;
+}
+
+export function remainingMs(token: Pick<CachedToken, 'expiresAt' | 'skewMs'>, now: number): number {
+  return token.expiresAt - (now + token.skewMs);
+}
+
+export function isExpired(token: Pick<CachedToken, 'expiresAt' | 'skewMs'>, now: number): boolean {
+  return remainingMs(token, now) <= 0;
+}
+
+/** Whether a cached token may be served for `key` with at least `minTtlMs` left. */
+export function isServable(token: CachedToken, key: string, now: number, minTtlMs: number): boolean {
+  return token.key === key && remainingMs(token, now) > minTtlMs;
+}
+
+/**
+ * Reads a keychain entry back into a token. Anything that is not a well-formed entry of ours
+ * (corrupt, truncated, written by another program) is undefined: a cache miss, never a crash.
+ */
+export function parseCachedToken(text: string): CachedToken | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const candidate = value as Partial<CachedToken>;
+  if (
+    candidate.v !== 1 ||
+    typeof candidate.key !== 'string' ||
+    typeof candidate.token !== 'string' ||
+    candidate.token.length === 0 ||
+    typeof candidate.expiresAt !== 'number' ||
+    !Number.isFinite(candidate.expiresAt) ||
+    typeof candidate.skewMs !== 'number' ||
+    typeof candidate.issuer !== 'string'
+  ) {
+    return undefined;
+  }
+  return candidate as CachedToken;
+}
+
+export function serializeCachedToken(token: CachedToken): string {
+  return JSON.stringify(token);
+}
+
+/** ISO-8601 UTC with second precision, the form authctl prints. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,142 @@
+import { UnreachableError } from '../core/errors.js';
+import type { DomainRef, KeystoneTarget, Scope, UserRef } from '../core/target.js';
+import { clockSkew, type NamedRef, type TokenInfo } from '../core/token.js';
+import type { HttpClient, HttpResponse } from './http.js';
+import { parseIsoTime, parseJsonBody, responseError, tokenFromHeader } from './response.js';
+
+/** Keystone v3 identity: `POST/GET/HEAD/DELETE {authUrl}/auth/tokens` (iam-api.md §1, §2). */
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+
+function domainJson(domain: DomainRef): Record<string, string> {
+  return 'id' in domain ? { id: domain.id } : { name: domain.name };
+}
+
+function userJson(user: UserRef): Record<string, unknown> {
+  return 'id' in user ? { id: user.id } : { name: user.name, domain: domainJson(user.domain) };
+}
+
+/** The `scope` member, or undefined for an unscoped token (Keystone: no `scope` at all). */
+export function scopeJson(scope: Scope): Record<string, unknown> | undefined {
+  switch (scope.kind) {
+    case 'unscoped':
+      return undefined;
+    case 'domain':
+      return { domain: domainJson(scope.domain) };
+    case 'project':
+      return { project: 'id' in scope ? { id: scope.id } : { name: scope.name, domain: domainJson(scope.domain) } };
+  }
+}
+
+function withScope(identity: Record<string, unknown>, scope: Scope | undefined): { auth: Record<string, unknown> } {
+  const scopeMember = scope ? scopeJson(scope) : undefined;
+  return { auth: scopeMember ? { identity, scope: scopeMember } : { identity } };
+}
+
+export function passwordAuthBody(user: UserRef, password: string, scope: Scope): { auth: Record<string, unknown> } {
+  return withScope({ methods: ['password'], password: { user: { ...userJson(user), password } } }, scope);
+}
+
+/** Re-authentication from a token (seed 004). Keystone keeps the parent's expiry. */
+export function tokenAuthBody(token: string, scope: Scope | undefined): { auth: Record<string, unknown> } {
+  return withScope({ methods: ['token'], token: { id: token } }, scope);
+}
+
+export interface IssuedToken {
+  token: string;
+  info: TokenInfo;
+  skewMs: number;
+}
+
+function namedRef(value: unknown): NamedRef | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { id, name } = value as Record<string, unknown>;
+  const ref: NamedRef = {};
+  if (typeof id === 'string') ref.id = id;
+  if (typeof name === 'string') ref.name = name;
+  return ref.id === undefined && ref.name === undefined ? undefined : ref;
+}
+
+function withDomain(value: unknown): (NamedRef & { domain?: NamedRef }) | undefined {
+  const ref = namedRef(value);
+  if (!ref) return undefined;
+  const domain = namedRef((value as Record<string, unknown>).domain);
+  return domain ? { ...ref, domain } : ref;
+}
+
+/**
+ * Reads Keystone's `{"token": {...}}` body. `expires_at` is required and must be a time;
+ * everything else is descriptive and taken when present.
+ */
+export function parseTokenBody(body: unknown): TokenInfo | { error: string } {
+  const token = (body as { token?: unknown } | null)?.token;
+  if (typeof token !== 'object' || token === null) return { error: 'the body has no "token" object' };
+  const raw = token as Record<string, unknown>;
+  if (raw.expires_at === undefined) return { error: 'the token has no expires_at' };
+  const expiresAt = parseIsoTime(raw.expires_at);
+  if (expiresAt === undefined) return { error: `the token's expires_at (${JSON.stringify(raw.expires_at).slice(0, 60)}) is not a time` };
+  const info: TokenInfo = { expiresAt };
+  const issuedAt = parseIsoTime(raw.issued_at);
+  if (issuedAt !== undefined) info.issuedAt = issuedAt;
+  const user = withDomain(raw.user);
+  if (user) info.user = user;
+  const project = withDomain(raw.project);
+  if (project) info.project = project;
+  const domain = namedRef(raw.domain);
+  if (domain) info.domain = domain;
+  if (Array.isArray(raw.roles)) {
+    info.roles = raw.roles.map((role) => namedRef(role)?.name).filter((name): name is string => name !== undefined);
+  }
+  if (Array.isArray(raw.methods)) info.methods = raw.methods.filter((m): m is string => typeof m === 'string');
+  return info;
+}
+
+/** Turns a 200/201 token answer into a token, or a clear error; nothing half-parsed gets through. */
+export function readTokenResponse(response: HttpResponse, origin: string, localNow: number, subjectToken?: string): IssuedToken {
+  const token = subjectToken ?? tokenFromHeader(response, 'X-Subject-Token', origin);
+  const parsed = parseTokenBody(parseJsonBody(response, origin));
+  if ('error' in parsed) {
+    throw new UnreachableError(`${origin} answered ${response.status} with a malformed token body: ${parsed.error}`, {
+      hint: 'check that the URL points at a Keystone v3 service; nothing was stored',
+    });
+  }
+  const skewMs = clockSkew(response.headers.date, localNow);
+  if (parsed.expiresAt <= localNow + skewMs) {
+    throw new UnreachableError(`${origin} issued a token that has already expired (expires_at ${new Date(parsed.expiresAt).toISOString()})`, {
+      hint: "IAM's clock or token lifetime is misconfigured; nothing was stored",
+    });
+  }
+  return { token, info: parsed, skewMs };
+}
+
+export function tokensUrl(authUrl: string): string {
+  return `${authUrl}/auth/tokens`;
+}
+
+export function describeTarget(target: KeystoneTarget): string {
+  return target.authUrl;
+}
+
+export async function issueToken(
+  http: HttpClient,
+  authUrl: string,
+  body: object,
+  now: () => number,
+  headers: Record<string, string> = {},
+): Promise<IssuedToken> {
+  const response = await http.send({
+    method: 'POST',
+    url: tokensUrl(authUrl),
+    headers: { ...JSON_HEADERS, ...headers },
+    body: JSON.stringify(body),
+  });
+  const received = now();
+  if (response.status !== 201 && response.status !== 200) {
+    throw responseError(response, {
+      action: `login to ${authUrl}`,
+      rejectedHint: 'check the user name, domain, password and scope (project or domain)',
+      notFoundHint: 'check the auth URL (the Keystone v3 base, e.g. https://iam.example.com/v3) and the scope names',
+    });
+  }
+  return readTokenResponse(response, new URL(authUrl).origin, received);
+}

@@ -1,0 +1,57 @@
+import { RejectedError, UnreachableError } from '../core/errors.js';
+import type { OAuth2Target } from '../core/target.js';
+import { clockSkew } from '../core/token.js';
+import type { HttpClient } from './http.js';
+import type { IssuedToken } from './keystone.js';
+import { parseJsonBody, responseError, serverMessage } from './response.js';
+
+/** OAuth2 client credentials (RFC 6749 §4.4, client_secret_post; iam-api.md §3). */
+
+/** Seed 002: the application-credential service's default lifetime, used when a server omits expires_in. */
+export const DEFAULT_EXPIRES_IN_SECONDS = 1800;
+
+/** The default token endpoint under a service base URL (seed 002). */
+export function defaultTokenUrl(base: string): string {
+  return `${base.replace(/\/+$/, '')}/api/v2/tenant/token`;
+}
+
+export function clientCredentialsBody(clientId: string, clientSecret: string): string {
+  return new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString();
+}
+
+export async function clientCredentialsToken(http: HttpClient, target: OAuth2Target, clientSecret: string, now: () => number): Promise<IssuedToken> {
+  const response = await http.send({
+    method: 'POST',
+    url: target.tokenUrl,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: clientCredentialsBody(target.clientId, clientSecret),
+  });
+  const received = now();
+  const origin = new URL(target.tokenUrl).origin;
+  const action = `client-credentials login to ${target.tokenUrl}`;
+  if (response.status === 400 || response.status === 401 || response.status === 403) {
+    // RFC 6749 §5.2 answers a bad client with 400 or 401; the vendor's service with 400 {error_code, error_msg}.
+    const said = serverMessage(response.body);
+    throw new RejectedError(`${action} was rejected (${response.status})${said ? `: ${said}` : ''}`, {
+      hint: 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET)',
+    });
+  }
+  if (response.status !== 200 && response.status !== 201) {
+    throw responseError(response, { action, rejectedHint: 'check the client id and secret', notFoundHint: 'check --token-url' });
+  }
+  const body = parseJsonBody(response, origin) as Record<string, unknown> | null;
+  const token = body?.access_token;
+  if (typeof token !== 'string' || token === '' || token.length > 64 * 1024 || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new UnreachableError(`${origin} answered ${response.status} without a usable access_token`, {
+      hint: 'check that --token-url points at an OAuth2 token endpoint; nothing was stored',
+    });
+  }
+  const expiresIn = body?.expires_in === undefined ? DEFAULT_EXPIRES_IN_SECONDS : Number(body.expires_in);
+  if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
+    throw new UnreachableError(`${origin} answered with an unusable expires_in (${JSON.stringify(body?.expires_in)})`, {
+      hint: 'nothing was stored',
+    });
+  }
+  // expires_in counts from when the server answered; the local clock is what we have for that.
+  return { token, info: { expiresAt: received + expiresIn * 1000, issuedAt: received }, skewMs: clockSkew(undefined, received) };
+}

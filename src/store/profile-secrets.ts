@@ -1,0 +1,64 @@
+import { parseCachedToken, serializeCachedToken, type CachedToken } from '../core/token.js';
+import type { ChunkedStore } from './chunked.js';
+
+/** The secret-store entries of one profile, by role. */
+export type SecretRole = 'token' | 'password' | 'client-secret';
+const ROLES: readonly SecretRole[] = ['token', 'password', 'client-secret'];
+
+/** A profile's secrets: its cached token, and the password or client secret saved for silent renewal. */
+export class ProfileSecrets {
+  readonly #store: ChunkedStore;
+  readonly #profile: string;
+  readonly #warn: (message: string) => void;
+
+  constructor(store: ChunkedStore, profile: string, warn: (message: string) => void) {
+    this.#store = store;
+    this.#profile = profile;
+    this.#warn = warn;
+  }
+
+  get storeKind(): string {
+    return this.#store.store.kind;
+  }
+
+  #account(role: SecretRole): string {
+    return `${this.#profile}:${role}`;
+  }
+
+  /** The cached token, or undefined on a miss. A damaged or foreign entry is a miss with a warning. */
+  async readToken(): Promise<CachedToken | undefined> {
+    const { value, problem } = await this.#store.read(this.#account('token'));
+    if (problem) {
+      this.#warn(`the cached token of profile ${this.#profile} is ${problem === 'incomplete' ? 'incomplete' : "not in authctl's format"}; ignoring it`);
+      return undefined;
+    }
+    if (value === undefined) return undefined;
+    const token = parseCachedToken(value);
+    if (!token) this.#warn(`the cached token of profile ${this.#profile} is damaged; ignoring it`);
+    return token;
+  }
+
+  async writeToken(token: CachedToken): Promise<void> {
+    await this.#store.write(this.#account('token'), serializeCachedToken(token));
+  }
+
+  async readSecret(role: Exclude<SecretRole, 'token'>): Promise<string | undefined> {
+    const { value } = await this.#store.read(this.#account(role));
+    return value;
+  }
+
+  async writeSecret(role: Exclude<SecretRole, 'token'>, value: string): Promise<void> {
+    await this.#store.write(this.#account(role), value);
+  }
+
+  async deleteSecret(role: SecretRole): Promise<boolean> {
+    return this.#store.delete(this.#account(role));
+  }
+
+  /** Removes every entry of the profile; says whether anything was there. */
+  async deleteAll(): Promise<boolean> {
+    let deleted = false;
+    for (const role of ROLES) deleted = (await this.#store.delete(this.#account(role))) || deleted;
+    return deleted;
+  }
+}

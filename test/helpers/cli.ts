@@ -1,0 +1,54 @@
+/** Runs the built CLI as a user would: a real process, a clean environment, its own config dir. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+
+export const BIN = fileURLToPath(new URL('../../bin/authctl.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+}
+
+/** A fresh, isolated user: own HOME and config dir, the test keyring's bus, nothing from the developer's shell. */
+export function isolatedEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  const home = mkdtempSync(join(tmpdir(), 'authctl-test-'));
+  const keyring = inject('keyring');
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    AUTHCTL_CONFIG_DIR: join(home, 'config'),
+    ...(keyring.ok ? { DBUS_SESSION_BUS_ADDRESS: keyring.busAddress } : {}),
+    ...extra,
+  };
+}
+
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env = Object.fromEntries(Object.entries(options.env ?? isolatedEnv()).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}

@@ -1,0 +1,43 @@
+/** A private realm of the shared test IAM server, with helpers to script it and read its log. */
+import { inject } from 'vitest';
+import type { Fault, LoggedRequest, RealmInfo, RealmOptions } from './iam-server.js';
+
+export interface Realm extends RealmInfo {
+  fault(...faults: Fault[]): Promise<void>;
+  requests(): Promise<LoggedRequest[]>;
+  /** How many requests reached `path` (default: the token endpoint). */
+  count(method: string, path?: string): Promise<number>;
+  expire(token: string): Promise<void>;
+  revoke(token: string): Promise<void>;
+}
+
+async function call(url: string, body?: unknown): Promise<Response> {
+  const response = await fetch(url, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+  if (response.status >= 400) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return response;
+}
+
+export async function newRealm(options: RealmOptions = {}): Promise<Realm> {
+  const info = (await (await call(`${inject('iamUrl')}/_realms`, options)).json()) as RealmInfo;
+  const requests = async () => (await (await call(`${info.base}/_requests`)).json()) as LoggedRequest[];
+  return {
+    ...info,
+    fault: async (...faults) => void (await call(`${info.base}/_faults`, faults)),
+    requests,
+    count: async (method, path = '/v3/auth/tokens') => (await requests()).filter((r) => r.method === method && r.path === path).length,
+    expire: async (token) => void (await call(`${info.base}/_tokens`, { token, expire: true })),
+    revoke: async (token) => void (await call(`${info.base}/_tokens`, { token, revoke: true })),
+  };
+}
+
+/** Env for a password login of the realm's user, scoped to its project by name. */
+export function loginEnv(realm: RealmInfo): Record<string, string> {
+  const { user, project } = realm.fixtures;
+  return {
+    OS_AUTH_URL: realm.authUrl,
+    OS_USERNAME: user.name,
+    OS_USER_DOMAIN_NAME: user.domain,
+    OS_PROJECT_NAME: project.name,
+    OS_PASSWORD: user.password,
+  };
+}

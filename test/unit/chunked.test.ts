@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { ChunkedStore, splitUtf16 } from '../../src/store/chunked.js';
+import { MemoryStore } from '../../src/store/secret-store.js';
+
+describe('chunked storage', () => {
+  it('stores a small value whole', async () => {
+    const memory = new MemoryStore();
+    const store = new ChunkedStore(memory, 100);
+    await store.write('a', 'value');
+    expect([...memory.entries.keys()]).toEqual(['a']);
+    expect(await store.read('a')).toEqual({ value: 'value' });
+  });
+
+  it('splits a 16 KB token into parts under the limit and reassembles it', async () => {
+    const memory = new MemoryStore();
+    const store = new ChunkedStore(memory, 1200);
+    const token = `MII${'A'.repeat(16 * 1024)}`;
+    await store.write('a', token);
+    expect(memory.entries.size).toBe(1 + Math.ceil(token.length / 1200));
+    for (const value of memory.entries.values()) expect(value.length).toBeLessThanOrEqual(1200);
+    expect(await store.read('a')).toEqual({ value: token });
+  });
+
+  it('replaces a large value and removes the old parts', async () => {
+    const memory = new MemoryStore();
+    const store = new ChunkedStore(memory, 100);
+    await store.write('a', 'x'.repeat(500));
+    await store.write('a', 'y'.repeat(300));
+    expect(memory.entries.size).toBe(1 + 3);
+    expect(await store.read('a')).toEqual({ value: 'y'.repeat(300) });
+    await store.write('a', 'small');
+    expect(memory.entries.size).toBe(1);
+  });
+
+  it('reads a missing or altered part as a miss, never as a wrong value', async () => {
+    const memory = new MemoryStore();
+    const store = new ChunkedStore(memory, 100);
+    await store.write('a', 'z'.repeat(450));
+    const part = [...memory.entries.keys()].find((key) => key.endsWith('.2'))!;
+    memory.entries.set(part, 'q'.repeat(100));
+    expect(await store.read('a')).toEqual({ problem: 'incomplete' });
+    memory.entries.delete(part);
+    expect(await store.read('a')).toEqual({ problem: 'incomplete' });
+  });
+
+  it('keeps the previous value readable when a write dies before its manifest', async () => {
+    const memory = new MemoryStore();
+    const store = new ChunkedStore(memory, 100);
+    await store.write('a', 'old'.repeat(100));
+    // A write that crashes after its parts: simulate by failing the manifest write.
+    const failing = new ChunkedStore(
+      Object.assign(Object.create(memory) as MemoryStore, {
+        set: async (account: string, value: string) => {
+          if (account === 'a') throw new Error('killed');
+          memory.entries.set(account, value);
+        },
+      }),
+      100,
+    );
+    await expect(failing.write('a', 'new'.repeat(100))).rejects.toThrow('killed');
+    expect(await store.read('a')).toEqual({ value: 'old'.repeat(100) });
+  });
+
+  it('reads an entry that is not ours as foreign', async () => {
+    const memory = new MemoryStore();
+    memory.entries.set('a', 'someone else wrote this');
+    expect(await new ChunkedStore(memory, 100).read('a')).toEqual({ problem: 'foreign' });
+  });
+
+  it('never cuts a surrogate pair', () => {
+    const value = '😀'.repeat(10);
+    const parts = splitUtf16(value, 3);
+    expect(parts.join('')).toBe(value);
+    for (const part of parts) expect(part).toBe(part.normalize());
+    expect(parts.every((part) => !/[\ud800-\udbff]$/.test(part))).toBe(true);
+  });
+});

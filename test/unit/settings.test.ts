@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { checkFlagConflicts, checkUrl, describeMissing, keystoneEnvLayer, resolveKeystone } from '../../src/core/settings.js';
+import { targetKey } from '../../src/core/target.js';
+
+describe('resolving a Keystone login from flags, environment and profile', () => {
+  it('takes each value from the first layer that has it', () => {
+    const resolution = resolveKeystone([
+      { project: '/smartcity' },
+      { authUrl: 'https://env/v3', username: 'alice', userDomain: 'Fiware' },
+      { authUrl: 'https://saved/v3', username: 'bob', userDomain: 'Other', projectId: 'p-saved' },
+    ]);
+    expect(resolution.target).toEqual({
+      kind: 'keystone',
+      authUrl: 'https://env/v3',
+      user: { name: 'alice', domain: { name: 'Fiware' } },
+      scope: { kind: 'project', name: '/smartcity', domain: { name: 'Fiware' } },
+    });
+    expect(resolution.missing).toEqual([]);
+  });
+
+  it('takes the scope whole from one layer: a flag scope is never mixed with an environment scope', () => {
+    const resolution = resolveKeystone([{ domain: 'Fiware' }, { authUrl: 'https://x/v3', userId: 'u', projectId: 'p' }]);
+    expect(resolution.target?.scope).toEqual({ kind: 'domain', domain: { name: 'Fiware' } });
+    expect(resolution.settings).not.toHaveProperty('projectId');
+  });
+
+  it('prefers ids to names within the environment, as openrc files set both', () => {
+    const env = keystoneEnvLayer({ OS_AUTH_URL: 'https://x/v3', OS_USER_ID: 'u1', OS_USERNAME: 'alice', OS_PROJECT_ID: 'p1', OS_PROJECT_NAME: 'demo', OS_PROJECT_DOMAIN_ID: 'default' });
+    const target = resolveKeystone([env]).target!;
+    expect(target.user).toEqual({ id: 'u1' });
+    expect(target.scope).toEqual({ kind: 'project', id: 'p1' });
+  });
+
+  it("defaults the project's domain to the user's", () => {
+    const target = resolveKeystone([{ authUrl: 'https://x/v3', username: 'a', userDomainId: 'd1', project: 'p' }]).target!;
+    expect(target.scope).toEqual({ kind: 'project', name: 'p', domain: { id: 'd1' } });
+  });
+
+  it('is unscoped when nothing names a scope', () => {
+    expect(resolveKeystone([{ authUrl: 'https://x/v3', userId: 'u' }]).target?.scope).toEqual({ kind: 'unscoped' });
+  });
+
+  it('lists everything missing, with flags and variables', () => {
+    const resolution = resolveKeystone([{}, {}, {}]);
+    expect(resolution.target).toBeUndefined();
+    expect(describeMissing(resolution.missing)).toBe('auth URL (--auth-url, env OS_AUTH_URL); user name (--username or --user-id, env OS_USERNAME or OS_USER_ID)');
+    expect(describeMissing(resolveKeystone([{ authUrl: 'https://x/v3', username: 'a' }]).missing)).toBe("user's domain (--user-domain, env OS_USER_DOMAIN_NAME)");
+    expect(describeMissing(resolveKeystone([{ authUrl: 'https://x/v3', userId: 'u', project: 'p' }]).missing)).toBe("project's domain (--project-domain, env OS_PROJECT_DOMAIN_NAME)");
+  });
+
+  it('rejects contradicting flags', () => {
+    expect(() => checkFlagConflicts({ projectId: 'p', domain: 'd' })).toThrow('--project-id and --domain cannot be used together');
+    expect(() => checkFlagConflicts({ username: 'a', userId: 'b' })).toThrow('--username and --user-id');
+    expect(() => checkFlagConflicts({ unscoped: true, project: 'p' })).toThrow('--project and --unscoped');
+    expect(() => checkFlagConflicts({ project: 'p', projectDomain: 'd', username: 'a', userDomain: 'd' })).not.toThrow();
+  });
+});
+
+describe('targets and their cache keys', () => {
+  const base = { kind: 'keystone', authUrl: 'https://x/v3', user: { name: 'a', domain: { name: 'D' } }, scope: { kind: 'project', id: 'p' } } as const;
+  it('differ when the auth URL, the user or the scope differ', () => {
+    const keys = new Set([
+      targetKey(base),
+      targetKey({ ...base, authUrl: 'https://y/v3' }),
+      targetKey({ ...base, user: { name: 'b', domain: { name: 'D' } } }),
+      targetKey({ ...base, user: { name: 'a', domain: { id: 'D' } } }),
+      targetKey({ ...base, scope: { kind: 'project', id: 'q' } }),
+      targetKey({ ...base, scope: { kind: 'domain', domain: { name: 'p' } } }),
+      targetKey({ ...base, scope: { kind: 'unscoped' } }),
+    ]);
+    expect(keys.size).toBe(7);
+    expect(targetKey({ ...base })).toBe(targetKey(base));
+  });
+});
+
+describe('URLs', () => {
+  it('normalises a trailing slash', () => {
+    expect(checkUrl('https://iam.example.com/v3/', 'auth URL', '--auth-url', false)).toBe('https://iam.example.com/v3');
+  });
+  it('allows plain http only for loopback unless told', () => {
+    expect(checkUrl('http://127.0.0.1:5000/v3', 'auth URL', '--auth-url', false)).toBe('http://127.0.0.1:5000/v3');
+    expect(checkUrl('http://localhost/v3', 'auth URL', '--auth-url', false)).toBe('http://localhost/v3');
+    expect(() => checkUrl('http://iam.example.com/v3', 'auth URL', '--auth-url', false)).toThrow('refusing plain http://');
+    expect(checkUrl('http://iam.example.com/v3', 'auth URL', '--auth-url', true)).toBe('http://iam.example.com/v3');
+  });
+  it.each(['', 'iam.example.com', 'ftp://x/v3', 'https://u:p@x/v3', 'https://x/v3?a=1', 'https://x/v3#f'])('refuses %j', (url) => {
+    expect(() => checkUrl(url, 'auth URL', '--auth-url', false)).toThrow();
+  });
+});

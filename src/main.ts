@@ -20,7 +20,7 @@ export async function run(argv: readonly string[], deps: Deps): Promise<number> 
     }
     const reporter = new Context(deps, { debug: argv.includes('--debug') }, secrets).reporter;
     if (error instanceof AuthctlError) {
-      reporter.error(error.message, error.hint);
+      if (!error.silent) reporter.error(error.message, error.hint);
       if (reporter.debugEnabled && error.cause instanceof Error) reporter.debug(error.cause.stack ?? error.cause.message);
       return error.exitCode;
     }

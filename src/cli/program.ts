@@ -97,6 +97,56 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
     .addHelpText('after', examples(['curl -H "X-Auth-Token: $(authctl token get)" https://api.example.com/v1/things', 'authctl token get --json | jq .expires_at']))
     .action(run(async () => (await import('../commands/token-get.js')).tokenGetRun as Action));
 
+  token
+    .command('check')
+    .description('validate the token at IAM (exit 0 valid, 3 invalid/expired/revoked, 4 caller refused, 5 unreachable)')
+    .option('--token-stdin', 'check another token, read from stdin, using the profile\'s token to ask')
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'print nothing (HEAD request): the exit code is the answer')
+    .option('--offline', 'send nothing; judge from the cached expiry')
+    .addHelpText('after', examples(['authctl token check', 'authctl token check --quiet && echo valid', 'printf %s "$OTHER" | authctl token check --token-stdin --json']))
+    .action(run(async () => (await import('../commands/token-check.js')).tokenCheckRun as Action));
+
+  token
+    .command('renew')
+    .description('get a new token now and store it (by password if one is at hand, else from the current token)')
+    .option('--project <name>', 'rescope to a project by name')
+    .option('--project-id <id>', 'rescope to a project by id')
+    .option('--project-domain <name>', "the project's domain (default: the user's)")
+    .option('--project-domain-id <id>', "the project's domain id")
+    .option('--domain <name>', 'rescope to a domain by name')
+    .option('--domain-id <id>', 'rescope to a domain by id')
+    .option('--unscoped', 'renew as an unscoped token')
+    .option('--json', 'print the new token\'s metadata as JSON (not the token)')
+    .addHelpText('after', examples(['authctl token renew', 'authctl token renew --project /other   # rescope; the profile remembers it']))
+    .action(run(async () => (await import('../commands/token-renew.js')).tokenRenewRun as Action));
+
+  program
+    .command('logout')
+    .description('revoke the token at IAM and remove the profile\'s secrets from the store')
+    .option('--all', 'log out of every profile')
+    .addHelpText('after', examples(['authctl logout', 'authctl logout --all']))
+    .action(run(async () => (await import('../commands/logout.js')).logoutRun as Action));
+
+  program
+    .command('logintoken')
+    .description('print a login token for a custom identity broker (X-Subject-LoginToken)')
+    .option('--access-key <ak>', 'access key (env AUTHCTL_ACCESS_KEY, HUAWEICLOUD_SDK_AK); without one, the profile\'s user token is used')
+    .option('--secret-key-stdin', 'read the secret key from stdin (else env AUTHCTL_SECRET_KEY, HUAWEICLOUD_SDK_SK, else a prompt)')
+    .option('--security-token-stdin', 'read the security token from stdin (else env AUTHCTL_SECURITY_TOKEN, HUAWEICLOUD_SDK_SECURITY_TOKEN)')
+    .option('--duration <duration>', 'lifetime, 600 to 43200 seconds or with a unit: 10m, 12h (default 600)')
+    .option('--auth-url <url>', 'IAM URL (default: OS_AUTH_URL, else the profile\'s)')
+    .option('--allow-http', 'allow plain http:// to a host other than loopback')
+    .option('--json', 'print the token and the logintoken object as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        'authctl logintoken                       # from the profile\'s user token',
+        'AUTHCTL_SECRET_KEY=... AUTHCTL_SECURITY_TOKEN=... authctl logintoken --access-key AK... --duration 1h',
+      ]),
+    )
+    .action(run(async () => (await import('../commands/logintoken.js')).loginTokenRun as Action));
+
   program
     .command('export')
     .description('print shell code that sets $Token: eval "$(authctl export)"')

@@ -14,11 +14,14 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 interface ErrorDetails {
   hint?: string;
   cause?: unknown;
+  /** The command has already said everything (e.g. `token check --quiet`): only the exit code remains. */
+  silent?: boolean;
 }
 
 /** An error meant for the user: one line of cause, optionally one line of hint, and an exit code. */
 export class AuthctlError extends Error {
   readonly hint: string | undefined;
+  readonly silent: boolean;
   constructor(
     readonly exitCode: ExitCode,
     message: string,
@@ -27,6 +30,7 @@ export class AuthctlError extends Error {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.hint = details.hint;
+    this.silent = details.silent ?? false;
   }
 }
 

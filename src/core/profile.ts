@@ -25,6 +25,8 @@ export const CLIENT_SECRET_ENV = 'AUTHCTL_CLIENT_SECRET';
 export interface ResolvedTarget {
   target: Target;
   region?: string;
+  /** For Keystone targets: the values chosen, in the form a profile saves them. */
+  settings?: KeystoneSettings;
 }
 
 /**
@@ -49,7 +51,9 @@ export function profileTarget(ctx: Context, profile: OpenProfile, flags: Keyston
     });
   }
   const target = { ...resolution.target, authUrl: checkUrl(resolution.target.authUrl, 'auth URL', '--auth-url', Boolean(saved?.allowHttp)) };
-  return resolution.region === undefined ? { target } : { target, region: resolution.region };
+  const result: ResolvedTarget = { target, settings: resolution.settings };
+  if (resolution.region !== undefined) result.region = resolution.region;
+  return result;
 }
 
 export function notLoggedIn(profile: string, why: string): NoTokenError {

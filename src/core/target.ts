@@ -35,6 +35,15 @@ export function targetKey(target: Target): string {
   return JSON.stringify(['keystone', target.authUrl, userKey(target.user), scopeKey(target.scope)]);
 }
 
+/** Whether two keys name the same IAM and identity, whatever their scopes. */
+export function sameIdentity(key: string, other: string): boolean {
+  try {
+    return JSON.stringify((JSON.parse(key) as unknown[]).slice(0, 3)) === JSON.stringify((JSON.parse(other) as unknown[]).slice(0, 3));
+  } catch {
+    return false;
+  }
+}
+
 function domainKey(domain: DomainRef): string[] {
   return 'id' in domain ? ['id', domain.id] : ['name', domain.name];
 }

@@ -2,7 +2,7 @@ import { UnreachableError } from '../core/errors.js';
 import type { DomainRef, KeystoneTarget, Scope, UserRef } from '../core/target.js';
 import { clockSkew, type NamedRef, type TokenInfo } from '../core/token.js';
 import type { HttpClient, HttpResponse } from './http.js';
-import { parseIsoTime, parseJsonBody, responseError, tokenFromHeader } from './response.js';
+import { parseIsoTime, parseJsonBody, responseError, serverMessage, tokenFromHeader } from './response.js';
 
 /** Keystone v3 identity: `POST/GET/HEAD/DELETE {authUrl}/auth/tokens` (iam-api.md §1, §2). */
 
@@ -139,4 +139,36 @@ export async function issueToken(
     });
   }
   return readTokenResponse(response, new URL(authUrl).origin, received);
+}
+
+export type Validation = { valid: true; info?: TokenInfo } | { valid: false; status: number; message?: string };
+
+/**
+ * `GET` (with the token's details) or `HEAD` (the answer only) on `/auth/tokens`: 200 valid,
+ * 404 invalid, expired or revoked. A rejected caller (401/403) is an error, not an answer.
+ */
+export async function validateToken(http: HttpClient, authUrl: string, caller: string, subject: string, method: 'GET' | 'HEAD'): Promise<Validation> {
+  const response = await http.send({ method, url: tokensUrl(authUrl), headers: { accept: 'application/json', 'x-auth-token': caller, 'x-subject-token': subject } });
+  if (response.status === 200) {
+    if (method === 'HEAD') return { valid: true };
+    const parsed = parseTokenBody(parseJsonBody(response, new URL(authUrl).origin));
+    if ('error' in parsed) throw new UnreachableError(`${new URL(authUrl).origin} answered 200 with a malformed token body: ${parsed.error}`);
+    return { valid: true, info: parsed };
+  }
+  if (response.status === 404) {
+    const said = serverMessage(response.body);
+    return said === undefined ? { valid: false, status: 404 } : { valid: false, status: 404, message: said };
+  }
+  throw responseError(response, {
+    action: `checking the token at ${authUrl}`,
+    rejectedHint: 'the token used to ask (X-Auth-Token) was refused: log in again, or use a token allowed to check others',
+  });
+}
+
+/** `DELETE /auth/tokens`: 204 revoked; 404 means it was already invalid, which is as good. */
+export async function revokeToken(http: HttpClient, authUrl: string, caller: string, subject: string): Promise<'revoked' | 'already-invalid'> {
+  const response = await http.send({ method: 'DELETE', url: tokensUrl(authUrl), headers: { 'x-auth-token': caller, 'x-subject-token': subject } });
+  if (response.status === 204 || response.status === 200) return 'revoked';
+  if (response.status === 404 || response.status === 401) return 'already-invalid';
+  throw responseError(response, { action: `revoking the token at ${authUrl}`, rejectedHint: 'IAM refused to revoke it' });
 }

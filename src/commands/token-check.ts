@@ -1,0 +1,123 @@
+import type { Context } from '../cli/context.js';
+import { formatDuration } from '../core/duration.js';
+import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
+import { notLoggedIn, openProfile, profileTarget } from '../core/profile.js';
+import { cachedOrFresh } from '../core/resolve.js';
+import { targetKey } from '../core/target.js';
+import { isoTime, remainingMs, type NamedRef, type TokenInfo } from '../core/token.js';
+import { validateToken } from '../iam/keystone.js';
+import { readStdinSecret } from '../io/io.js';
+
+export interface TokenCheckOptions {
+  tokenStdin?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  offline?: boolean;
+}
+
+/** What a check found, in the shape `--json` prints. */
+export interface CheckReport {
+  valid: boolean;
+  reason?: string;
+  checked: 'iam' | 'offline';
+  profile: string;
+  user?: NamedRef & { domain?: NamedRef };
+  scope?: { project: NamedRef & { domain?: NamedRef } } | { domain: NamedRef } | null;
+  roles?: string[];
+  issued_at?: string | null;
+  expires_at?: string;
+  seconds_left?: number;
+}
+
+/** Validates a token at IAM (GET, or HEAD with --quiet) or, with --offline, from the cached metadata. */
+export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Promise<void> {
+  if (opts.quiet && opts.json) throw new UsageError('--quiet and --json cannot be used together', { hint: '--quiet prints nothing; the exit code is the answer' });
+  if (opts.offline && opts.tokenStdin) throw new UsageError('--offline can only judge the cached token, not one from stdin', { hint: 'drop --offline to ask IAM' });
+  const profile = await openProfile(ctx);
+  const { target } = profileTarget(ctx, profile);
+
+  let report: CheckReport;
+  if (opts.offline) {
+    const cached = await profile.secrets.readToken();
+    if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
+    const left = remainingMs(cached, ctx.now());
+    report = reportFrom(profile.name, 'offline', cached, ctx.now(), cached.skewMs);
+    if (cached.key !== targetKey(target)) Object.assign(report, { valid: false, reason: 'issued for other settings (auth URL, user or scope)' });
+    else if (left <= 0) Object.assign(report, { valid: false, reason: 'expired' });
+  } else {
+    if (target.kind !== 'keystone') {
+      throw new UsageError(`profile ${profile.name} uses OAuth2 client credentials, which have no validation endpoint`, { hint: 'use `authctl token check --offline` to judge from the cached expiry' });
+    }
+    let caller: string;
+    let subject: string;
+    if (opts.tokenStdin) {
+      subject = await readStdinSecret(ctx.io, 'token');
+      ctx.secrets.add(subject);
+      caller = (await cachedOrFresh(ctx, 0)).token.token;
+    } else {
+      const cached = await profile.secrets.readToken();
+      if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
+      caller = subject = cached.token;
+    }
+    ctx.secrets.add(caller);
+    const http = await ctx.http();
+    let validation;
+    try {
+      validation = await validateToken(http, target.authUrl, caller, subject, opts.quiet ? 'HEAD' : 'GET');
+    } catch (error) {
+      // Checking its own token, a refused caller *is* the answer: that token is no good.
+      if (!(error instanceof RejectedError) || opts.tokenStdin) throw error;
+      validation = { valid: false as const, status: 401, message: error.message };
+    }
+    report = validation.valid
+      ? reportFrom(profile.name, 'iam', validation.info, ctx.now(), 0)
+      : { valid: false, checked: 'iam', profile: profile.name, reason: `IAM does not accept it (${validation.status}${validation.message ? `: ${validation.message}` : ''}): invalid, expired or revoked` };
+  }
+
+  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (!opts.quiet) ctx.io.stdout.write(humanReport(report));
+  if (!report.valid) {
+    throw new NoTokenError(`the token is not valid: ${report.reason}`, {
+      hint: opts.tokenStdin ? 'get a new token from whoever issued it' : 'run `authctl token get` (renews if it can) or `authctl login`',
+      silent: opts.quiet,
+    });
+  }
+}
+
+function reportFrom(profile: string, checked: CheckReport['checked'], info: TokenInfo | undefined, now: number, skewMs: number): CheckReport {
+  if (!info) return { valid: true, checked, profile };
+  const scope = info.project ? { project: info.project } : info.domain ? { domain: info.domain } : null;
+  return {
+    valid: true,
+    checked,
+    profile,
+    user: info.user,
+    scope,
+    roles: info.roles ?? [],
+    issued_at: info.issuedAt === undefined ? null : isoTime(info.issuedAt),
+    expires_at: isoTime(info.expiresAt),
+    seconds_left: Math.max(0, Math.floor(remainingMs({ expiresAt: info.expiresAt, skewMs }, now) / 1000)),
+  };
+}
+
+function named(ref: (NamedRef & { domain?: NamedRef }) | undefined): string {
+  if (!ref) return '-';
+  const label = ref.name && ref.id ? `${ref.name} (${ref.id})` : (ref.name ?? ref.id ?? '-');
+  return ref.domain ? `${label} in domain ${ref.domain.name ?? ref.domain.id}` : label;
+}
+
+/** Aligned `key: value` lines a person reads at a glance. */
+export function humanReport(report: CheckReport): string {
+  const rows: [string, string][] = [['valid', report.valid ? 'yes' : `no (${report.reason})`]];
+  if (report.user) rows.push(['user', named(report.user)], ['domain', report.user.domain?.name ?? report.user.domain?.id ?? '-']);
+  if (report.scope !== undefined) {
+    rows.push(['scope', report.scope === null ? 'unscoped' : 'project' in report.scope ? `project ${named(report.scope.project)}` : `domain ${named(report.scope.domain)}`]);
+  }
+  if (report.roles) rows.push(['roles', report.roles.join(', ') || '-']);
+  if (report.issued_at !== undefined) rows.push(['issued_at', report.issued_at ?? '-']);
+  if (report.expires_at !== undefined) rows.push(['expires_at', report.expires_at]);
+  if (report.seconds_left !== undefined) rows.push(['time left', formatDuration(report.seconds_left * 1000)]);
+  rows.push(['checked', report.checked === 'iam' ? 'at IAM' : 'offline, from the cache']);
+  const width = Math.max(...rows.map(([key]) => key.length)) + 1;
+  return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}\n`).join('');
+}

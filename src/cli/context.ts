@@ -157,6 +157,18 @@ export class Context {
     return this.#http;
   }
 
+  /** Runs `work` holding the profile's refresh lock (AUTHCTL_LOCK_TIMEOUT bounds the wait). */
+  async withRefreshLock<T>(profile: string, work: () => Promise<T>): Promise<T> {
+    const { withProfileLock, DEFAULT_LOCK_OPTIONS } = await import('../store/lock.js');
+    const wait = this.env.AUTHCTL_LOCK_TIMEOUT;
+    const options = {
+      ...DEFAULT_LOCK_OPTIONS,
+      ...(wait ? { waitMs: this.seconds(wait, 'AUTHCTL_LOCK_TIMEOUT') * 1000 } : {}),
+      onCompromised: (error: Error) => this.reporter.warn(`lost the refresh lock of profile ${profile}: ${error.message}`),
+    };
+    return withProfileLock((await this.config()).dir, profile, options, work);
+  }
+
   prompter(): Prompter {
     return this.#deps.prompter ?? terminalPrompter(this.io);
   }

@@ -7,7 +7,6 @@ import { sameIdentity, targetKey, type KeystoneTarget } from '../core/target.js'
 import { isExpired, isoTime, type CachedToken } from '../core/token.js';
 import { issueToken, tokenAuthBody } from '../iam/keystone.js';
 import type { ProfileSettings } from '../store/config.js';
-import { DEFAULT_LOCK_OPTIONS, withProfileLock } from '../store/lock.js';
 import { loginSummary } from './login.js';
 import { tokenJson } from './token-get.js';
 
@@ -41,9 +40,7 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
   if (target.kind === 'oauth2' && rescoping) throw new UsageError('client-credentials tokens have no Keystone scope to change', { hint: 'drop the scope flags' });
 
   const secret = await renewalSecret(ctx, profile, target);
-  const configDir = (await ctx.config()).dir;
-  const lockOptions = { ...DEFAULT_LOCK_OPTIONS, onCompromised: (error: Error) => ctx.reporter.warn(`lost the refresh lock: ${error.message}`) };
-  const token = await withProfileLock(configDir, profile.name, lockOptions, async () => {
+  const token = await ctx.withRefreshLock(profile.name, async () => {
     const renewed = secret !== undefined ? await authenticate(ctx, target, secret) : await fromCurrentToken(ctx, target, await profile.secrets.readToken(), profile.name);
     await profile.secrets.writeToken(renewed);
     return renewed;

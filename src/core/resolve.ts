@@ -1,5 +1,4 @@
 import type { Context } from '../cli/context.js';
-import { withProfileLock, DEFAULT_LOCK_OPTIONS } from '../store/lock.js';
 import { authenticate } from './auth.js';
 import { formatDuration } from './duration.js';
 import { AuthctlError, ExitCode, NoTokenError } from './errors.js';
@@ -32,12 +31,7 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
   if (secret === undefined) throw cannotRenew(profile.name, cached, key, ctx.now(), minTtlMs, resolved.target.kind);
   ctx.secrets.add(secret);
 
-  const configDir = (await ctx.config()).dir;
-  const lockOptions = {
-    ...DEFAULT_LOCK_OPTIONS,
-    onCompromised: (error: Error) => ctx.reporter.warn(`lost the refresh lock of profile ${profile.name}: ${error.message}`),
-  };
-  return withProfileLock(configDir, profile.name, lockOptions, async () => {
+  return ctx.withRefreshLock(profile.name, async () => {
     const current = await profile.secrets.readToken();
     if (current && isServable(current, key, ctx.now(), minTtlMs)) return { token: current, profile, resolved, fresh: false };
     try {

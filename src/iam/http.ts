@@ -34,6 +34,7 @@ export interface HttpOptions {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_HEADER_BYTES = 80 * 1024;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_ATTEMPTS = 3;
 
@@ -64,7 +65,8 @@ class RetryableError extends Error {}
 
 export async function createHttpClient(options: HttpOptions): Promise<HttpClient> {
   const { request, Agent } = await importCommonJs(import('undici'));
-  const dispatcher = new Agent({ connect: { timeout: options.timeoutMs } });
+  // PKI tokens arrive in a response header and run to several KB; undici's default cap is 16 KiB.
+  const dispatcher = new Agent({ connect: { timeout: options.timeoutMs }, maxHeaderSize: MAX_HEADER_BYTES });
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
 

@@ -85,7 +85,7 @@ export function keychainError(error: unknown, env: Env): KeychainError {
     cause = `the D-Bus session bus at ${env.DBUS_SESSION_BUS_ADDRESS ?? '(unset)'} is not running`;
   } else if (/org\.freedesktop\.secrets|ServiceUnknown|not provided by any/i.test(text)) {
     cause = 'no Secret Service (gnome-keyring, KeePassXC, ...) is running on the D-Bus session';
-  } else if (/unlock prompt|locked/i.test(text)) {
+  } else if (/unlock prompt|\blocked\b/i.test(text)) {
     cause = 'the keychain is locked and could not be unlocked';
   } else if (/no result found/i.test(text)) {
     cause = 'the Secret Service has no default collection (login keyring) to store into';

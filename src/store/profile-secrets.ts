@@ -10,11 +10,17 @@ export class ProfileSecrets {
   readonly #store: ChunkedStore;
   readonly #profile: string;
   readonly #warn: (message: string) => void;
+  readonly #warned = new Set<string>();
 
   constructor(store: ChunkedStore, profile: string, warn: (message: string) => void) {
     this.#store = store;
     this.#profile = profile;
-    this.#warn = warn;
+    // A token is read again under the refresh lock: say what is wrong with it once.
+    this.#warn = (message) => {
+      if (this.#warned.has(message)) return;
+      this.#warned.add(message);
+      warn(message);
+    };
   }
 
   get storeKind(): string {

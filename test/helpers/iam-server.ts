@@ -20,6 +20,8 @@ export interface RealmOptions {
   clockOffsetMs?: number;
   /** Lifetime of client-credentials tokens (expires_in). */
   clientTokenTtlSeconds?: number;
+  /** Every answer waits this long: a slow IAM, so concurrent clients overlap. */
+  delayMs?: number;
 }
 
 export interface RealmFixtures {
@@ -104,6 +106,7 @@ const DEFAULT_OPTIONS: Required<RealmOptions> = {
   tokenLength: 183,
   clockOffsetMs: 0,
   clientTokenTtlSeconds: 1800,
+  delayMs: 0,
 };
 
 function id(): string {
@@ -222,6 +225,10 @@ export class IamServer {
       return this.#json(res, 204, undefined);
     }
     if (path === '/_requests' && req.method === 'GET') return this.#json(res, 200, realm.requests);
+    if (path === '/_options' && req.method === 'POST') {
+      Object.assign(realm.options, JSON.parse(body) as RealmOptions);
+      return this.#json(res, 204, undefined);
+    }
     if (path === '/_tokens' && req.method === 'POST') {
       // Test control: expire or revoke a token without waiting.
       const { token, expire, revoke } = JSON.parse(body) as { token: string; expire?: boolean; revoke?: boolean };
@@ -242,6 +249,7 @@ export class IamServer {
       return this.#fault(res, fault);
     }
 
+    if (realm.options.delayMs) await new Promise((resolve) => setTimeout(resolve, realm.options.delayMs));
     const now = Date.now() + realm.options.clockOffsetMs;
     res.setHeader('Date', new Date(now).toUTCString());
     try {

@@ -4,6 +4,10 @@ import type { Fault, LoggedRequest, RealmInfo, RealmOptions } from './iam-server
 
 export interface Realm extends RealmInfo {
   fault(...faults: Fault[]): Promise<void>;
+  /** Changes the realm's behaviour from now on (e.g. the lifetime of new tokens). */
+  configure(options: RealmOptions): Promise<void>;
+  /** Resolves once `count` requests of `method` to `path` have arrived. */
+  waitForRequests(method: string, count: number, path?: string): Promise<void>;
   requests(): Promise<LoggedRequest[]>;
   /** How many requests reached `path` (default: the token endpoint). */
   count(method: string, path?: string): Promise<number>;
@@ -23,6 +27,14 @@ export async function newRealm(options: RealmOptions = {}): Promise<Realm> {
   return {
     ...info,
     fault: async (...faults) => void (await call(`${info.base}/_faults`, faults)),
+    configure: async (options) => void (await call(`${info.base}/_options`, options)),
+    waitForRequests: async (method, count, path = '/v3/auth/tokens') => {
+      for (let i = 0; i < 200; i++) {
+        if ((await requests()).filter((r) => r.method === method && r.path === path).length >= count) return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error(`${count} ${method} ${path} requests never arrived`);
+    },
     requests,
     count: async (method, path = '/v3/auth/tokens') => (await requests()).filter((r) => r.method === method && r.path === path).length,
     expire: async (token) => void (await call(`${info.base}/_tokens`, { token, expire: true })),

@@ -1,0 +1,267 @@
+/**
+ * The storage layer under stress, end to end: large tokens through the real Secret Service, the
+ * file store, many processes refreshing at once, killed processes, corrupt and foreign entries,
+ * a locked and a frozen keyring.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { keychainService } from '../../src/cli/context.js';
+import { startKeyring, type KeyringHarness } from '../harness/keyring.js';
+import { BIN, isolatedEnv, runCli } from '../helpers/cli.js';
+import { requireOrSkip } from '../helpers/env.js';
+import { loginEnv, newRealm } from '../helpers/realm.js';
+
+const keyring = inject('keyring');
+const haveKeyring = requireOrSkip(keyring.ok ? undefined : keyring.reason, 'storage e2e (OS keychain)');
+
+function secretTool(env: Record<string, string | undefined>, args: string[], input?: string) {
+  return spawnSync('secret-tool', args, { env: { PATH: process.env.PATH, DBUS_SESSION_BUS_ADDRESS: env.DBUS_SESSION_BUS_ADDRESS }, encoding: 'utf8', input });
+}
+
+describe.runIf(haveKeyring)('large tokens', () => {
+  it('stores a 16 KB PKI token in the real Secret Service and serves it back whole', async () => {
+    const realm = await newRealm({ tokenLength: 16 * 1024 });
+    const env = isolatedEnv(loginEnv(realm));
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    const token = (await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } })).stdout;
+    expect(token).toMatch(/^MII[\w-]{16381}\n$/);
+    expect(await realm.count('POST')).toBe(1);
+  });
+
+  it('splits it into parts under the limit when forced small, and reassembles it', async () => {
+    const realm = await newRealm({ tokenLength: 16 * 1024 });
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_KEYCHAIN_CHUNK_SIZE: '1000' });
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    const token = (await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } })).stdout.trim();
+    expect(token).toHaveLength(16 * 1024);
+
+    const service = keychainService(env);
+    const search = secretTool(env, ['search', '--all', 'service', service]);
+    const entries = search.stdout + search.stderr; // secret-tool prints attributes on stderr
+    const secrets = [...entries.matchAll(/^secret = (.*)$/gm)].map((m) => m[1]!);
+    expect(secrets.length).toBeGreaterThanOrEqual(18);
+    for (const secret of secrets) expect(secret.length).toBeLessThanOrEqual(1000);
+    expect(secrets.some((s) => s.startsWith('authctl1*'))).toBe(true);
+
+    // Remove one part: the set is incomplete, which reads as a miss, never as a wrong token.
+    const part = [...entries.matchAll(/^attribute\.username = (default:token#\w+\.3)$/gm)][0]![1]!;
+    secretTool(env, ['clear', 'service', service, 'username', part]);
+    const damaged = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect(damaged.code).toBe(3);
+    expect(damaged.stdout).toBe('');
+    expect(damaged.stderr).toMatch(/^warning: the cached token of profile default is incomplete; ignoring it\n/);
+  });
+});
+
+describe.runIf(haveKeyring)('many processes at once', () => {
+  it('32 concurrent `token get` on an expired cache make exactly one IAM request and all print the same token', async () => {
+    const realm = await newRealm({ delayMs: 300 });
+    const env = isolatedEnv(loginEnv(realm));
+    await runCli(['login'], { env });
+    const old = (await runCli(['token', 'get'], { env })).stdout;
+    // The cached token (1 h) is due for every process (--min-ttl 2h); the new one (3 h) is not.
+    await realm.configure({ tokenTtlSeconds: 3 * 3600 });
+    const results = await Promise.all(Array.from({ length: 32 }, () => runCli(['token', 'get', '--min-ttl', '2h'], { env, timeoutMs: 60_000 })));
+    expect(results.map((r) => r.code)).toEqual(Array(32).fill(0));
+    const tokens = new Set(results.map((r) => r.stdout));
+    expect(tokens.size).toBe(1);
+    expect([...tokens][0]).not.toBe(old);
+    expect(await realm.count('POST')).toBe(2); // the login, and one refresh
+  }, 90_000);
+
+  it('a lock left by a killed process is taken over within a few seconds', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    await runCli(['login'], { env });
+    // The refresh hangs at IAM; the holder is killed with SIGKILL, so nothing releases the lock.
+    await realm.fault({ method: 'POST', path: '/v3/auth/tokens', hang: true });
+    const holder = spawn(process.execPath, [BIN, 'token', 'get', '--min-ttl', '2h'], { env: env as NodeJS.ProcessEnv, stdio: 'ignore' });
+    const lockDir = join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.lock');
+    await realm.waitForRequests('POST', 2);
+    expect(existsSync(lockDir)).toBe(true);
+    holder.kill('SIGKILL');
+    const started = Date.now();
+    const waiter = await runCli(['token', 'get', '--min-ttl', '2h'], { env });
+    expect(waiter.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8000);
+  });
+
+  it('a waiter gives up after a bounded time with a clear error', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_LOCK_TIMEOUT: '1' });
+    await runCli(['login'], { env });
+    await realm.fault({ method: 'POST', path: '/v3/auth/tokens', hang: true });
+    const holder = spawn(process.execPath, [BIN, 'token', 'get', '--min-ttl', '2h', '--timeout', '20s'], { env: env as NodeJS.ProcessEnv, stdio: 'ignore' });
+    const lockDir = join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.lock');
+    await realm.waitForRequests('POST', 2);
+    expect(existsSync(lockDir)).toBe(true);
+    const waiter = await runCli(['token', 'get', '--min-ttl', '2h'], { env });
+    holder.kill('SIGKILL');
+    expect(waiter.code).toBe(1);
+    expect(waiter.stderr).toMatch(/^authctl: another authctl process kept profile default locked for over 1s\nhint: if no authctl is running, remove .*default\.lock\n$/);
+  });
+
+  it('SIGTERM during a refresh leaves the previous token intact and the lock released', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    await runCli(['login'], { env });
+    const before = (await runCli(['token', 'get'], { env })).stdout;
+    await realm.fault({ method: 'POST', path: '/v3/auth/tokens', hang: true });
+    const child = spawn(process.execPath, [BIN, 'token', 'get', '--min-ttl', '2h'], { env: env as NodeJS.ProcessEnv, stdio: 'ignore' });
+    const lockDir = join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.lock');
+    await realm.waitForRequests('POST', 2);
+    expect(existsSync(lockDir)).toBe(true);
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(existsSync(lockDir)).toBe(false);
+    expect((await runCli(['token', 'get'], { env })).stdout).toBe(before);
+  });
+
+  it('a stale lock directory from a crash is taken over', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    await runCli(['login'], { env });
+    const lockDir = join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.lock');
+    mkdirSync(lockDir, { recursive: true });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lockDir, old, old);
+    const result = await runCli(['token', 'get', '--min-ttl', '2h'], { env });
+    expect(result.code).toBe(0);
+  });
+});
+
+describe.runIf(haveKeyring)('nothing lost, nothing stale', () => {
+  it('a corrupt config file: a clear error naming it, and it is not overwritten', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    const path = join(env.AUTHCTL_CONFIG_DIR!, 'config.json');
+    mkdirSync(env.AUTHCTL_CONFIG_DIR!, { recursive: true });
+    writeFileSync(path, '{"profiles": {"default": {"authUrl": ');
+    for (const args of [['login'], ['token', 'get'], ['logout', '--all']]) {
+      const result = await runCli(args, { env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`authctl: the config file ${path} is corrupt: `);
+      expect(result.stderr).toContain('hint: fix it by hand, or move it away');
+    }
+    expect(readFileSync(path, 'utf8')).toBe('{"profiles": {"default": {"authUrl": ');
+    expect(await realm.count('POST')).toBe(0);
+  });
+
+  it('a foreign keychain entry is a miss with a warning, not a crash', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    await runCli(['login'], { env });
+    const service = keychainService(env);
+    secretTool(env, ['store', '--label', 'someone else', 'service', service, 'username', 'default:token'], 'not authctl data');
+    const result = await runCli(['token', 'get'], { env });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("warning: the cached token of profile default is not in authctl's format; ignoring it\n");
+    expect(await realm.count('POST')).toBe(2);
+    // The renewal replaced the foreign entry with a good one.
+    const again = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect([again.code, again.stderr]).toEqual([0, '']);
+  });
+
+  it('a damaged entry of ours is a miss with a warning', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    await runCli(['login'], { env });
+    secretTool(env, ['store', '--label', 'x', 'service', keychainService(env), 'username', 'default:token'], 'authctl1:{"v":1,"token":');
+    const result = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/^warning: the cached token of profile default is damaged; ignoring it\n/);
+  });
+
+  it('separate config directories never see each other\'s tokens', async () => {
+    const realm = await newRealm();
+    const a = isolatedEnv(loginEnv(realm));
+    const b = isolatedEnv({ ...loginEnv(realm), OS_PASSWORD: undefined });
+    await runCli(['login'], { env: a });
+    expect((await runCli(['token', 'get'], { env: b })).code).toBe(3);
+  });
+});
+
+describe.runIf(haveKeyring)('the file store', () => {
+  it('keeps secrets in 0600 files in a 0700 directory, warning when they are plain text', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: undefined });
+    const login = await runCli(['login', '--store', 'file', '--save-password'], { env });
+    expect(login.code).toBe(0);
+    const dir = join(env.AUTHCTL_CONFIG_DIR!, 'secrets');
+    expect(login.stderr).toContain(`warning: secrets are stored in plain text under ${dir}; set AUTHCTL_FILE_PASSPHRASE to encrypt them\n`);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(dir).sort()).toEqual(['default%3apassword', 'default%3atoken']);
+    for (const file of readdirSync(dir)) expect(statSync(join(dir, file)).mode & 0o777).toBe(0o600);
+    // The profile remembers its store: no flag needed afterwards, and no keychain is touched.
+    const get = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect([get.code, get.stderr]).toEqual([0, '']);
+  });
+
+  it('encrypts with AUTHCTL_FILE_PASSPHRASE; a wrong passphrase is a clear error, never a miss', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', AUTHCTL_FILE_PASSPHRASE: 'correct horse battery' });
+    const login = await runCli(['login'], { env });
+    expect(login.code).toBe(0);
+    expect(login.stderr).not.toContain('plain text');
+    const token = (await runCli(['token', 'get'], { env })).stdout.trim();
+    const file = readFileSync(join(env.AUTHCTL_CONFIG_DIR!, 'secrets', 'default%3atoken'), 'utf8');
+    expect(file).not.toContain(token);
+    expect(JSON.parse(file)).toMatchObject({ alg: 'aes-256-gcm', kdf: 'scrypt' });
+
+    const wrong = await runCli(['token', 'get'], { env: { ...env, AUTHCTL_FILE_PASSPHRASE: 'Tr0ub4dor&3', OS_PASSWORD: undefined } });
+    expect(wrong.code).toBe(6);
+    expect(wrong.stderr).toMatch(/^authctl: cannot decrypt .*default%3atoken: wrong AUTHCTL_FILE_PASSPHRASE, or the file was altered\n/);
+    expect(wrong.stderr).not.toContain('correct horse');
+    const none = await runCli(['token', 'get'], { env: { ...env, AUTHCTL_FILE_PASSPHRASE: undefined } });
+    expect(none.code).toBe(6);
+    expect(none.stderr).toContain('is encrypted and AUTHCTL_FILE_PASSPHRASE is not set');
+  });
+
+  it('a leftover temporary file from a crashed write changes nothing', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file' });
+    await runCli(['login'], { env });
+    const token = (await runCli(['token', 'get'], { env })).stdout;
+    writeFileSync(join(env.AUTHCTL_CONFIG_DIR!, 'secrets', 'default%3atoken.123.abcd.tmp'), '{"v":1,"value":"half');
+    expect((await runCli(['token', 'get'], { env })).stdout).toBe(token);
+  });
+});
+
+describe.runIf(haveKeyring)('an unhealthy keyring', () => {
+  let harness: KeyringHarness;
+  beforeAll(async () => {
+    const started = await startKeyring();
+    if (!started.ok) throw new Error(started.reason);
+    harness = started.keyring;
+  });
+  afterAll(async () => harness?.stop());
+
+  it('frozen: fails within the keychain timeout with exit 6, instead of hanging the shell', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: harness.busAddress, AUTHCTL_KEYCHAIN_TIMEOUT: '1' });
+    await runCli(['login'], { env });
+    harness.freeze();
+    try {
+      const started = Date.now();
+      const result = await runCli(['token', 'get'], { env });
+      expect(result.code).toBe(6);
+      expect(result.stderr).toMatch(/^authctl: (keychain unavailable: the keychain did not answer in time|the keychain did not answer within 1s)\n/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      harness.thaw();
+    }
+  });
+
+  it('locked: exit 6 naming the cause; the token is still there once unlocked', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: harness.busAddress });
+    await runCli(['login'], { env });
+    harness.lock();
+    const result = await runCli(['token', 'get'], { env });
+    expect(result.code).toBe(6);
+    expect(result.stderr).toMatch(/^authctl: keychain unavailable: the keychain is locked and could not be unlocked\nhint: start a Secret Service/);
+    expect(await realm.count('POST')).toBe(1);
+  });
+});

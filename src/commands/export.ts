@@ -1,14 +1,28 @@
 import type { Context } from '../cli/context.js';
 import { checkMinTtl } from '../core/profile.js';
 import { cachedOrFresh } from '../core/resolve.js';
-import { posixQuote } from '../shell/quote.js';
+import { renderVariables, SHELL_NAMES, type ShellName } from '../shell/formats.js';
+import { checkVariableOptions, variableNames, variables, type VariableOptions } from '../shell/variables.js';
 
-export interface ExportOptions {
+export interface ExportOptions extends VariableOptions {
   minTtl?: string;
+  shell?: ShellName;
+  unset?: boolean;
 }
 
-/** `eval "$(authctl export)"` sets $Token: the output is one assignment, quoted so nothing else can run. */
+/**
+ * `eval "$(authctl export)"` sets $Token. Each `--shell` gets what it evaluates natively, quoted
+ * so that whatever a value contains, evaluating the output assigns it and runs nothing else.
+ */
 export async function exportRun(ctx: Context, opts: ExportOptions): Promise<void> {
-  const { token } = await cachedOrFresh(ctx, checkMinTtl(ctx, opts.minTtl));
-  ctx.io.stdout.write(`export Token=${posixQuote(token.token)}\n`);
+  checkVariableOptions(opts);
+  const shell = opts.shell ?? 'sh';
+  if (!SHELL_NAMES.includes(shell)) throw new Error(`unknown shell ${shell}`); // commander's choices() guards this
+  if (opts.unset) {
+    // Removing variables needs no token, no keychain and no network.
+    ctx.io.stdout.write(renderVariables(shell, new Map(variableNames(opts).map((name) => [name, ''])), true));
+    return;
+  }
+  const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx, opts.minTtl));
+  ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved.region)));
 }

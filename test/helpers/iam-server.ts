@@ -22,6 +22,8 @@ export interface RealmOptions {
   clientTokenTtlSeconds?: number;
   /** Every answer waits this long: a slow IAM, so concurrent clients overlap. */
   delayMs?: number;
+  /** Issue exactly this token (e.g. one full of shell metacharacters) instead of a random one. */
+  fixedToken?: string;
 }
 
 export interface RealmFixtures {
@@ -107,6 +109,7 @@ const DEFAULT_OPTIONS: Required<RealmOptions> = {
   clockOffsetMs: 0,
   clientTokenTtlSeconds: 1800,
   delayMs: 0,
+  fixedToken: '',
 };
 
 function id(): string {
@@ -301,6 +304,7 @@ export class IamServer {
   }
 
   #newToken(realm: Realm): string {
+    if (realm.options.fixedToken) return realm.options.fixedToken;
     const length = realm.options.tokenLength;
     const prefix = length > 1000 ? 'MII' : 'gAAAAA';
     return (prefix + randomBytes(length).toString('base64url')).slice(0, length);

@@ -1,0 +1,44 @@
+import { UsageError } from '../core/errors.js';
+import { cmdSet, dotenvAssign, fishQuote, posixQuote, powershellQuote } from './quote.js';
+
+/** How each shell (or file format) sets and unsets variables. One entry per `--shell` value. */
+interface ShellFormat {
+  set(name: string, value: string): string;
+  unset?(name: string): string;
+}
+
+const posix: ShellFormat = { set: (name, value) => `export ${name}=${posixQuote(value)}`, unset: (name) => `unset ${name}` };
+
+export const SHELL_FORMATS = {
+  sh: posix,
+  bash: posix,
+  zsh: posix,
+  fish: { set: (name, value) => `set -gx ${name} ${fishQuote(value)}`, unset: (name) => `set -e ${name}` },
+  powershell: { set: (name, value) => `$Env:${name} = ${powershellQuote(value)}`, unset: (name) => `Remove-Item Env:${name} -ErrorAction SilentlyContinue` },
+  cmd: { set: cmdSet, unset: (name) => `set "${name}="` },
+  dotenv: { set: dotenvAssign },
+  json: { set: () => '' },
+} satisfies Record<string, ShellFormat>;
+
+export type ShellName = keyof typeof SHELL_FORMATS;
+export const SHELL_NAMES = Object.keys(SHELL_FORMATS) as ShellName[];
+
+export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function checkVariableName(name: string, flag = '--var'): string {
+  if (!VARIABLE_NAME.test(name)) {
+    throw new UsageError(`${flag} ${JSON.stringify(name)} is not a valid variable name`, { hint: 'use letters, digits and _, not starting with a digit' });
+  }
+  return name;
+}
+
+/** The text that sets (or, with `unset`, removes) `variables` in `shell`. Ends with a newline. */
+export function renderVariables(shell: ShellName, variables: ReadonlyMap<string, string>, unset = false): string {
+  if (shell === 'json') {
+    return `${JSON.stringify(Object.fromEntries([...variables].map(([name, value]) => [name, unset ? null : value])), null, 2)}\n`;
+  }
+  const format: ShellFormat = SHELL_FORMATS[shell];
+  if (unset && !format.unset) throw new UsageError(`--unset has no meaning for --shell ${shell}`, { hint: 'remove the lines from the file instead' });
+  const lines = [...variables].map(([name, value]) => (unset ? format.unset!(name) : format.set(name, value)));
+  return `${lines.join('\n')}\n`;
+}

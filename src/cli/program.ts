@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { SecretRegistry } from '../io/redact.js';
+import { SHELL_NAMES } from '../shell/formats.js';
 import { Context, type Deps, type GlobalOptions } from './context.js';
 
 /**
@@ -147,12 +148,67 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
     )
     .action(run(async () => (await import('../commands/logintoken.js')).loginTokenRun as Action));
 
-  program
-    .command('export')
-    .description('print shell code that sets $Token: eval "$(authctl export)"')
-    .option('--min-ttl <duration>', 'renew when less than this is left (env AUTHCTL_MIN_TTL; default 5m)')
-    .addHelpText('after', examples(['eval "$(authctl export)"', 'authctl export >> "$GITHUB_ENV"   # no: use `--shell dotenv` for files']))
+  const variableOptions = (command: Command): Command =>
+    command
+      .option('--var <name>', 'name of the variable (default Token)')
+      .option('--openstack', 'set what OpenStack clients read for token auth: OS_AUTH_TYPE=token, OS_TOKEN, OS_AUTH_URL, the scope, OS_REGION_NAME')
+      .option('--expiry', 'also set <VAR>_EXPIRES_AT (ISO-8601 UTC)')
+      .option('--min-ttl <duration>', 'renew when less than this is left (env AUTHCTL_MIN_TTL; default 5m)');
+
+  variableOptions(
+    program
+      .command('export')
+      .description('print shell code that sets $Token: eval "$(authctl export)"')
+      .addOption(new Option('--shell <shell>', 'output for this shell or format').choices(SHELL_NAMES).default('sh')),
+  )
+    .option('--unset', 'print what removes the variables again')
+    .addHelpText(
+      'after',
+      examples([
+        'eval "$(authctl export)"                          # sh, bash, zsh, dash',
+        'authctl export --shell fish | source',
+        'authctl export --shell powershell | Invoke-Expression',
+        'authctl export --shell dotenv --var API_TOKEN > .env',
+        'eval "$(authctl export --openstack)" && openstack server list',
+        'eval "$(authctl export --unset)"',
+      ]),
+    )
     .action(run(async () => (await import('../commands/export.js')).exportRun as Action));
+
+  variableOptions(
+    program
+      .command('exec')
+      .description('run a command with the token in its environment (no shell in between; exits with its exit code)')
+      .argument('<command...>', 'the command and its arguments, after --'),
+  )
+    .addHelpText(
+      'after',
+      examples([
+        "authctl exec -- sh -c 'curl -H \"X-Auth-Token: $Token\" https://api.example.com/v1/things'",
+        'authctl exec --var API_TOKEN -- ./deploy.sh',
+        'authctl exec --openstack -- openstack server list',
+      ]),
+    )
+    .action(run(async () => (await import('../commands/exec.js')).execRun as Action));
+
+  program
+    .command('completion')
+    .description('print the completion script for a shell: bash, zsh or fish')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText(
+      'after',
+      examples([
+        'authctl completion bash > ~/.local/share/bash-completion/completions/authctl',
+        'authctl completion zsh > "${fpath[1]}/_authctl"',
+        'authctl completion fish > ~/.config/fish/completions/authctl.fish',
+      ]),
+    )
+    .action(run(async () => (await import('../commands/completion.js')).completionRun as Action));
+
+  // Called by the completion scripts at TAB time: profile names, one per line.
+  program
+    .command('__complete-profiles', { hidden: true })
+    .action(run(async () => (await import('../commands/completion.js')).completeProfilesRun as Action));
 
   return program;
 }

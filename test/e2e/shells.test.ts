@@ -207,9 +207,13 @@ describe.runIf(haveKeyring)('authctl export and exec, end to end', () => {
     await runCli(['login'], { env });
     const child = spawn(process.execPath, [BIN, 'exec', '--', 'sh', '-c', 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.05; done'], { env: env as NodeJS.ProcessEnv });
     let out = '';
+    let signalled = false;
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('ready')) child.kill('SIGTERM');
+      if (out.includes('ready') && !signalled) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(out).toBe('ready\ngot-term\n');

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = new URL('..', import.meta.url);
-const bin = fileURLToPath(new URL('bin/authctl.js', root));
+const bin = fileURLToPath(new URL('bin/authctl', root));
 const files = { bash: 'authctl.bash', zsh: '_authctl', fish: 'authctl.fish' };
 
 mkdirSync(new URL('completions/', root), { recursive: true });

@@ -27,7 +27,7 @@ export async function execRun(ctx: Context, opts: ExecOptions, command: { args: 
   checkVariableOptions(opts);
   const [program, ...args] = command.args;
   if (program === undefined) throw new UsageError('no command to run', { hint: 'authctl exec -- COMMAND [ARGS...]' });
-  const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx, opts.minTtl));
+  const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
   const env = { ...ctx.env, ...Object.fromEntries(variables(token, opts, resolved.region)) };
 
   const code = await new Promise<number>((resolve, reject) => {

@@ -23,6 +23,6 @@ export async function exportRun(ctx: Context, opts: ExportOptions): Promise<void
     ctx.io.stdout.write(renderVariables(shell, new Map(variableNames(opts).map((name) => [name, ''])), true));
     return;
   }
-  const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx, opts.minTtl));
+  const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
   ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved.region)));
 }

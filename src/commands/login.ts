@@ -20,7 +20,7 @@ import { defaultTokenUrl } from '../iam/oauth2.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
 import { canPrompt, readStdinSecret } from '../io/io.js';
 import type { ProfileSettings } from '../store/config.js';
-import { tokenJson } from './token-get.js';
+import { tokenJson } from '../core/token-json.js';
 
 export interface LoginOptions extends KeystoneSettings {
   passwordStdin?: boolean;

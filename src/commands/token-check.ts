@@ -34,7 +34,7 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
   if (opts.quiet && opts.json) throw new UsageError('--quiet and --json cannot be used together', { hint: '--quiet prints nothing; the exit code is the answer' });
   if (opts.offline && opts.tokenStdin) throw new UsageError('--offline can only judge the cached token, not one from stdin', { hint: 'drop --offline to ask IAM' });
   const profile = await openProfile(ctx);
-  const { target } = profileTarget(ctx, profile);
+  const { target } = profileTarget(ctx.env, profile);
 
   let report: CheckReport;
   if (opts.offline) {

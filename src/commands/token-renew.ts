@@ -8,7 +8,7 @@ import { isExpired, isoTime, type CachedToken } from '../core/token.js';
 import { issueToken, tokenAuthBody } from '../iam/keystone.js';
 import type { ProfileSettings } from '../store/config.js';
 import { loginSummary } from './login.js';
-import { tokenJson } from './token-get.js';
+import { tokenJson } from '../core/token-json.js';
 
 export interface TokenRenewOptions {
   project?: string;
@@ -35,7 +35,7 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
   const rescoping = Object.keys(flags).some((key) => key !== 'projectDomain' && key !== 'projectDomainId');
 
   const profile = await openProfile(ctx);
-  const resolved = profileTarget(ctx, profile, flags);
+  const resolved = profileTarget(ctx.env, profile, flags);
   const { target } = resolved;
   if (target.kind === 'oauth2' && rescoping) throw new UsageError('client-credentials tokens have no Keystone scope to change', { hint: 'drop the scope flags' });
 

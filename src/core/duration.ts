@@ -1,3 +1,5 @@
+import { UsageError } from './errors.js';
+
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /**
@@ -26,4 +28,13 @@ export function formatDuration(ms: number): string {
   if (hours > 0) return `${hours}h ${String(minutes).padStart(2, '0')}m`;
   if (minutes > 0) return `${minutes}m`;
   return `${seconds}s`;
+}
+
+/** A duration from a flag or variable, in seconds; a bad one is a usage error naming `name`. */
+export function durationSetting(text: string, name: string): number {
+  const seconds = parseDuration(text);
+  if (seconds === undefined) {
+    throw new UsageError(`${name} ${JSON.stringify(text)} is not a duration`, { hint: 'give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d' });
+  }
+  return seconds;
 }

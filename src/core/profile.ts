@@ -1,6 +1,8 @@
 import type { Context } from '../cli/context.js';
 import type { ProfileSettings } from '../store/config.js';
 import type { ProfileSecrets } from '../store/profile-secrets.js';
+import type { Env } from '../io/io.js';
+import { durationSetting } from './duration.js';
 import { NoTokenError, UsageError } from './errors.js';
 import { checkUrl, describeMissing, keystoneEnvLayer, resolveKeystone, type KeystoneSettings } from './settings.js';
 import type { Target } from './target.js';
@@ -33,16 +35,16 @@ export interface ResolvedTarget {
  * The target a command acts for: what the command line, the environment and the profile
  * together name. Commands other than `login` fail here (exit 3) when it is incomplete.
  */
-export function profileTarget(ctx: Context, profile: OpenProfile, flags: KeystoneSettings = {}): ResolvedTarget {
+export function profileTarget(env: Env, profile: Pick<OpenProfile, 'name' | 'settings'>, flags: KeystoneSettings = {}): ResolvedTarget {
   const saved = profile.settings;
-  const oauth2 = saved?.kind === 'oauth2' || (saved === undefined && Boolean(ctx.env[CLIENT_ID_ENV]));
+  const oauth2 = saved?.kind === 'oauth2' || (saved === undefined && Boolean(env[CLIENT_ID_ENV]));
   if (oauth2) {
-    const clientId = ctx.env[CLIENT_ID_ENV] || saved?.clientId;
+    const clientId = env[CLIENT_ID_ENV] || saved?.clientId;
     const tokenUrl = saved?.tokenUrl;
     if (!clientId || !tokenUrl) throw notLoggedIn(profile.name, 'has no client-credentials settings');
     return { target: { kind: 'oauth2', clientId, tokenUrl } };
   }
-  const layers = [flags, keystoneEnvLayer(ctx.env), saved ?? {}];
+  const layers = [flags, keystoneEnvLayer(env), saved ?? {}];
   const resolution = resolveKeystone(layers);
   if (!resolution.target) {
     if (saved === undefined && Object.keys(layers[1]!).length === 0) throw notLoggedIn(profile.name, 'does not exist');
@@ -68,10 +70,10 @@ export async function renewalSecret(ctx: Context, profile: OpenProfile, target: 
   return ctx.env[CLIENT_SECRET_ENV] || (await profile.secrets.readSecret('client-secret'));
 }
 
-export function checkMinTtl(ctx: Context, flag: string | undefined): number {
-  const text = flag ?? (ctx.env.AUTHCTL_MIN_TTL || undefined);
+export function checkMinTtl(env: Env, flag: string | undefined): number {
+  const text = flag ?? (env.AUTHCTL_MIN_TTL || undefined);
   if (text === undefined) return 5 * 60 * 1000;
-  const seconds = ctx.seconds(text, flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl');
+  const seconds = durationSetting(text, flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl');
   if (seconds > 86400 * 7) throw new UsageError(`--min-ttl ${text} is over 7 days`, { hint: 'tokens live hours, not weeks; e.g. --min-ttl 10m' });
   return seconds * 1000;
 }

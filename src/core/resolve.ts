@@ -22,7 +22,7 @@ export interface TokenResult {
  */
 export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<TokenResult> {
   const profile = await openProfile(ctx);
-  const resolved = profileTarget(ctx, profile);
+  const resolved = profileTarget(ctx.env, profile);
   const key = targetKey(resolved.target);
   const cached = await profile.secrets.readToken();
   if (cached && isServable(cached, key, ctx.now(), minTtlMs)) return { token: cached, profile, resolved, fresh: false };

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { UnreachableError } from '../core/errors.js';
+import type { Env } from '../io/io.js';
 import { fingerprint } from '../io/redact.js';
-import { importCommonJs } from '../util/cjs.js';
+import { requireDependency } from '../util/cjs.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'DELETE';
 
@@ -23,20 +25,28 @@ export interface HttpClient {
   send(request: HttpRequest): Promise<HttpResponse>;
 }
 
+export interface TlsOptions {
+  /** PEM text of extra CAs to trust (from --cacert); the usual CAs stay trusted. */
+  ca?: string;
+  /** --insecure: no certificate verification at all. */
+  insecure?: boolean;
+}
+
 export interface HttpOptions {
   timeoutMs: number;
   /** Total attempts, including the first. */
   attempts: number;
   userAgent: string;
+  env: Env;
+  tls?: TlsOptions;
   debug: (message: string) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** PKI tokens arrive in a response header and run to several KB; Node's and undici's default cap is 16 KiB. */
 const MAX_HEADER_BYTES = 80 * 1024;
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_ATTEMPTS = 3;
 
 /** Statuses worth another try: the server said "later" or a gateway in between failed. */
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
@@ -61,76 +71,143 @@ export function describeHeaders(headers: Record<string, string>): string {
     .join(', ');
 }
 
-class RetryableError extends Error {}
+/** The proxy settings in the environment, upper or lower case, as curl and undici read them. */
+export function proxySettings(env: Env): { httpProxy?: string; httpsProxy?: string; noProxy?: string } | undefined {
+  const pick = (name: string) => env[name.toLowerCase()] || env[name] || undefined;
+  const settings = { httpProxy: pick('HTTP_PROXY'), httpsProxy: pick('HTTPS_PROXY'), noProxy: pick('NO_PROXY') };
+  if (!settings.httpProxy && !settings.httpsProxy) return undefined;
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+}
 
-export async function createHttpClient(options: HttpOptions): Promise<HttpClient> {
-  const { request, Agent } = await importCommonJs(import('undici'));
-  // PKI tokens arrive in a response header and run to several KB; undici's default cap is 16 KiB.
-  const dispatcher = new Agent({ connect: { timeout: options.timeoutMs }, maxHeaderSize: MAX_HEADER_BYTES });
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const random = options.random ?? Math.random;
+/** One attempt at one request: a transport does no retries and knows nothing of IAM. */
+type Transport = (request: HttpRequest, signal: AbortSignal) => Promise<HttpResponse>;
 
-  async function once(req: HttpRequest): Promise<HttpResponse> {
+class NetworkError extends Error {
+  /** A certificate that failed once fails again: no point retrying. */
+  get retryable(): boolean {
+    return !/TLS certificate/.test(this.message);
+  }
+
+  get hint(): string {
+    return /TLS certificate/.test(this.message)
+      ? 'give the CA that signed it with --cacert FILE (or OS_CACERT / AUTHCTL_CACERT)'
+      : 'check the URL, your network and any proxy settings';
+  }
+}
+
+/**
+ * Node's own http/https for direct connections; undici's proxy agent when a proxy is configured.
+ * Measured on the cold path: loading undici costs about 67 ms, node:https about 8 ms, so undici
+ * is loaded only where its proxy support is needed.
+ */
+async function createTransport(options: HttpOptions): Promise<Transport> {
+  const proxy = proxySettings(options.env);
+  return proxy ? undiciTransport(options, proxy) : nodeTransport(options);
+}
+
+async function nodeTransport(options: HttpOptions): Promise<Transport> {
+  const http = process.getBuiltinModule('node:http');
+  const https = process.getBuiltinModule('node:https');
+  const { rootCertificates } = process.getBuiltinModule('node:tls');
+  const ca = options.tls?.ca ? [...rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
+  const tlsOptions = { ...(ca ? { ca } : {}), ...(options.tls?.insecure ? { rejectUnauthorized: false } : {}) };
+  return (request, signal) =>
+    new Promise((resolve, reject) => {
+      const url = new URL(request.url);
+      const module = url.protocol === 'https:' ? https : http;
+      const req = module.request(url, { method: request.method, headers: request.headers, signal, maxHeaderSize: MAX_HEADER_BYTES, ...tlsOptions }, (res) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+        readCapped(res, url.origin).then((body) => resolve({ status: res.statusCode ?? 0, headers, body }), reject);
+      });
+      req.on('error', (error) => reject(error instanceof UnreachableError ? error : new NetworkError(describeNetworkError(error, url.origin, options.timeoutMs), { cause: error })));
+      req.end(request.body);
+    });
+}
+
+async function undiciTransport(options: HttpOptions, proxy: NonNullable<ReturnType<typeof proxySettings>>): Promise<Transport> {
+  const { request, EnvHttpProxyAgent } = requireDependency<typeof import('undici')>('undici');
+  const { rootCertificates } = process.getBuiltinModule('node:tls');
+  const ca = options.tls?.ca ? [...rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
+  const tls = { ...(ca ? { ca } : {}), ...(options.tls?.insecure ? { rejectUnauthorized: false } : {}) };
+  // Explicit settings, not undici's own reading of process.env: the environment is injected.
+  const dispatcher = new EnvHttpProxyAgent({ ...proxy, maxHeaderSize: MAX_HEADER_BYTES, connect: { timeout: options.timeoutMs, ...tls }, requestTls: tls });
+  return async (req, signal) => {
     const { origin } = new URL(req.url);
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await request(req.url, {
-        method: req.method,
-        headers: { 'user-agent': options.userAgent, ...req.headers },
-        body: req.body,
-        dispatcher,
-        signal: AbortSignal.timeout(options.timeoutMs),
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-      });
+      response = await request(req.url, { method: req.method, headers: req.headers, body: req.body, dispatcher, signal, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
     } catch (error) {
-      throw new RetryableError(describeNetworkError(error, origin, options.timeoutMs), { cause: error });
+      throw new NetworkError(describeNetworkError(error, origin, options.timeoutMs), { cause: error });
     }
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_BODY_BYTES) {
-          response.body.destroy();
-          throw new UnreachableError(`${origin} sent a response body over ${MAX_BODY_BYTES / 1024 / 1024} MiB; refusing it`, {
-            hint: 'check that the URL points at the IAM service',
-          });
-        }
-        chunks.push(chunk as Buffer);
-      }
-    } catch (error) {
-      if (error instanceof UnreachableError) throw error;
-      throw new RetryableError(describeNetworkError(error, origin, options.timeoutMs), { cause: error });
-    }
-    return { status: response.statusCode, headers, body: Buffer.concat(chunks).toString('utf8') };
+    for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    return { status: response.statusCode, headers, body: await readCapped(response.body, origin) };
+  };
+}
+
+/** NODE_EXTRA_CA_CERTS stays trusted when --cacert replaces the default CA list. */
+function extraCaFromEnv(env: Env): string[] {
+  const file = env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [readFileSync(file, 'utf8')];
+  } catch {
+    return [];
   }
+}
+
+/** Reads a body, refusing anything over MAX_BODY_BYTES: a hostile server cannot fill memory. */
+async function readCapped(body: AsyncIterable<Buffer | string> & { destroy(): void }, origin: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buffer.length;
+      if (size > MAX_BODY_BYTES) {
+        body.destroy();
+        throw new UnreachableError(`${origin} sent a response body over ${MAX_BODY_BYTES / 1024 / 1024} MiB; refusing it`, {
+          hint: 'check that the URL points at the IAM service',
+        });
+      }
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    if (error instanceof UnreachableError) throw error;
+    throw new NetworkError(`the connection to ${origin} was cut off while reading the answer`, { cause: error });
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function createHttpClient(options: HttpOptions): Promise<HttpClient> {
+  const transport = await createTransport(options);
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
+  const userAgent = { 'user-agent': options.userAgent };
 
   return {
     async send(req: HttpRequest): Promise<HttpResponse> {
+      const request = { ...req, headers: { ...userAgent, ...req.headers } };
       for (let attempt = 1; ; attempt++) {
         const started = performance.now();
-        let outcome: HttpResponse | RetryableError;
+        let outcome: HttpResponse | NetworkError;
         try {
-          outcome = await once(req);
+          outcome = await transport(request, AbortSignal.timeout(options.timeoutMs));
         } catch (error) {
-          if (!(error instanceof RetryableError)) throw error;
+          if (!(error instanceof NetworkError)) throw error;
           outcome = error;
         }
         const took = Math.round(performance.now() - started);
         const headerText = req.headers ? ` [${describeHeaders(req.headers)}]` : '';
-        if (outcome instanceof RetryableError) {
+        if (outcome instanceof NetworkError) {
           options.debug(`${req.method} ${req.url}${headerText} -> ${outcome.message} (${took} ms)`);
-          if (attempt >= options.attempts) throw new UnreachableError(outcome.message, { hint: 'check the URL, your network and any proxy settings', cause: outcome.cause });
+          if (attempt >= options.attempts || !outcome.retryable) throw new UnreachableError(outcome.message, { hint: outcome.hint, cause: outcome.cause });
         } else {
           options.debug(`${req.method} ${req.url}${headerText} -> ${outcome.status} (${took} ms)`);
           if (!RETRY_STATUSES.has(outcome.status) || attempt >= options.attempts) return outcome;
         }
-        const retryAfter = outcome instanceof RetryableError ? undefined : outcome.headers['retry-after'];
+        const retryAfter = outcome instanceof NetworkError ? undefined : outcome.headers['retry-after'];
         const delay = retryDelayMs(attempt, retryAfter, Date.now(), random);
         options.debug(`retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
         await sleep(delay);
@@ -142,7 +219,7 @@ export async function createHttpClient(options: HttpOptions): Promise<HttpClient
 function describeNetworkError(error: unknown, origin: string, timeoutMs: number): string {
   const err = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = err.code ?? err.cause?.code;
-  if (err.name === 'TimeoutError' || err.name === 'AbortError' || /Timeout/i.test(code ?? '')) {
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'ABORT_ERR' || /Timeout/i.test(code ?? '')) {
     return `no answer from ${origin} within ${timeoutMs / 1000}s`;
   }
   switch (code) {
@@ -153,7 +230,15 @@ function describeNetworkError(error: unknown, origin: string, timeoutMs: number)
       return `cannot reach ${origin}: host not found`;
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
       return `the connection to ${origin} was cut off`;
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the TLS certificate of ${origin} is not trusted (${code})`;
     default:
       return `cannot reach ${origin}: ${err.cause?.message ?? err.message ?? String(error)}`;
   }

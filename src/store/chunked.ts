@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { SecretStore } from './secret-store.js';
 
 /**
@@ -52,7 +51,7 @@ export class ChunkedStore {
     );
     if (parts.some((part) => part === undefined)) return { problem: 'incomplete' };
     const value = parts.join('');
-    return sha256(value) === manifest.sha256 ? { value } : { problem: 'incomplete' };
+    return (await sha256(value)) === manifest.sha256 ? { value } : { problem: 'incomplete' };
   }
 
   async write(account: string, value: string): Promise<void> {
@@ -60,12 +59,13 @@ export class ChunkedStore {
     if (WHOLE.length + value.length <= this.#maxEntryLength) {
       await this.#store.set(account, WHOLE + value);
     } else {
+      const { randomBytes } = process.getBuiltinModule('node:crypto');
       const gen = randomBytes(4).toString('hex');
       const parts = splitUtf16(value, this.#maxEntryLength);
       for (const [index, part] of parts.entries()) {
         await this.#store.set(partAccount(account, gen, index), part);
       }
-      const manifest: Manifest = { gen, parts: parts.length, sha256: sha256(value) };
+      const manifest: Manifest = { gen, parts: parts.length, sha256: await sha256(value) };
       await this.#store.set(account, MANIFEST + JSON.stringify(manifest));
     }
     await this.#deleteParts(account, previous);
@@ -91,7 +91,9 @@ function partAccount(account: string, gen: string, index: number): string {
   return `${account}#${gen}.${index}`;
 }
 
-function sha256(value: string): string {
+/** node:crypto is loaded only for split values: the cached path of a small token never needs it. */
+async function sha256(value: string): Promise<string> {
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(value).digest('hex');
 }
 

@@ -166,6 +166,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** --profile, else AUTHCTL_PROFILE, else the profile chosen with `profile use`, else `default`. */
+export function chooseProfileName(flag: string | undefined, env: Env, config: ConfigFile): string {
+  const explicit = flag ?? (env.AUTHCTL_PROFILE || undefined);
+  if (explicit !== undefined) return validateProfileName(explicit);
+  return config.read().defaultProfile ?? 'default';
+}
+
 /** AUTHCTL_CONFIG_DIR, else the platform's config directory (XDG on Linux). */
 export async function defaultConfigDir(env: Env): Promise<string> {
   if (env.AUTHCTL_CONFIG_DIR) return env.AUTHCTL_CONFIG_DIR;

@@ -1,8 +1,8 @@
+import { createRequire } from 'node:module';
+
 /**
- * A CommonJS package's exports from a dynamic import, bundled or not: esbuild's split chunks
- * expose a CommonJS module only as `default`, while Node exposes both `default` and names.
+ * Loads a CommonJS dependency with require(): a dynamic import() would start Node's ES module
+ * loader, which costs the cached path (dist/fast.cjs, CommonJS) several milliseconds. Such
+ * dependencies are not bundled; they load from node_modules when a run needs them.
  */
-export async function importCommonJs<T>(module: Promise<T>): Promise<T> {
-  const loaded = (await module) as T & { default?: T };
-  return loaded.default ?? loaded;
-}
+export const requireDependency = createRequire(import.meta.url) as <T>(name: string) => T;

@@ -5,9 +5,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { keychainService } from '../../src/cli/context.js';
+import { keychainService } from '../../src/store/open.js';
 import { startKeyring, type KeyringHarness } from '../harness/keyring.js';
 import { BIN, isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
@@ -119,16 +120,22 @@ describe.runIf(haveKeyring)('many processes at once', () => {
     expect((await runCli(['token', 'get'], { env })).stdout).toBe(before);
   });
 
-  it('a stale lock directory from a crash is taken over', async () => {
+  it('a lock whose owner died, or that nobody touched for 4 s, is taken over at once', async () => {
     const realm = await newRealm();
     const env = isolatedEnv(loginEnv(realm));
     await runCli(['login'], { env });
-    const lockDir = join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.lock');
-    mkdirSync(lockDir, { recursive: true });
+    const lockFile = join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.lock');
+    mkdirSync(join(env.AUTHCTL_CONFIG_DIR!, 'locks'), { recursive: true });
+    // A pid that is not running on this host.
+    const dead = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+    writeFileSync(lockFile, JSON.stringify({ pid: Number(dead), host: hostname() }));
+    expect((await runCli(['token', 'get', '--min-ttl', '2h'], { env })).code).toBe(0);
+    // Another host's lock cannot be judged by pid: only by age.
+    writeFileSync(lockFile, JSON.stringify({ pid: 1, host: 'elsewhere' }));
     const old = new Date(Date.now() - 60_000);
-    utimesSync(lockDir, old, old);
-    const result = await runCli(['token', 'get', '--min-ttl', '2h'], { env });
-    expect(result.code).toBe(0);
+    utimesSync(lockFile, old, old);
+    expect((await runCli(['token', 'get', '--min-ttl', '2h'], { env })).code).toBe(0);
+    expect(existsSync(lockFile)).toBe(false);
   });
 });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 
-export const BIN = fileURLToPath(new URL('../../bin/authctl.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/authctl', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -1,0 +1,302 @@
+/**
+ * `npm run bench`: how much authctl costs, measured against `node -e 0` in the same run.
+ *
+ * Starts what it needs on 127.0.0.1 (the project's test IAM server, and the real Keystone when it
+ * is installed; a private gnome-keyring when installed, else only the file store), then times
+ * each row at least --runs times, interleaving the rows round by round so that drift in the
+ * machine's speed affects them all alike. Prints one table; `--json` prints the results as JSON
+ * on stdout instead (the table then goes to stderr).
+ *
+ *   npm run bench                 # table
+ *   npm run bench -- --json       # JSON, e.g. > bench.json
+ *   npm run bench -- --runs 30 --iam test
+ */
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startKeyring, type KeyringHarness } from '../test/harness/keyring.js';
+import { keystoneMissing, startKeystone, type KeystoneHarness } from '../test/harness/keystone.js';
+import { startRemoteIam } from '../test/helpers/iam-client.js';
+
+const BIN = fileURLToPath(new URL('../bin/authctl', import.meta.url));
+const NODE = process.execPath;
+const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '20' },
+    iam: { type: 'string', default: 'auto' },
+  },
+});
+const RUNS = Math.max(10, Number(flags.runs));
+const out = (line = '') => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+
+type Env = Record<string, string | undefined>;
+
+interface Command {
+  name: string;
+  argv: string[];
+  env?: Env;
+  /** Runs before each timed run, untimed (e.g. a fresh, empty config directory). */
+  prepare?: () => Env;
+  /** Exit status that counts as success. */
+  ok?: (result: SpawnSyncReturns<string>) => boolean;
+}
+
+interface Row {
+  name: string;
+  runs: number;
+  median_ms: number;
+  p10_ms: number;
+  p90_ms: number;
+  ratio: number | null;
+  note?: string;
+}
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.round((p / 100) * (sorted.length - 1))));
+  return sorted[index]!;
+}
+
+function summary(name: string, samples: number[], floor: number | null, note?: string): Row {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const median = percentile(sorted, 50);
+  const row: Row = { name, runs: samples.length, median_ms: round(median), p10_ms: round(percentile(sorted, 10)), p90_ms: round(percentile(sorted, 90)), ratio: floor ? round(median / floor, 2) : null };
+  if (note) row.note = note;
+  return row;
+}
+
+const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+function timeOnce(command: Command): number {
+  const env = { ...(command.env ?? {}), ...(command.prepare?.() ?? {}) };
+  const started = performance.now();
+  const result = spawnSync(command.argv[0]!, command.argv.slice(1), { env: clean(env), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const took = performance.now() - started;
+  if (!(command.ok ?? ((r) => r.status === 0))(result)) {
+    throw new Error(`${command.name} failed (${result.status}): ${result.stderr}`);
+  }
+  return took;
+}
+
+/** Times every command `runs` times, round-robin. */
+function measure(commands: Command[], runs: number): Map<string, number[]> {
+  const samples = new Map(commands.map((c) => [c.name, [] as number[]]));
+  for (const command of commands) timeOnce(command); // warm the page cache
+  for (let round = 0; round < runs; round++) {
+    for (const command of commands) samples.get(command.name)!.push(timeOnce(command));
+  }
+  return samples;
+}
+
+function clean(env: Env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+}
+
+/** Peak RSS (KB) of a command, by GNU time. */
+function peakRss(command: Command): number | undefined {
+  if (!existsSync('/usr/bin/time')) return undefined;
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', ...command.argv], { env: clean(command.env ?? {}), encoding: 'utf8' });
+  const kb = Number(result.stderr.trim().split('\n').at(-1));
+  return Number.isFinite(kb) ? kb : undefined;
+}
+
+function medianOf(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+const authctl = (args: string[]): string[] => [NODE, BIN, ...args];
+
+function cli(args: string[], env: Env) {
+  return spawnSync(NODE, [BIN, ...args], { env: clean(env), encoding: 'utf8' });
+}
+
+async function concurrentGets(count: number, env: Env): Promise<{ slowestMs: number; tokens: Set<string>; failures: number }> {
+  const started = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<{ code: number | null; stdout: string; ms: number }>((resolve) => {
+        const child = spawn(NODE, [BIN, 'token', 'get', '--min-ttl', '2h'], { env: clean(env) });
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.on('close', (code) => resolve({ code, stdout, ms: performance.now() - started }));
+      }),
+    ),
+  );
+  return {
+    slowestMs: Math.max(...results.map((r) => r.ms)),
+    tokens: new Set(results.map((r) => r.stdout)),
+    failures: results.filter((r) => r.code !== 0).length,
+  };
+}
+
+async function main(): Promise<void> {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  try {
+    // In its own process: the timing loop below blocks this one.
+    const iam = await startRemoteIam();
+    cleanup.push(() => iam.stop());
+
+    const keyringStart = existsSync('/usr/bin/gnome-keyring-daemon') ? await startKeyring() : { ok: false as const, reason: 'gnome-keyring is not installed' };
+    const keyring: KeyringHarness | undefined = keyringStart.ok ? keyringStart.keyring : undefined;
+    if (keyring) cleanup.push(() => keyring.stop());
+    else out(`note: ${keyringStart.ok ? '' : keyringStart.reason}; keychain rows skipped, file store only`);
+
+    const useKeystone = flags.iam === 'keystone' || (flags.iam === 'auto' && keystoneMissing() === undefined);
+    let keystone: KeystoneHarness | undefined;
+    if (useKeystone) {
+      out('starting a real Keystone (about 10 s)...');
+      const started = await startKeystone();
+      if (!started.ok) throw new Error(started.reason);
+      keystone = started.keystone;
+      cleanup.push(() => keystone!.stop());
+    }
+
+    const realm = await iam.createRealm();
+    const login: Env = keystone
+      ? { OS_AUTH_URL: keystone.url, OS_USERNAME: keystone.fixtures.member.name, OS_USER_DOMAIN_NAME: 'Fiware', OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: keystone.fixtures.member.password }
+      : { OS_AUTH_URL: realm.authUrl, OS_USERNAME: realm.fixtures.user.name, OS_USER_DOMAIN_NAME: realm.fixtures.user.domain, OS_PROJECT_NAME: realm.fixtures.project.name, OS_PASSWORD: realm.fixtures.user.password };
+    // Every row runs in the caller's own environment (minus authctl's and OpenStack's settings), so
+    // that node -e 0 pays the same start-up costs as authctl (NODE_EXTRA_CA_CERTS alone adds ~30 ms).
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(AUTHCTL_|OS_|DBUS_SESSION_BUS_ADDRESS$)/.test(name)));
+    const base: Env = { ...inherited, PATH: SYSTEM_PATH, HOME: mkdtempSync(join(tmpdir(), 'authctl-bench-')), DBUS_SESSION_BUS_ADDRESS: keyring?.busAddress };
+    const dirs: string[] = [];
+    const newDir = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'authctl-bench-config-'));
+      dirs.push(dir);
+      return dir;
+    };
+    cleanup.push(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+    // Warm caches: one profile in the keychain, one in the file store. The warm rows run without a password.
+    const warm = (store: 'keychain' | 'file'): Env => {
+      const env = { ...base, ...login, AUTHCTL_CONFIG_DIR: newDir(), AUTHCTL_STORE: store };
+      const result = cli(['login'], env);
+      if (result.status !== 0) throw new Error(`login (${store}) failed: ${result.stderr}`);
+      return { ...env, OS_PASSWORD: undefined };
+    };
+    const warmKeychain = keyring ? warm('keychain') : undefined;
+    const warmFile = warm('file');
+
+    const floor: Command = { name: 'node -e 0', argv: [NODE, '-e', '0'], env: base };
+    const fast: Command[] = [floor, { name: 'authctl --version', argv: authctl(['--version']), env: base }];
+    if (warmKeychain) {
+      fast.push({ name: 'token get, warm, keychain', argv: authctl(['token', 'get']), env: warmKeychain });
+      fast.push({ name: 'export, warm, keychain', argv: authctl(['export']), env: warmKeychain });
+    }
+    fast.push({ name: 'token get, warm, file store', argv: authctl(['token', 'get']), env: warmFile });
+    fast.push({ name: 'export, warm, file store', argv: authctl(['export']), env: warmFile });
+
+    out(`timing ${fast.length} commands x ${RUNS} runs, interleaved...`);
+    const fastSamples = measure(fast, RUNS);
+    const floorMs = medianOf(fastSamples.get(floor.name)!);
+    const cleanFloor = round(medianOf(measure([{ name: 'node -e 0, no NODE_EXTRA_CA_CERTS', argv: [NODE, '-e', '0'], env: { ...base, NODE_EXTRA_CA_CERTS: undefined } }], RUNS).values().next().value!));
+    const rows: Row[] = fast.map((c) => summary(c.name, fastSamples.get(c.name)!, c === floor ? floorMs : floorMs));
+
+    // An empty cache: every run in a fresh config directory, so authctl logs in.
+    const authUrl = login.OS_AUTH_URL!;
+    const body = JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: login.OS_USERNAME, domain: { name: login.OS_USER_DOMAIN_NAME }, password: login.OS_PASSWORD } } },
+        scope: { project: { name: login.OS_PROJECT_NAME, domain: { name: login.OS_USER_DOMAIN_NAME } } },
+      },
+    });
+    const cold: Command[] = [
+      floor,
+      {
+        name: `token get, empty cache (login)${keyring ? ', keychain' : ', file store'}`,
+        argv: authctl(['token', 'get']),
+        env: { ...base, ...login, AUTHCTL_STORE: keyring ? 'keychain' : 'file' },
+        prepare: () => ({ AUTHCTL_CONFIG_DIR: newDir() }),
+      },
+    ];
+    if (existsSync('/usr/bin/curl')) {
+      cold.push({ name: 'curl, the same login request', argv: ['/usr/bin/curl', '-sf', '-o', '/dev/null', '-H', 'Content-Type: application/json', '-d', body, `${authUrl}/auth/tokens`], env: base });
+    }
+    if (keystone && existsSync('/usr/bin/openstack')) {
+      cold.push({
+        name: 'openstack token issue',
+        argv: ['/usr/bin/openstack', 'token', 'issue', '-f', 'value', '-c', 'id'],
+        env: { ...base, ...login, OS_PROJECT_DOMAIN_NAME: login.OS_USER_DOMAIN_NAME, OS_IDENTITY_API_VERSION: '3' },
+      });
+    }
+    out(`timing the empty-cache path against ${keystone ? 'Keystone' : 'the test IAM server'}...`);
+    const coldSamples = measure(cold, RUNS);
+    const coldFloor = medianOf(coldSamples.get(floor.name)!);
+    for (const command of cold.slice(1)) rows.push(summary(command.name, coldSamples.get(command.name)!, coldFloor));
+
+    // 32 processes at once on an expired cache: the test IAM server counts the requests.
+    out('32 concurrent token get on an expired cache...');
+    const concurrency = [] as { requests: number; slowestMs: number; same: boolean; failures: number }[];
+    for (let trial = 0; trial < Math.max(10, Math.floor(RUNS / 2)); trial++) {
+      const trialRealm = await iam.createRealm({ delayMs: 5 });
+      const env = { ...base, OS_AUTH_URL: trialRealm.authUrl, OS_USERNAME: trialRealm.fixtures.user.name, OS_USER_DOMAIN_NAME: 'Fiware', OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: trialRealm.fixtures.user.password, AUTHCTL_CONFIG_DIR: newDir(), AUTHCTL_STORE: keyring ? 'keychain' : 'file' };
+      if (cli(['login'], env).status !== 0) throw new Error('login for the concurrency trial failed');
+      await iam.configureRealm(trialRealm, { tokenTtlSeconds: 3 * 3600 }); // the cached 1 h token is due under --min-ttl 2h, a new 3 h one is not
+      const before = (await iam.requests(trialRealm)).length;
+      const result = await concurrentGets(32, env);
+      concurrency.push({ requests: (await iam.requests(trialRealm)).length - before, slowestMs: result.slowestMs, same: result.tokens.size === 1, failures: result.failures });
+    }
+    const coldLoginMs = rows.find((r) => r.name.startsWith('token get, empty cache'))!.median_ms;
+    const slowest = summary('32 concurrent token get, slowest', concurrency.map((c) => c.slowestMs), null);
+
+    // Peak memory of the warm path.
+    const warmCommand = fast.find((c) => c.name.startsWith('token get, warm'))!;
+    const rssFloor = Array.from({ length: 10 }, () => peakRss(floor)).filter((v): v is number => v !== undefined);
+    const rssWarm = Array.from({ length: 10 }, () => peakRss(warmCommand)).filter((v): v is number => v !== undefined);
+
+    const curl = rows.find((r) => r.name.startsWith('curl'));
+    const warmRows = rows.filter((r) => r.name.includes('warm'));
+    const targets = [
+      ...warmRows.map((r) => ({ target: `${r.name}: median <= 1.3 x node -e 0`, value: `${r.ratio} x`, met: (r.ratio ?? Infinity) <= 1.3 })),
+      ...(rssWarm.length && rssFloor.length
+        ? [{ target: 'warm token get: peak RSS <= 1.3 x node -e 0', value: `${round(medianOf(rssWarm) / medianOf(rssFloor), 2)} x (${Math.round(medianOf(rssWarm) / 1024)} MB vs ${Math.round(medianOf(rssFloor) / 1024)} MB)`, met: medianOf(rssWarm) <= 1.3 * medianOf(rssFloor) }]
+        : []),
+      ...(curl ? [{ target: 'empty cache: <= node -e 0 + curl + 25 ms', value: `${coldLoginMs} ms vs ${round(coldFloor + curl.median_ms + 25)} ms`, met: coldLoginMs <= coldFloor + curl.median_ms + 25 }] : []),
+      { target: '32 concurrent, expired cache: exactly 1 IAM request', value: `${[...new Set(concurrency.map((c) => c.requests))].join(', ')} request(s) per trial`, met: concurrency.every((c) => c.requests === 1) },
+      { target: '32 concurrent: all print the same token', value: `${concurrency.filter((c) => c.same && c.failures === 0).length} of ${concurrency.length} trials`, met: concurrency.every((c) => c.same && c.failures === 0) },
+      { target: '32 concurrent: slowest within 1 s of a single cold call', value: `${slowest.median_ms} ms vs ${coldLoginMs} ms`, met: slowest.median_ms <= coldLoginMs + 1000 },
+    ];
+
+    const result = {
+      date: new Date().toISOString(),
+      machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+      iam: keystone ? 'keystone' : 'test IAM server',
+      keychain: keyring ? 'gnome-keyring (Secret Service)' : 'none',
+      runs: RUNS,
+      node_extra_ca_certs: Boolean(process.env.NODE_EXTRA_CA_CERTS),
+      rows,
+      concurrency: { trials: concurrency, slowest },
+      rss_kb: { node: rssFloor.length ? medianOf(rssFloor) : null, warm_token_get: rssWarm.length ? medianOf(rssWarm) : null },
+      targets,
+    };
+
+    out();
+    out(`authctl benchmark: ${result.machine.cpus} x ${result.machine.cpu}, Node ${process.version}, IAM: ${result.iam}, keychain: ${result.keychain}, ${RUNS} runs per row`);
+    out(`environment: ${process.env.NODE_EXTRA_CA_CERTS ? `NODE_EXTRA_CA_CERTS set (node -e 0 without it: ${cleanFloor} ms)` : 'NODE_EXTRA_CA_CERTS not set'}`);
+    out();
+    out('| command | median | p10-p90 | x node -e 0 |');
+    out('|---|---:|---:|---:|');
+    for (const row of rows) out(`| ${row.name} | ${row.median_ms} ms | ${row.p10_ms}-${row.p90_ms} ms | ${row.ratio ?? ''} |`);
+    out(`| ${slowest.name} (${concurrency.length} trials) | ${slowest.median_ms} ms | ${slowest.p10_ms}-${slowest.p90_ms} ms | |`);
+    if (result.rss_kb.node && result.rss_kb.warm_token_get) {
+      out(`| peak RSS: node -e 0 / warm token get | ${Math.round(result.rss_kb.node / 1024)} MB / ${Math.round(result.rss_kb.warm_token_get / 1024)} MB | | ${round(result.rss_kb.warm_token_get / result.rss_kb.node, 2)} |`);
+    }
+    out();
+    out('| target | measured | met |');
+    out('|---|---|---|');
+    for (const target of targets) out(`| ${target.target} | ${target.value} | ${target.met ? 'yes' : 'NO'} |`);
+    if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    for (const step of cleanup.reverse()) await step();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

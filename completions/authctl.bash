@@ -7,58 +7,58 @@ __authctl_spec() {
   case $1 in
     '')
       subs=('login' 'token' 'logout' 'logintoken' 'export' 'exec' 'completion')
-      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('-p' '--profile' '--store' '--timeout')
+      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'login')
       subs=()
-      opts=('--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--region' '--password-stdin' '--save-password' '--client-id' '--client-secret-stdin' '--token-url' '--save-secret' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--region' '--client-id' '--token-url' '-p' '--profile' '--store' '--timeout')
+      opts=('--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--region' '--password-stdin' '--save-password' '--client-id' '--client-secret-stdin' '--token-url' '--save-secret' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--region' '--client-id' '--token-url' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'token')
       subs=('get' 'check' 'renew')
-      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('-p' '--profile' '--store' '--timeout')
+      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'token get')
       subs=()
-      opts=('--min-ttl' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('--min-ttl' '-p' '--profile' '--store' '--timeout')
+      opts=('--min-ttl' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'token check')
       subs=()
-      opts=('--token-stdin' '--json' '-q' '--quiet' '--offline' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('-p' '--profile' '--store' '--timeout')
+      opts=('--token-stdin' '--json' '-q' '--quiet' '--offline' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'token renew')
       subs=()
-      opts=('--project' '--project-id' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('--project' '--project-id' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '-p' '--profile' '--store' '--timeout')
+      opts=('--project' '--project-id' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('--project' '--project-id' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'logout')
       subs=()
-      opts=('--all' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('-p' '--profile' '--store' '--timeout')
+      opts=('--all' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'logintoken')
       subs=()
-      opts=('--access-key' '--secret-key-stdin' '--security-token-stdin' '--duration' '--auth-url' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('--access-key' '--duration' '--auth-url' '-p' '--profile' '--store' '--timeout')
+      opts=('--access-key' '--secret-key-stdin' '--security-token-stdin' '--duration' '--auth-url' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('--access-key' '--duration' '--auth-url' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'export')
       subs=()
-      opts=('--shell' '--var' '--openstack' '--expiry' '--min-ttl' '--unset' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('--shell' '--var' '--min-ttl' '-p' '--profile' '--store' '--timeout')
+      opts=('--shell' '--var' '--openstack' '--expiry' '--min-ttl' '--unset' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('--shell' '--var' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'exec')
       subs=()
-      opts=('--var' '--openstack' '--expiry' '--min-ttl' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('--var' '--min-ttl' '-p' '--profile' '--store' '--timeout')
+      opts=('--var' '--openstack' '--expiry' '--min-ttl' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('--var' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=-1 ;;
     'completion')
       subs=()
-      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--debug')
-      vopts=('-p' '--profile' '--store' '--timeout')
+      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=1 ;;
   esac
 }
@@ -70,57 +70,68 @@ __authctl_values() {
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'login')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'token')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'token get')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'token check')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'token renew')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'logout')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'logintoken')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'export')
       case $2 in
         '--shell') __authctl_add 'sh' 'bash' 'zsh' 'fish' 'powershell' 'cmd' 'dotenv' 'json' ;;
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'exec')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
     'completion')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
       esac ;;
   esac
 }

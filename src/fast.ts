@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Context, type Deps, type GlobalOptions } from './cli/context.js';
-import { reportFailure } from './cli/failure.js';
+import { failureReporter, reportFailure } from './cli/failure.js';
 import { exitWith, processDeps } from './cli/process.js';
 import { exportRun, type ExportOptions } from './commands/export.js';
 import { tokenGetRun, type TokenGetOptions } from './commands/token-get.js';
@@ -25,6 +25,8 @@ const OPTIONS = {
   store: { type: 'string' },
   timeout: { type: 'string' },
   debug: { type: 'boolean' },
+  cacert: { type: 'string' },
+  insecure: { type: 'boolean' },
   'min-ttl': { type: 'string' },
   json: { type: 'boolean' },
   shell: { type: 'string' },
@@ -48,7 +50,7 @@ export function recognise(argv: readonly string[]): FastCommand | undefined {
   }
   const { values, positionals } = parsed;
   if (values.store !== undefined && !(STORE_KINDS as readonly string[]).includes(values.store)) return undefined;
-  const globals: GlobalOptions = withoutUndefined({ profile: values.profile, store: values.store, timeout: values.timeout, debug: values.debug });
+  const globals: GlobalOptions = withoutUndefined({ profile: values.profile, store: values.store, timeout: values.timeout, debug: values.debug, cacert: values.cacert, insecure: values.insecure });
   const command = positionals.join(' ');
   if (command === 'token get' && values.shell === undefined && values.var === undefined && !values.openstack && !values.expiry && !values.unset) {
     return { command, globals, options: withoutUndefined({ minTtl: values['min-ttl'], json: values.json }) };
@@ -70,13 +72,14 @@ function withoutUndefined<T extends object>(value: T): T {
 export async function runFast(argv: readonly string[], deps: Deps): Promise<number | undefined> {
   const request = recognise(argv);
   if (!request) return undefined;
-  const ctx = new Context(deps, request.globals, new SecretRegistry());
+  const secrets = new SecretRegistry();
   try {
+    const ctx = new Context(deps, request.globals, secrets);
     if (request.command === 'token get') await tokenGetRun(ctx, request.options);
     else await exportRun(ctx, request.options);
     return 0;
   } catch (error) {
-    return reportFailure(error, ctx.reporter);
+    return reportFailure(error, failureReporter(deps, secrets, Boolean(request.globals.debug)));
   }
 }
 

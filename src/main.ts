@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
-import { Context, type Deps } from './cli/context.js';
-import { reportFailure } from './cli/failure.js';
+import type { Deps } from './cli/context.js';
+import { failureReporter, reportFailure } from './cli/failure.js';
 import { exitWith, processDeps } from './cli/process.js';
 import { buildProgram } from './cli/program.js';
 import { ExitCode } from './core/errors.js';
@@ -18,7 +18,7 @@ export async function run(argv: readonly string[], deps: Deps): Promise<number> 
       // --help and --version end with a CommanderError too; commander has printed what it had to.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
-    return reportFailure(error, new Context(deps, { debug: argv.includes('--debug') }, secrets).reporter);
+    return reportFailure(error, failureReporter(deps, secrets, argv.includes('--debug')));
   }
 }
 

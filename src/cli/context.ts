@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
 import { durationSetting } from '../core/duration.js';
 import type { HttpClient } from '../iam/http.js';
 import type { Env, IO } from '../io/io.js';
 import { terminalPrompter, type Prompter } from '../io/prompter.js';
 import { SecretRegistry } from '../io/redact.js';
-import { Reporter } from '../io/reporter.js';
+import { debugRequested, Reporter } from '../io/reporter.js';
 import type { ChunkedStore } from '../store/chunked.js';
 import { ConfigFile, chooseProfileName, defaultConfigDir } from '../store/config.js';
 import { chooseStoreKind, chunked, openSecretStore } from '../store/open.js';
@@ -30,6 +31,14 @@ export interface GlobalOptions {
   store?: string;
   debug?: boolean;
   timeout?: string;
+  cacert?: string;
+  insecure?: boolean;
+}
+
+/** TLS settings a profile saved at login; the command line and environment come first. */
+export interface TlsDefaults {
+  cacert?: string;
+  insecure?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -47,6 +56,8 @@ export class Context {
   #http: Promise<HttpClient> | undefined;
   readonly #stores = new Map<StoreKind, ChunkedStore>();
   #plaintextWarned = false;
+  #tlsDefaults: TlsDefaults = {};
+  readonly #network: { timeoutMs: number; attempts: number };
 
   constructor(deps: Deps, globals: GlobalOptions, secrets = new SecretRegistry()) {
     this.#deps = deps;
@@ -55,7 +66,8 @@ export class Context {
     this.env = deps.env;
     this.io = deps.io;
     this.now = deps.now;
-    this.reporter = new Reporter(() => deps.io.stderr, deps.env, this.secrets, Boolean(globals.debug) || isTruthy(deps.env.AUTHCTL_DEBUG));
+    this.#network = networkSettings(globals, deps.env);
+    this.reporter = new Reporter(() => deps.io.stderr, deps.env, this.secrets, debugRequested(globals.debug, deps.env));
   }
 
   get version(): string {
@@ -102,21 +114,43 @@ export class Context {
     return new ProfileSecrets(store, profile, (message) => this.reporter.warn(message));
   }
 
+  /** The profile in use supplies TLS settings saved at login (see `tls()`). */
+  useTlsDefaults(defaults: TlsDefaults): void {
+    this.#tlsDefaults = defaults;
+  }
+
+  /** --cacert, else AUTHCTL_CACERT, else OS_CACERT, else the profile's; --insecure from the flag or the profile. */
+  tls(): TlsDefaults {
+    const cacert = this.#globals.cacert ?? (this.env.AUTHCTL_CACERT || this.env.OS_CACERT || this.#tlsDefaults.cacert);
+    const insecure = Boolean(this.#globals.insecure || this.#tlsDefaults.insecure);
+    return { ...(cacert ? { cacert } : {}), ...(insecure ? { insecure } : {}) };
+  }
+
+  /** Whether TLS settings were given for this run (flag or environment), so login saves them. */
+  get tlsChosenExplicitly(): boolean {
+    return Boolean(this.#globals.cacert ?? (this.env.AUTHCTL_CACERT || this.env.OS_CACERT)) || Boolean(this.#globals.insecure);
+  }
+
   http(): Promise<HttpClient> {
     if (this.#deps.http) return Promise.resolve(this.#deps.http);
     this.#http ??= (async () => {
-      const timeoutText = this.#globals.timeout ?? (this.env.AUTHCTL_TIMEOUT || undefined);
-      const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : durationSetting(timeoutText, '--timeout') * 1000;
-      if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0', { hint: 'e.g. --timeout 10s' });
-      const attempts = this.env.AUTHCTL_RETRIES === undefined || this.env.AUTHCTL_RETRIES === '' ? DEFAULT_ATTEMPTS : Number(this.env.AUTHCTL_RETRIES);
-      if (!Number.isInteger(attempts) || attempts < 1 || attempts > 10) {
-        throw new UsageError(`AUTHCTL_RETRIES ${JSON.stringify(this.env.AUTHCTL_RETRIES)} is not a number of attempts from 1 to 10`);
+      const { timeoutMs, attempts } = this.#network;
+      const { cacert, insecure } = this.tls();
+      let ca: string | undefined;
+      if (cacert) {
+        try {
+          ca = readFileSync(cacert, 'utf8');
+        } catch (error) {
+          throw new UsageError(`cannot read the CA file ${cacert}: ${(error as Error).message}`, { hint: 'give a PEM file with --cacert (or OS_CACERT / AUTHCTL_CACERT)' });
+        }
       }
+      if (insecure) this.reporter.warn('--insecure: TLS certificates are not verified, so anyone on the network path can read passwords and tokens');
       const { createHttpClient } = await import('../iam/http.js');
       return createHttpClient({
         timeoutMs,
         attempts,
         env: this.env,
+        tls: { ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) },
         userAgent: `authctl/${this.version} node/${process.versions.node}`,
         debug: (message) => this.reporter.debug(message),
       });
@@ -140,6 +174,16 @@ export class Context {
   }
 }
 
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+/** --timeout / AUTHCTL_TIMEOUT and AUTHCTL_RETRIES, checked up front so a bad one fails every command. */
+function networkSettings(globals: GlobalOptions, env: Env): { timeoutMs: number; attempts: number } {
+  const timeoutText = globals.timeout ?? (env.AUTHCTL_TIMEOUT || undefined);
+  const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : durationSetting(timeoutText, globals.timeout === undefined ? 'AUTHCTL_TIMEOUT' : '--timeout') * 1000;
+  if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0', { hint: 'e.g. --timeout 10s' });
+  const retries = env.AUTHCTL_RETRIES;
+  const attempts = retries === undefined || retries === '' ? DEFAULT_ATTEMPTS : Number(retries);
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 10) {
+    throw new UsageError(`AUTHCTL_RETRIES ${JSON.stringify(retries)} is not a number of attempts from 1 to 10`, { hint: 'e.g. AUTHCTL_RETRIES=3' });
+  }
+  return { timeoutMs, attempts };
 }
+

@@ -1,5 +1,12 @@
 import { AuthctlError, ExitCode } from '../core/errors.js';
-import type { Reporter } from '../io/reporter.js';
+import type { SecretRegistry } from '../io/redact.js';
+import { debugRequested, Reporter } from '../io/reporter.js';
+import type { Deps } from './context.js';
+
+/** A reporter for the final error, built without a Context (whose own settings may be what failed). */
+export function failureReporter(deps: Deps, secrets: SecretRegistry, debug: boolean): Reporter {
+  return new Reporter(() => deps.io.stderr, deps.env, secrets, debugRequested(debug, deps.env));
+}
 
 /** Says what went wrong (one line of cause, one of hint) and returns the exit code for it. */
 export function reportFailure(error: unknown, reporter: Reporter): number {

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import type { Context } from '../cli/context.js';
 import { authenticate } from '../core/auth.js';
 import { formatDuration } from '../core/duration.js';
@@ -73,9 +74,14 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   else if (previous && !sameIdentity) await profile.secrets.deleteSecret(secretRole);
 
   const store = ctx.storeChosenExplicitly ? ctx.storeKind(undefined) : previous?.store;
+  const tls = ctx.tlsChosenExplicitly ? ctx.tls() : { cacert: previous?.cacert, insecure: previous?.insecure };
+  const saved: ProfileSettings = { ...settings };
+  if (store !== undefined && store !== 'memory') saved.store = store;
+  if (tls.cacert) saved.cacert = resolvePath(tls.cacert);
+  if (tls.insecure) saved.insecure = true;
   const config = await ctx.config();
   await config.update((data) => {
-    data.profiles[profile.name] = store === undefined || store === 'memory' ? settings : { ...settings, store };
+    data.profiles[profile.name] = saved;
   });
 
   ctx.reporter.success(loginSummary(profile.name, target, token, ctx.now()));

@@ -17,6 +17,7 @@ export interface OpenProfile {
 export async function openProfile(ctx: Context, name?: string): Promise<OpenProfile> {
   const profileName = name ?? (await ctx.profileName());
   const settings = (await ctx.config()).profile(profileName);
+  ctx.useTlsDefaults({ ...(settings?.cacert ? { cacert: settings.cacert } : {}), ...(settings?.insecure ? { insecure: true } : {}) });
   const secrets = await ctx.profileSecrets(profileName, ctx.storeKind(settings?.store));
   return { name: profileName, settings, secrets };
 }

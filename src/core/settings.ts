@@ -48,11 +48,19 @@ export const KEYSTONE_SOURCES: Record<StringSetting, { flag: string; env: string
 
 export const PASSWORD_ENV = 'OS_PASSWORD';
 
+/** Names, ids and URLs never hold control characters; one that does is a mistake or an attack. */
+export function checkText(value: string, name: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    throw new UsageError(`${name} contains a control character (a line break, tab, NUL...)`, { hint: `check the value of ${name}` });
+  }
+  return value;
+}
+
 export function keystoneEnvLayer(env: Env): KeystoneSettings {
   const layer: KeystoneSettings = {};
   for (const [key, { env: name }] of Object.entries(KEYSTONE_SOURCES) as [StringSetting, { env: string }][]) {
     const value = env[name];
-    if (value !== undefined && value !== '') layer[key] = value;
+    if (value !== undefined && value !== '') layer[key] = checkText(value, name);
   }
   return layer;
 }
@@ -104,8 +112,12 @@ function conflict(flags: string[]): UsageError {
   return new UsageError(`${flags.join(' and ')} cannot be used together`, { hint: 'give one way of naming it' });
 }
 
-/** Checks a layer typed on the command line for contradictions the user should hear about. */
+/** Checks a layer typed on the command line: values and contradictions the user should hear about. */
 export function checkFlagConflicts(flags: KeystoneSettings): void {
+  for (const [key, { flag }] of Object.entries(KEYSTONE_SOURCES) as [StringSetting, { flag: string }][]) {
+    const value = flags[key];
+    if (value !== undefined) checkText(value, flag);
+  }
   if (flags.username !== undefined && flags.userId !== undefined) throw conflict(['--username', '--user-id']);
   if (flags.userDomain !== undefined && flags.userDomainId !== undefined) throw conflict(['--user-domain', '--user-domain-id']);
   if (flags.projectDomain !== undefined && flags.projectDomainId !== undefined) throw conflict(['--project-domain', '--project-domain-id']);

@@ -34,7 +34,8 @@ const NEGLIGIBLE_SKEW_MS = 2000;
 
 /** IAM's clock minus the local clock, from a response's `Date` header. */
 export function clockSkew(dateHeader: string | undefined, localNow: number): number {
-  const serverNow = dateHeader ? Date.parse(dateHeader) : Number.NaN;
+  // The header counts whole seconds: the server's time was somewhere in the second after it.
+  const serverNow = dateHeader ? Date.parse(dateHeader) + 500 : Number.NaN;
   if (Number.isNaN(serverNow)) return 0;
   const skew = serverNow - localNow;
   return Math.abs(skew) < NEGLIGIBLE_SKEW_MS ? 0 : skew;

@@ -3,6 +3,12 @@ import type { ChalkInstance } from 'chalk';
 import { colorEnabled, type Env, type OutputStream } from './io.js';
 import type { SecretRegistry } from './redact.js';
 
+/** --debug, or AUTHCTL_DEBUG set to anything but empty, 0 or false. */
+export function debugRequested(flag: boolean | undefined, env: Env): boolean {
+  const value = env.AUTHCTL_DEBUG;
+  return Boolean(flag) || (value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false');
+}
+
 /** Everything authctl says to a person goes through here, to stderr, redacted. */
 export class Reporter {
   readonly #stderr: () => OutputStream;

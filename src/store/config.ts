@@ -20,6 +20,10 @@ export interface ProfileSettings {
   unscoped?: boolean;
   /** Plain http:// to a non-loopback host was allowed at login. */
   allowHttp?: boolean;
+  /** A CA file (absolute path) to trust for this profile's IAM, given at login. */
+  cacert?: string;
+  /** TLS verification was turned off at login (--insecure): warned about on every request. */
+  insecure?: boolean;
   region?: string;
   tokenUrl?: string;
   clientId?: string;
@@ -46,6 +50,7 @@ const STRING_SETTINGS = [
   'region',
   'tokenUrl',
   'clientId',
+  'cacert',
 ] as const satisfies readonly (keyof ProfileSettings)[];
 
 export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -144,7 +149,7 @@ export function parseConfig(text: string, path: string): ConfigData {
       if (typeof setting !== 'string') throw broken(`profiles.${name}.${key} is not a string`);
       settings[key] = setting;
     }
-    for (const key of ['unscoped', 'allowHttp'] as const) {
+    for (const key of ['unscoped', 'allowHttp', 'insecure'] as const) {
       if (raw[key] === undefined) continue;
       if (typeof raw[key] !== 'boolean') throw broken(`profiles.${name}.${key} is not true or false`);
       settings[key] = raw[key];

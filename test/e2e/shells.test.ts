@@ -166,7 +166,7 @@ describe.runIf(haveKeyring)('authctl export and exec, end to end', () => {
 
   it('--openstack exports the scope the token was issued for and the region', async () => {
     const realm = await newRealm();
-    const env = isolatedEnv({ ...loginEnv(realm), OS_REGION_NAME: 'region\nwith "odd" $(chars)' });
+    const env = isolatedEnv({ ...loginEnv(realm), OS_REGION_NAME: 'region with "odd" $(chars) ünï' });
     await runCli(['login'], { env });
     const json = JSON.parse((await runCli(['token', 'get', '--json'], { env })).stdout) as { token: string };
     const exported = await runCli(['export', '--openstack', '--shell', 'json'], { env });
@@ -175,7 +175,7 @@ describe.runIf(haveKeyring)('authctl export and exec, end to end', () => {
       OS_TOKEN: json.token,
       OS_AUTH_URL: realm.authUrl,
       OS_PROJECT_ID: realm.fixtures.project.id,
-      OS_REGION_NAME: 'region\nwith "odd" $(chars)',
+      OS_REGION_NAME: 'region with "odd" $(chars) ünï',
     });
     const bash = available.find((s) => s.name === 'bash');
     if (bash) {

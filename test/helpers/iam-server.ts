@@ -9,6 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RealmOptions {
@@ -175,17 +176,22 @@ export class IamServer {
   readonly #realms = new Map<string, Realm>();
   url = '';
 
-  constructor() {
-    this.#server = createServer((req, res) => {
+  /** With `tls` (PEM key and certificate) it serves https. */
+  constructor(options: { tls?: { key: string; cert: string } } = {}) {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       void this.#handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) this.#json(res, 500, { error: { code: 500, title: 'Internal Server Error', message: String(error) } });
       });
-    });
+    };
+    this.#server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
+    this.#scheme = options.tls ? 'https' : 'http';
   }
+
+  readonly #scheme: 'http' | 'https';
 
   async listen(): Promise<string> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.url = `${this.#scheme}://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this.url;
   }
 
@@ -496,8 +502,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startIamServer(): Promise<IamServer> {
-  const server = new IamServer();
+export async function startIamServer(options: ConstructorParameters<typeof IamServer>[0] = {}): Promise<IamServer> {
+  const server = new IamServer(options);
   await server.listen();
   return server;
 }

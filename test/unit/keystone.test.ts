@@ -75,7 +75,7 @@ describe('Keystone token bodies', () => {
       now,
     );
     expect(issued.token).toBe('gAAAAAtok');
-    expect(issued.skewMs).toBe(5 * 60_000);
+    expect(issued.skewMs).toBe(5 * 60_000 + 500);
   });
 
   it.each([

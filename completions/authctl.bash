@@ -6,7 +6,7 @@
 __authctl_spec() {
   case $1 in
     '')
-      subs=('login' 'token' 'logout' 'logintoken' 'export' 'exec' 'completion')
+      subs=('login' 'token' 'logout' 'logintoken' 'export' 'exec' 'profile' 'status' 'completion')
       opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
       vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
@@ -22,8 +22,8 @@ __authctl_spec() {
       nargs=0 ;;
     'token get')
       subs=()
-      opts=('--min-ttl' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
-      vopts=('--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert')
+      opts=('--min-ttl' '--json' '--output' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('--min-ttl' '--output' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=0 ;;
     'token check')
       subs=()
@@ -55,6 +55,36 @@ __authctl_spec() {
       opts=('--var' '--openstack' '--expiry' '--min-ttl' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
       vopts=('--var' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert')
       nargs=-1 ;;
+    'profile')
+      subs=('list' 'show' 'use' 'remove')
+      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
+      nargs=0 ;;
+    'profile list')
+      subs=()
+      opts=('--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
+      nargs=0 ;;
+    'profile show')
+      subs=()
+      opts=('--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
+      nargs=1 ;;
+    'profile use')
+      subs=()
+      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
+      nargs=1 ;;
+    'profile remove')
+      subs=()
+      opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
+      nargs=1 ;;
+    'status')
+      subs=()
+      opts=('--check' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--cacert')
+      nargs=0 ;;
     'completion')
       subs=()
       opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--cacert' '--insecure' '--debug')
@@ -86,6 +116,7 @@ __authctl_values() {
       esac ;;
     'token get')
       case $2 in
+        '--output') __authctl_add 'token' 'json' 'exec-credential' ;;
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
         '--cacert') __authctl_files ;;
@@ -122,6 +153,42 @@ __authctl_values() {
         '--cacert') __authctl_files ;;
       esac ;;
     'exec')
+      case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
+    'profile')
+      case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
+    'profile list')
+      case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
+    'profile show')
+      case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
+    'profile use')
+      case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
+    'profile remove')
+      case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
+    'status')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;

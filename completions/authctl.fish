@@ -10,7 +10,7 @@ function __authctl_value_options
     else if test "$argv[1]" = 'token'
         printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
     else if test "$argv[1]" = 'token get'
-        printf '%s\n' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert'
+        printf '%s\n' '--min-ttl' '--output' '-p' '--profile' '--store' '--timeout' '--cacert'
     else if test "$argv[1]" = 'token check'
         printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
     else if test "$argv[1]" = 'token renew'
@@ -23,6 +23,18 @@ function __authctl_value_options
         printf '%s\n' '--shell' '--var' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert'
     else if test "$argv[1]" = 'exec'
         printf '%s\n' '--var' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--cacert'
+    else if test "$argv[1]" = 'profile'
+        printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
+    else if test "$argv[1]" = 'profile list'
+        printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
+    else if test "$argv[1]" = 'profile show'
+        printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
+    else if test "$argv[1]" = 'profile use'
+        printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
+    else if test "$argv[1]" = 'profile remove'
+        printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
+    else if test "$argv[1]" = 'status'
+        printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
     else if test "$argv[1]" = 'completion'
         printf '%s\n' '-p' '--profile' '--store' '--timeout' '--cacert'
     end
@@ -30,7 +42,7 @@ end
 
 function __authctl_subcommands
     if test "$argv[1]" = ''
-        printf '%s\n' 'login' 'token' 'logout' 'logintoken' 'export' 'exec' 'completion'
+        printf '%s\n' 'login' 'token' 'logout' 'logintoken' 'export' 'exec' 'profile' 'status' 'completion'
     else if test "$argv[1]" = 'login'
         true
     else if test "$argv[1]" = 'token'
@@ -48,6 +60,18 @@ function __authctl_subcommands
     else if test "$argv[1]" = 'export'
         true
     else if test "$argv[1]" = 'exec'
+        true
+    else if test "$argv[1]" = 'profile'
+        printf '%s\n' 'list' 'show' 'use' 'remove'
+    else if test "$argv[1]" = 'profile list'
+        true
+    else if test "$argv[1]" = 'profile show'
+        true
+    else if test "$argv[1]" = 'profile use'
+        true
+    else if test "$argv[1]" = 'profile remove'
+        true
+    else if test "$argv[1]" = 'status'
         true
     else if test "$argv[1]" = 'completion'
         true
@@ -109,6 +133,8 @@ complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'logout\'' -d 'revoke the to
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'logintoken\'' -d 'print a login token for a custom identity broker (X-Subject-LoginToken)'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'export\'' -d 'print shell code that sets $Token: eval "$(authctl export)"'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'exec\'' -d 'run a command with the token in its environment (no shell in between; exits with its exit code)'
+complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'profile\'' -d 'list, show, choose or remove profiles'
+complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'status\'' -d 'every profile: who, what scope, which store, time left (no network unless --check)'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'completion\'' -d 'print the completion script for a shell: bash, zsh or fish'
 complete -c 'authctl' -s 'V' -l 'version' -d 'print the version'
 complete -c 'authctl' -s 'p' -l 'profile' -x -a '(__authctl_profiles)' -d 'profile to use (env AUTHCTL_PROFILE; default: the one chosen with `profile use`, else "default")'
@@ -145,7 +171,8 @@ complete -c 'authctl' -n '__authctl_at \'token\' 0' -a '\'check\'' -d 'validate 
 complete -c 'authctl' -n '__authctl_at \'token\' 0' -a '\'renew\'' -d 'get a new token now and store it (by password if one is at hand, else from the current token)'
 # authctl token get
 complete -c 'authctl' -n '__authctl_under \'token get\'' -l 'min-ttl' -x -d 'renew when less than this is left (env AUTHCTL_MIN_TTL; default 5m)'
-complete -c 'authctl' -n '__authctl_under \'token get\'' -l 'json' -d 'print the token with its metadata as JSON'
+complete -c 'authctl' -n '__authctl_under \'token get\'' -l 'json' -d 'print the token with its metadata as JSON (same as --output json)'
+complete -c 'authctl' -n '__authctl_under \'token get\'' -l 'output' -x -a '\'token\' \'json\' \'exec-credential\'' -d 'token (default), json, or exec-credential for kubectl'
 # authctl token check
 complete -c 'authctl' -n '__authctl_under \'token check\'' -l 'token-stdin' -d 'check another token, read from stdin, using the profile\'s token to ask'
 complete -c 'authctl' -n '__authctl_under \'token check\'' -l 'json' -d 'print the result as JSON'
@@ -182,3 +209,15 @@ complete -c 'authctl' -n '__authctl_under \'exec\'' -l 'var' -x -d 'name of the 
 complete -c 'authctl' -n '__authctl_under \'exec\'' -l 'openstack' -d 'set what OpenStack clients read for token auth: OS_AUTH_TYPE=token, OS_TOKEN, OS_AUTH_URL, the scope, OS_REGION_NAME'
 complete -c 'authctl' -n '__authctl_under \'exec\'' -l 'expiry' -d 'also set <VAR>_EXPIRES_AT (ISO-8601 UTC)'
 complete -c 'authctl' -n '__authctl_under \'exec\'' -l 'min-ttl' -x -d 'renew when less than this is left (env AUTHCTL_MIN_TTL; default 5m)'
+# authctl profile
+complete -c 'authctl' -n '__authctl_at \'profile\' 0' -a '\'list\'' -d 'the profiles, which is the default, and the store each uses'
+complete -c 'authctl' -n '__authctl_at \'profile\' 0' -a '\'show\'' -d 'a profile\'s settings (never its secrets)'
+complete -c 'authctl' -n '__authctl_at \'profile\' 0' -a '\'use\'' -d 'make a profile the default'
+complete -c 'authctl' -n '__authctl_at \'profile\' 0' -a '\'remove\'' -d 'log a profile out (revoking its token) and forget it'
+# authctl profile list
+complete -c 'authctl' -n '__authctl_under \'profile list\'' -l 'json' -d 'as JSON'
+# authctl profile show
+complete -c 'authctl' -n '__authctl_under \'profile show\'' -l 'json' -d 'as JSON'
+# authctl status
+complete -c 'authctl' -n '__authctl_under \'status\'' -l 'check' -d 'ask IAM about each token'
+complete -c 'authctl' -n '__authctl_under \'status\'' -l 'json' -d 'as JSON'

@@ -15,7 +15,7 @@ import { Context, type Deps, type GlobalOptions } from './cli/context.js';
 import { failureReporter, reportFailure } from './cli/failure.js';
 import { exitWith, processDeps } from './cli/process.js';
 import { exportRun, type ExportOptions } from './commands/export.js';
-import { tokenGetRun, type TokenGetOptions } from './commands/token-get.js';
+import { TOKEN_OUTPUTS, tokenGetRun, type TokenGetOptions, type TokenOutput } from './commands/token-get.js';
 import { SecretRegistry } from './io/redact.js';
 import { SHELL_NAMES, type ShellName } from './shell/formats.js';
 import { STORE_KINDS } from './store/secret-store.js';
@@ -29,6 +29,7 @@ const OPTIONS = {
   insecure: { type: 'boolean' },
   'min-ttl': { type: 'string' },
   json: { type: 'boolean' },
+  output: { type: 'string' },
   shell: { type: 'string' },
   var: { type: 'string' },
   openstack: { type: 'boolean' },
@@ -53,9 +54,10 @@ export function recognise(argv: readonly string[]): FastCommand | undefined {
   const globals: GlobalOptions = withoutUndefined({ profile: values.profile, store: values.store, timeout: values.timeout, debug: values.debug, cacert: values.cacert, insecure: values.insecure });
   const command = positionals.join(' ');
   if (command === 'token get' && values.shell === undefined && values.var === undefined && !values.openstack && !values.expiry && !values.unset) {
-    return { command, globals, options: withoutUndefined({ minTtl: values['min-ttl'], json: values.json }) };
+    if (values.output !== undefined && !(TOKEN_OUTPUTS as readonly string[]).includes(values.output)) return undefined;
+    return { command, globals, options: withoutUndefined({ minTtl: values['min-ttl'], json: values.json, output: values.output as TokenOutput | undefined }) };
   }
-  if (command === 'export' && !values.json) {
+  if (command === 'export' && !values.json && values.output === undefined) {
     const shell = values.shell ?? 'sh';
     if (!(SHELL_NAMES as readonly string[]).includes(shell)) return undefined;
     const options: ExportOptions = withoutUndefined({ minTtl: values['min-ttl'], var: values.var, openstack: values.openstack, expiry: values.expiry, unset: values.unset });

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { SecretRegistry } from '../io/redact.js';
+import { TOKEN_OUTPUTS } from '../commands/token-get.js';
 import { SHELL_NAMES } from '../shell/formats.js';
 import { Context, type Deps, type GlobalOptions } from './context.js';
 
@@ -96,8 +97,16 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
     .command('get')
     .description('print the token (cached while it has --min-ttl left, else renewed without asking)')
     .option('--min-ttl <duration>', 'renew when less than this is left (env AUTHCTL_MIN_TTL; default 5m)')
-    .option('--json', 'print the token with its metadata as JSON')
-    .addHelpText('after', examples(['curl -H "X-Auth-Token: $(authctl token get)" https://api.example.com/v1/things', 'authctl token get --json | jq .expires_at']))
+    .option('--json', 'print the token with its metadata as JSON (same as --output json)')
+    .addOption(new Option('--output <format>', 'token (default), json, or exec-credential for kubectl').choices(TOKEN_OUTPUTS))
+    .addHelpText(
+      'after',
+      examples([
+        'curl -H "X-Auth-Token: $(authctl token get)" https://api.example.com/v1/things',
+        'authctl token get --json | jq .expires_at',
+        'authctl token get --output exec-credential      # a kubeconfig exec credential plugin',
+      ]),
+    )
     .action(run(async () => (await import('../commands/token-get.js')).tokenGetRun as Action));
 
   token
@@ -192,6 +201,38 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
       ]),
     )
     .action(run(async () => (await import('../commands/exec.js')).execRun as Action));
+
+  const profile = program.command('profile').description('list, show, choose or remove profiles');
+  profile
+    .command('list')
+    .description('the profiles, which is the default, and the store each uses')
+    .option('--json', 'as JSON')
+    .action(run(async () => (await import('../commands/profile.js')).profileListRun as Action));
+  profile
+    .command('show')
+    .description("a profile's settings (never its secrets)")
+    .argument('[name]', 'the profile (default: the current one)')
+    .option('--json', 'as JSON')
+    .action(run(async () => (await import('../commands/profile.js')).profileShowRun as Action));
+  profile
+    .command('use')
+    .description('make a profile the default')
+    .argument('<name>', 'the profile')
+    .addHelpText('after', examples(['authctl profile use work']))
+    .action(run(async () => (await import('../commands/profile.js')).profileUseRun as Action));
+  profile
+    .command('remove')
+    .description('log a profile out (revoking its token) and forget it')
+    .argument('<name>', 'the profile')
+    .action(run(async () => (await import('../commands/profile.js')).profileRemoveRun as Action));
+
+  program
+    .command('status')
+    .description('every profile: who, what scope, which store, time left (no network unless --check)')
+    .option('--check', 'ask IAM about each token')
+    .option('--json', 'as JSON')
+    .addHelpText('after', examples(['authctl status', 'authctl status --check --json']))
+    .action(run(async () => (await import('../commands/status.js')).statusRun as Action));
 
   program
     .command('completion')

@@ -1,7 +1,8 @@
 import type { Context } from '../cli/context.js';
 import { AuthctlError, ExitCode, UnreachableError } from '../core/errors.js';
 import { openProfile, type OpenProfile } from '../core/profile.js';
-import { isExpired } from '../core/token.js';
+import { isOAuth2Key } from '../core/target.js';
+import { isExpired, isoTime } from '../core/token.js';
 import { revokeToken } from '../iam/keystone.js';
 
 export interface LogoutOptions {
@@ -19,31 +20,39 @@ export async function logoutRun(ctx: Context, opts: LogoutOptions): Promise<void
     ctx.reporter.info('no profiles to log out of');
     return;
   }
-  let unreachable: AuthctlError | undefined;
+  const failures: AuthctlError[] = [];
   for (const name of names) {
-    const profile = await openProfile(ctx, name);
-    const revocation = await revoke(ctx, profile).catch((error: unknown) => {
-      if (!(error instanceof AuthctlError)) throw error;
-      if (error.exitCode === ExitCode.Unreachable) unreachable = error;
-      ctx.reporter.warn(`profile ${name}: could not revoke the token at IAM: ${error.message}`);
-      return 'not revoked';
-    });
-    const removed = await profile.secrets.deleteAll();
-    if (!removed && revocation === 'nothing to revoke') ctx.reporter.info(`profile ${name} was not logged in`);
-    else ctx.reporter.success(`Logged out of profile ${name}: ${revocation}, secrets removed from the ${profile.secrets.storeKind}`);
+    const failure = await logOutProfile(ctx, name);
+    if (failure) failures.push(failure);
   }
-  if (unreachable) {
-    throw new UnreachableError(`IAM could not be reached to revoke the token (${unreachable.message}); it stays valid there until it expires`, {
-      hint: 'the local copy is gone either way; run `authctl logout` again when IAM is reachable only if you still hold the token elsewhere',
-    });
-  }
+  if (failures.length > 0) throw failures[0];
+}
+
+/** Logs one profile out; returns the error to exit with when IAM could not be reached, after the local removal. */
+export async function logOutProfile(ctx: Context, name: string): Promise<AuthctlError | undefined> {
+  const profile = await openProfile(ctx, name);
+  let failure: AuthctlError | undefined;
+  const revocation = await revoke(ctx, profile).catch((error: unknown) => {
+    if (!(error instanceof AuthctlError)) throw error;
+    ctx.reporter.warn(`profile ${name}: could not revoke the token at IAM: ${error.message}`);
+    if (error.exitCode === ExitCode.Unreachable) {
+      failure = new UnreachableError(`the token of profile ${name} could not be revoked (IAM unreachable); it stays valid at IAM until it expires`, {
+        hint: 'the local copy is gone either way; if the token may have leaked, ask your IAM administrator to revoke it',
+      });
+    }
+    return 'not revoked';
+  });
+  const removed = await profile.secrets.deleteAll();
+  if (!removed && revocation === 'nothing to revoke') ctx.reporter.info(`profile ${name} was not logged in`);
+  else ctx.reporter.success(`Logged out of profile ${name}: ${revocation}, secrets removed from the ${profile.secrets.storeKind}`);
+  return failure;
 }
 
 async function revoke(ctx: Context, profile: OpenProfile): Promise<string> {
   const cached = await profile.secrets.readToken();
   if (!cached) return 'nothing to revoke';
-  if (profile.settings?.kind === 'oauth2' || cached.key.startsWith('["oauth2"')) return 'client-credentials tokens cannot be revoked, so it was only forgotten';
-  if (isExpired(cached, ctx.now())) return 'the token had already expired';
+  if (isOAuth2Key(cached.key)) return 'client-credentials tokens cannot be revoked, so it was only forgotten';
+  if (isExpired(cached, ctx.now())) return `the token had already expired (${isoTime(cached.expiresAt)})`;
   ctx.secrets.add(cached.token);
   const result = await revokeToken(await ctx.http(), cached.issuer, cached.token, cached.token);
   return result === 'revoked' ? 'token revoked at IAM' : 'IAM no longer knew the token';

@@ -1,17 +1,48 @@
 import type { Context } from '../cli/context.js';
+import { UsageError } from '../core/errors.js';
 import { checkMinTtl } from '../core/profile.js';
 import { cachedOrFresh } from '../core/resolve.js';
 import { tokenJson } from '../core/token-json.js';
+import { isoTime, type CachedToken } from '../core/token.js';
+
+export const TOKEN_OUTPUTS = ['token', 'json', 'exec-credential'] as const;
+export type TokenOutput = (typeof TOKEN_OUTPUTS)[number];
 
 export interface TokenGetOptions {
   minTtl?: string;
   json?: boolean;
+  output?: TokenOutput;
 }
 
 /** Prints the token and a newline on stdout, nothing else: `$(authctl token get)` is the token. */
 export async function tokenGetRun(ctx: Context, opts: TokenGetOptions): Promise<void> {
-  const minTtlMs = checkMinTtl(ctx.env, opts.minTtl);
-  const { token, profile } = await cachedOrFresh(ctx, minTtlMs);
-  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(tokenJson(token, profile.name, true), null, 2)}\n`);
-  else ctx.io.stdout.write(`${token.token}\n`);
+  if (opts.json && opts.output !== undefined && opts.output !== 'json') {
+    throw new UsageError(`--json and --output ${opts.output} cannot be used together`, { hint: '--json is short for --output json' });
+  }
+  const output: TokenOutput = opts.json ? 'json' : (opts.output ?? 'token');
+  const { token, profile } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
+  ctx.io.stdout.write(formatToken(token, profile.name, output));
+}
+
+export function formatToken(token: CachedToken, profile: string, output: TokenOutput): string {
+  switch (output) {
+    case 'token':
+      return `${token.token}\n`;
+    case 'json':
+      return `${JSON.stringify(tokenJson(token, profile, true), null, 2)}\n`;
+    case 'exec-credential':
+      return `${JSON.stringify(execCredential(token))}\n`;
+  }
+}
+
+/**
+ * What a kubeconfig `exec` credential plugin prints (client.authentication.k8s.io/v1): kubectl
+ * calls authctl for every command and caches nothing itself, so the expiry lets it reuse the token.
+ */
+export function execCredential(token: CachedToken): unknown {
+  return {
+    apiVersion: 'client.authentication.k8s.io/v1',
+    kind: 'ExecCredential',
+    status: { token: token.token, expirationTimestamp: isoTime(token.expiresAt) },
+  };
 }

@@ -35,6 +35,11 @@ export function targetKey(target: Target): string {
   return JSON.stringify(['keystone', target.authUrl, userKey(target.user), scopeKey(target.scope)]);
 }
 
+/** Whether a cached token's key is an OAuth2 client-credentials one (no Keystone scope, no revocation). */
+export function isOAuth2Key(key: string): boolean {
+  return key.startsWith('["oauth2"');
+}
+
 /** Whether two keys name the same IAM and identity, whatever their scopes. */
 export function sameIdentity(key: string, other: string): boolean {
   try {

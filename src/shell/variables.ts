@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { isOAuth2Key } from '../core/target.js';
 import { isoTime, type CachedToken } from '../core/token.js';
 import { checkVariableName } from './formats.js';
 
@@ -45,7 +46,7 @@ export function variables(token: CachedToken, opts: VariableOptions, region?: st
   const result = new Map<string, string>();
   const base = opts.openstack ? 'OS_TOKEN' : (opts.var ?? 'Token');
   if (opts.openstack) {
-    if (token.key.startsWith('["oauth2"')) {
+    if (isOAuth2Key(token.key)) {
       throw new UsageError('--openstack needs a Keystone token; this profile uses OAuth2 client credentials', { hint: 'drop --openstack' });
     }
     result.set('OS_AUTH_TYPE', 'token');

@@ -44,7 +44,7 @@ export async function logOutProfile(ctx: Context, name: string): Promise<Authctl
   });
   const removed = await profile.secrets.deleteAll();
   if (!removed && revocation === 'nothing to revoke') ctx.reporter.info(`profile ${name} was not logged in`);
-  else ctx.reporter.success(`Logged out of profile ${name}: ${revocation}, secrets removed from the ${profile.secrets.storeKind}`);
+  else ctx.reporter.success(`Logged out of profile ${name}: ${revocation}, secrets removed from the ${profile.secrets.storeKind === 'file' ? 'file store' : profile.secrets.storeKind}`);
   return failure;
 }
 

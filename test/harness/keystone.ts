@@ -266,6 +266,9 @@ function uwsgiArgs(port: number): string[] {
     '--need-app',
     // By default a request with over 4 KB of headers gets its connection closed, no response.
     '--buffer-size', '65535',
+    // The socket closes after each answer; say so, or HTTP/1.1 clients that reuse connections
+    // (python-requests in the openstack client) send their next request into a reset.
+    '--add-header', 'Connection: close',
   ];
 }
 

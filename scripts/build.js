@@ -34,7 +34,7 @@ await build({
 
 // The front door for `token get` and `export`: one CommonJS file, no ES module loader (see
 // src/fast.ts). Libraries stay out of it and load from node_modules if a run needs them.
-const LOADED_ON_DEMAND = ['commander', 'chalk', 'conf', 'undici', '@inquirer/prompts'];
+const LOADED_ON_DEMAND = ['commander', 'chalk', 'conf', 'undici', '@inquirer/prompts', 'yaml'];
 await build({
   ...common,
   entryPoints: ['src/fast.ts'],

@@ -27,6 +27,7 @@ const OPTIONS = {
   debug: { type: 'boolean' },
   cacert: { type: 'string' },
   insecure: { type: 'boolean' },
+  'os-cloud': { type: 'string' },
   'min-ttl': { type: 'string' },
   json: { type: 'boolean' },
   output: { type: 'string' },
@@ -51,7 +52,7 @@ export function recognise(argv: readonly string[]): FastCommand | undefined {
   }
   const { values, positionals } = parsed;
   if (values.store !== undefined && !(STORE_KINDS as readonly string[]).includes(values.store)) return undefined;
-  const globals: GlobalOptions = withoutUndefined({ profile: values.profile, store: values.store, timeout: values.timeout, debug: values.debug, cacert: values.cacert, insecure: values.insecure });
+  const globals: GlobalOptions = withoutUndefined({ profile: values.profile, store: values.store, timeout: values.timeout, debug: values.debug, cacert: values.cacert, insecure: values.insecure, osCloud: values['os-cloud'] });
   const command = positionals.join(' ');
   if (command === 'token get' && values.shell === undefined && values.var === undefined && !values.openstack && !values.expiry && !values.unset) {
     if (values.output !== undefined && !(TOKEN_OUTPUTS as readonly string[]).includes(values.output)) return undefined;

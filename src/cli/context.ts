@@ -19,6 +19,8 @@ export interface Deps {
   now: () => number;
   platform: NodeJS.Platform;
   version: string;
+  cwd: () => string;
+  home: () => string;
   /** Unit tests replace the secret store, the network and the terminal. */
   openStore?: (kind: StoreKind) => SecretStore;
   http?: HttpClient;
@@ -33,6 +35,7 @@ export interface GlobalOptions {
   timeout?: string;
   cacert?: string;
   insecure?: boolean;
+  osCloud?: string;
 }
 
 /** TLS settings a profile saved at login; the command line and environment come first. */
@@ -72,6 +75,19 @@ export class Context {
 
   get version(): string {
     return this.#deps.version;
+  }
+
+  get cwd(): string {
+    return this.#deps.cwd();
+  }
+
+  get home(): string {
+    return this.#deps.home();
+  }
+
+  /** --os-cloud, else OS_CLOUD: a clouds.yaml entry to read settings from. */
+  cloudName(): string | undefined {
+    return this.#globals.osCloud ?? (this.env.OS_CLOUD || undefined);
   }
 
   async config(): Promise<ConfigFile> {

@@ -48,6 +48,8 @@ export function processDeps(): Deps {
     },
     now: Date.now,
     platform: process.platform,
+    cwd: () => process.cwd(),
+    home: () => process.getBuiltinModule('node:os').homedir(),
     version: AUTHCTL_VERSION,
   };
 }

@@ -33,6 +33,7 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
     .option('-p, --profile <name>', 'profile to use (env AUTHCTL_PROFILE; default: the one chosen with `profile use`, else "default")')
     .addOption(new Option('--store <kind>', 'where secrets are kept (env AUTHCTL_STORE)').choices(['keychain', 'file']))
     .option('--timeout <duration>', 'network timeout, e.g. 10s (env AUTHCTL_TIMEOUT; default 10s)')
+    .option('--os-cloud <name>', 'read settings from this clouds.yaml entry (env OS_CLOUD)')
     .option('--cacert <file>', 'also trust the CA certificates in this PEM file (env AUTHCTL_CACERT, OS_CACERT; saved by login)')
     .option('--insecure', 'do not verify TLS certificates (warned about on every use; saved by login)')
     .option('--debug', 'log each request to stderr, secrets replaced by fingerprints (env AUTHCTL_DEBUG=1)')

@@ -3,7 +3,7 @@ import type { Context } from '../cli/context.js';
 import { authenticate } from '../core/auth.js';
 import { formatDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
-import { CLIENT_ID_ENV, CLIENT_SECRET_ENV, openProfile, type OpenProfile } from '../core/profile.js';
+import { CLIENT_ID_ENV, CLIENT_SECRET_ENV, cloudLayer, openProfile, type OpenProfile } from '../core/profile.js';
 import {
   checkFlagConflicts,
   checkUrl,
@@ -61,7 +61,7 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   const useOAuth2 =
     opts.clientId !== undefined ||
     opts.tokenUrl !== undefined ||
-    (flags.username === undefined && flags.userId === undefined && (Boolean(ctx.env[CLIENT_ID_ENV]) || profile.settings?.kind === 'oauth2'));
+    (flags.username === undefined && flags.userId === undefined && !profile.cloud && (Boolean(ctx.env[CLIENT_ID_ENV]) || profile.settings?.kind === 'oauth2'));
   const { target, secret, settings, saveSecret } = useOAuth2 ? await oauth2Inputs(ctx, opts, profile) : await keystoneInputs(ctx, opts, profile, flags);
 
   const token = await authenticate(ctx, target, secret);
@@ -74,7 +74,8 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   else if (previous && !sameIdentity) await profile.secrets.deleteSecret(secretRole);
 
   const store = ctx.storeChosenExplicitly ? ctx.storeKind(undefined) : previous?.store;
-  const tls = ctx.tlsChosenExplicitly ? ctx.tls() : { cacert: previous?.cacert, insecure: previous?.insecure };
+  // TLS settings given now (flags, environment, a clouds.yaml entry) are kept for renewals.
+  const tls = ctx.tlsChosenExplicitly || profile.cloud ? ctx.tls() : { cacert: previous?.cacert, insecure: previous?.insecure };
   const saved: ProfileSettings = { ...settings };
   if (store !== undefined && store !== 'memory') saved.store = store;
   if (tls.cacert) saved.cacert = resolvePath(tls.cacert);
@@ -107,11 +108,12 @@ async function keystoneInputs(ctx: Context, opts: LoginOptions, profile: OpenPro
     });
   }
   const saved = profile.settings?.kind === 'oauth2' ? {} : (profile.settings ?? {});
-  const layers: KeystoneSettings[] = [flags, keystoneEnvLayer(ctx.env), saved];
+  const environment = keystoneEnvLayer(ctx.env);
+  const layers: KeystoneSettings[] = [flags, environment, cloudLayer(profile.cloud, [flags, environment]), saved];
   let resolution = resolveKeystone(layers);
   // A bad URL is worth hearing about before anything else, even before a missing value.
   if (resolution.settings.authUrl !== undefined) checkUrl(resolution.settings.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp));
-  let password = opts.passwordStdin ? await readStdinSecret(ctx.io, 'password') : ctx.env[PASSWORD_ENV] || undefined;
+  let password = opts.passwordStdin ? await readStdinSecret(ctx.io, 'password') : ctx.env[PASSWORD_ENV] || profile.cloud?.password;
   if (resolution.missing.length > 0 && !canPrompt(ctx.io)) {
     throw missingError([...resolution.missing, ...(password === undefined ? [MISSING_PASSWORD] : [])]);
   }

@@ -1,25 +1,64 @@
+import { readFileSync } from 'node:fs';
 import type { Context } from '../cli/context.js';
 import type { ProfileSettings } from '../store/config.js';
 import type { ProfileSecrets } from '../store/profile-secrets.js';
 import type { Env } from '../io/io.js';
 import { durationSetting } from './duration.js';
+import type { CloudEntry } from './clouds.js';
 import { NoTokenError, UsageError } from './errors.js';
-import { checkUrl, describeMissing, keystoneEnvLayer, resolveKeystone, type KeystoneSettings } from './settings.js';
+import { checkUrl, describeMissing, domainAsDefaults, keystoneEnvLayer, resolveKeystone, type KeystoneSettings } from './settings.js';
 import type { Target } from './target.js';
 
-/** A profile as a command needs it: its name, saved settings, and secrets in the store it uses. */
+/** A profile as a command needs it: its name, saved settings, secrets, and the clouds.yaml entry in use. */
 export interface OpenProfile {
   name: string;
   settings: ProfileSettings | undefined;
   secrets: ProfileSecrets;
+  cloud?: CloudEntry;
 }
 
 export async function openProfile(ctx: Context, name?: string): Promise<OpenProfile> {
   const profileName = name ?? (await ctx.profileName());
   const settings = (await ctx.config()).profile(profileName);
-  ctx.useTlsDefaults({ ...(settings?.cacert ? { cacert: settings.cacert } : {}), ...(settings?.insecure ? { insecure: true } : {}) });
+  const cloudName = ctx.cloudName();
+  const cloud = cloudName === undefined ? undefined : await readCloud(ctx, cloudName);
+  // TLS: the command line and environment first (Context.tls), then the cloud entry, then the profile.
+  const cacert = cloud?.cacert ?? settings?.cacert;
+  const insecure = cloud?.verify === false || Boolean(settings?.insecure);
+  ctx.useTlsDefaults({ ...(cacert ? { cacert } : {}), ...(insecure ? { insecure } : {}) });
   const secrets = await ctx.profileSecrets(profileName, ctx.storeKind(settings?.store));
-  return { name: profileName, settings, secrets };
+  return cloud ? { name: profileName, settings, secrets, cloud } : { name: profileName, settings, secrets };
+}
+
+/** The `clouds.yaml` entry named by --os-cloud or OS_CLOUD, found the way OpenStack's tools find it. */
+async function readCloud(ctx: Context, name: string): Promise<CloudEntry> {
+  const { cloudsYamlCandidates, loadCloud, secureYamlCandidates } = await import('./clouds.js');
+  const files = {
+    readFile(path: string): string | undefined {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw new UsageError(`cannot read ${path}: ${(error as Error).message}`, { hint: 'check its permissions' });
+      }
+    },
+  };
+  const home = ctx.env.HOME || ctx.home;
+  const entry = loadCloud(name, files, cloudsYamlCandidates(ctx.env, ctx.cwd, home), secureYamlCandidates(ctx.env, ctx.cwd, home));
+  ctx.secrets.add(entry.password);
+  return entry;
+}
+
+/**
+ * A cloud entry as a settings layer. OpenStack's rule: when a project is named, a cloud's
+ * `domain_*` is the default domain of the user and the project rather than a domain scope.
+ */
+export function cloudLayer(cloud: CloudEntry | undefined, higher: readonly KeystoneSettings[]): KeystoneSettings {
+  if (!cloud) return {};
+  const entryNamesProject = cloud.settings.project !== undefined || cloud.settings.projectId !== undefined;
+  const projectFromAbove = higher.some((layer) => layer.project !== undefined || layer.projectId !== undefined);
+  return !entryNamesProject && projectFromAbove ? domainAsDefaults(cloud.settings) : cloud.settings;
 }
 
 export const CLIENT_ID_ENV = 'AUTHCTL_CLIENT_ID';
@@ -36,19 +75,20 @@ export interface ResolvedTarget {
  * The target a command acts for: what the command line, the environment and the profile
  * together name. Commands other than `login` fail here (exit 3) when it is incomplete.
  */
-export function profileTarget(env: Env, profile: Pick<OpenProfile, 'name' | 'settings'>, flags: KeystoneSettings = {}): ResolvedTarget {
+export function profileTarget(env: Env, profile: Pick<OpenProfile, 'name' | 'settings' | 'cloud'>, flags: KeystoneSettings = {}): ResolvedTarget {
   const saved = profile.settings;
-  const oauth2 = saved?.kind === 'oauth2' || (saved === undefined && Boolean(env[CLIENT_ID_ENV]));
+  const oauth2 = !profile.cloud && (saved?.kind === 'oauth2' || (saved === undefined && Boolean(env[CLIENT_ID_ENV])));
   if (oauth2) {
     const clientId = env[CLIENT_ID_ENV] || saved?.clientId;
     const tokenUrl = saved?.tokenUrl;
     if (!clientId || !tokenUrl) throw notLoggedIn(profile.name, 'has no client-credentials settings');
     return { target: { kind: 'oauth2', clientId, tokenUrl } };
   }
-  const layers = [flags, keystoneEnvLayer(env), saved ?? {}];
+  const environment = keystoneEnvLayer(env);
+  const layers = [flags, environment, cloudLayer(profile.cloud, [flags, environment]), saved?.kind === 'oauth2' ? {} : (saved ?? {})];
   const resolution = resolveKeystone(layers);
   if (!resolution.target) {
-    if (saved === undefined && Object.keys(layers[1]!).length === 0) throw notLoggedIn(profile.name, 'does not exist');
+    if (saved === undefined && !profile.cloud && Object.keys(environment).length === 0) throw notLoggedIn(profile.name, 'does not exist');
     throw new NoTokenError(`profile ${profile.name} is missing ${describeMissing(resolution.missing)}`, {
       hint: 'run `authctl login`, or set the missing values in the environment',
     });
@@ -67,7 +107,7 @@ export function notLoggedIn(profile: string, why: string): NoTokenError {
 
 /** The secret that renews a profile's token without asking: from the environment, else saved. */
 export async function renewalSecret(ctx: Context, profile: OpenProfile, target: Target): Promise<string | undefined> {
-  if (target.kind === 'keystone') return ctx.env.OS_PASSWORD || (await profile.secrets.readSecret('password'));
+  if (target.kind === 'keystone') return ctx.env.OS_PASSWORD || profile.cloud?.password || (await profile.secrets.readSecret('password'));
   return ctx.env[CLIENT_SECRET_ENV] || (await profile.secrets.readSecret('client-secret'));
 }
 

@@ -238,3 +238,24 @@ export function checkUrl(text: string, what: string, flag: string, allowHttp: bo
   }
   return url.href.replace(/\/+$/, '');
 }
+
+/**
+ * openstacksdk's `_handle_domain_id`: when a project is named, `domain_id`/`domain_name` are not a
+ * domain scope but the default for the user's and the project's domain (each only where not set).
+ * Without a project they stay a domain scope. Exported for a caller whose higher layer (flags,
+ * environment) names the project while the cloud entry names only `domain_*`.
+ */
+export function domainAsDefaults(settings: KeystoneSettings): KeystoneSettings {
+  const { domain, domainId, ...rest } = settings;
+  return withoutUndefined({
+    ...rest,
+    userDomainId: rest.userDomainId ?? domainId,
+    projectDomainId: rest.projectDomainId ?? domainId,
+    userDomain: rest.userDomain ?? domain,
+    projectDomain: rest.projectDomain ?? domain,
+  });
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

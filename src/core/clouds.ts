@@ -1,0 +1,353 @@
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { LineCounter, parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { UsageError } from './errors.js';
+import { checkText, domainAsDefaults, type KeystoneSettings } from './settings.js';
+
+export { domainAsDefaults };
+
+/**
+ * OpenStack's `clouds.yaml`, read the way openstacksdk's `openstack/config/loader.py` reads it:
+ * the first existing file of a search list is used (several are never merged), and the first
+ * existing `secure.yaml` of a second list is merged over it, secure values winning.
+ * Pure: file reading is injected.
+ */
+
+export interface CloudFiles {
+  /** The file's text, or undefined when it does not exist. */
+  readFile(path: string): string | undefined;
+}
+
+export interface CloudEntry {
+  name: string;
+  /** Where it was found (the clouds.yaml path), for messages. */
+  source: string;
+  settings: KeystoneSettings;
+  password?: string;
+  /** A CA file; a relative path is resolved against the directory of the file that gave it. */
+  cacert?: string;
+  verify?: boolean;
+}
+
+const EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
+
+/** The `auth` keys read, and the setting each becomes. */
+const AUTH_KEYS = {
+  auth_url: 'authUrl',
+  username: 'username',
+  user_id: 'userId',
+  user_domain_name: 'userDomain',
+  user_domain_id: 'userDomainId',
+  project_name: 'project',
+  project_id: 'projectId',
+  project_domain_name: 'projectDomain',
+  project_domain_id: 'projectDomainId',
+  domain_name: 'domain',
+  domain_id: 'domainId',
+} as const satisfies Record<string, keyof KeystoneSettings>;
+
+type AuthKey = keyof typeof AUTH_KEYS;
+
+const PASSWORD_AUTH_TYPES = new Set(['password', 'v3password']);
+const TOKEN_KEYS = ['token', 'auth_token', 'auth-token'] as const;
+
+type Mapping = Record<string, unknown>;
+
+/** One file's entry for the cloud, checked and typed. */
+interface RawCloud {
+  path: string;
+  auth: Partial<Record<AuthKey, string>>;
+  password?: string;
+  region?: string;
+  cacert?: string;
+  verify?: boolean;
+  authType?: string;
+}
+
+interface YamlFile {
+  path: string;
+  data: unknown;
+}
+
+function unique(paths: string[]): string[] {
+  return [...new Set(paths)];
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** openstacksdk's CONFIG_SEARCH_PATH on Linux (platformdirs' XDG directories, then the fixed ones). */
+function searchDirs(env: Record<string, string | undefined>, cwd: string, home: string): string[] {
+  const xdgHome = nonEmpty(env.XDG_CONFIG_HOME) ?? join(home, '.config');
+  const xdgDirs = (nonEmpty(env.XDG_CONFIG_DIRS) ?? '/etc/xdg').split(':').filter((dir) => dir !== '');
+  return unique([
+    cwd,
+    join(xdgHome, 'openstack'),
+    join(home, '.config', 'openstack'),
+    ...xdgDirs.map((dir) => join(dir, 'openstack')),
+    '/etc/openstack',
+  ]);
+}
+
+function candidates(override: string | undefined, base: string, dirs: string[], cwd: string): string[] {
+  const files = dirs.flatMap((dir) => EXTENSIONS.map((ext) => join(dir, base + ext)));
+  return unique(override === undefined || override === '' ? files : [resolve(cwd, override), ...files]);
+}
+
+/** Where `clouds.yaml` is looked for, in order: `OS_CLIENT_CONFIG_FILE`, then the search directories. */
+export function cloudsYamlCandidates(env: Record<string, string | undefined>, cwd: string, home: string): string[] {
+  return candidates(env.OS_CLIENT_CONFIG_FILE, 'clouds', searchDirs(env, cwd, home), cwd);
+}
+
+/** Where `secure.yaml` is looked for, in order: `OS_CLIENT_SECURE_FILE`, then the search directories. */
+export function secureYamlCandidates(env: Record<string, string | undefined>, cwd: string, home: string): string[] {
+  return candidates(env.OS_CLIENT_SECURE_FILE, 'secure', searchDirs(env, cwd, home), cwd);
+}
+
+/** `secure.*` beside each `clouds.*` candidate: the search directories, when no secure list is given. */
+function secureBeside(cloudCandidates: string[]): string[] {
+  return unique(
+    cloudCandidates.flatMap((path) => {
+      const match = /^clouds(\.(?:yaml|yml|json))$/.exec(basename(path));
+      return match ? [join(dirname(path), `secure${match[1]}`)] : [];
+    }),
+  );
+}
+
+/**
+ * YAML 1.2 with merge keys, and numbers kept as written: an id like `012345` or a 20-digit one
+ * must reach Keystone unchanged, which a conversion to a JS number would not guarantee.
+ */
+const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  merge: true,
+  // PyYAML (openstacksdk's parser) lets a repeated key win; so do we.
+  uniqueKeys: false,
+  prettyErrors: false,
+  customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || !/:(int|float)$/.test(tag.tag)),
+};
+
+/** The parser's errors, in words. Its own messages can quote the file (a password, in secure.yaml). */
+const YAML_PROBLEMS: Record<string, string> = {
+  BAD_INDENT: 'bad indentation',
+  TAB_AS_INDENT: 'a tab used for indentation',
+  MISSING_CHAR: 'a closing quote, bracket or separator is missing',
+  BAD_DQ_ESCAPE: 'an invalid escape sequence in a "double-quoted" value',
+  UNEXPECTED_TOKEN: 'unexpected text',
+};
+
+function yamlError(path: string, code: string, line: number, col: number): UsageError {
+  const problem = YAML_PROBLEMS[code] ?? code.toLowerCase().replaceAll('_', ' ');
+  return new UsageError(`${path} is not valid YAML: ${problem} at line ${line}, column ${col}`, {
+    hint: `fix line ${line} of ${path}`,
+  });
+}
+
+function parseYaml(path: string, text: string): unknown {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
+  const error = doc.errors[0];
+  if (error) {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    throw yamlError(path, error.code, line, col);
+  }
+  try {
+    return doc.toJS();
+  } catch {
+    throw new UsageError(`${path} is not valid YAML: too many or broken aliases`, { hint: `fix the anchors and aliases (& and *) in ${path}` });
+  }
+}
+
+function firstFile(files: CloudFiles, paths: readonly string[]): YamlFile | undefined {
+  for (const path of paths) {
+    const text = files.readFile(path);
+    if (text !== undefined) return { path, data: parseYaml(path, text) };
+  }
+  return undefined;
+}
+
+function isMapping(value: unknown): value is Mapping {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined || value === null) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (isMapping(value)) return 'a mapping';
+  if (typeof value === 'boolean') return `${value}`;
+  return 'text';
+}
+
+function typeError(path: string, key: string, expected: string, value: unknown, hint: string): UsageError {
+  return new UsageError(`${path}: ${key} must be ${expected}, not ${describe(value)}`, { hint });
+}
+
+function own(map: Mapping, key: string): unknown {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+function mappingAt(path: string, map: Mapping, key: string, where: string): Mapping | undefined {
+  const value = own(map, key);
+  if (value === undefined || value === null) return undefined;
+  if (!isMapping(value)) throw typeError(path, where, 'a mapping', value, `write it as "${key}:" followed by indented "key: value" lines`);
+  return value;
+}
+
+/** The cloud names a file defines, checking its shape on the way. */
+function cloudsOf(file: YamlFile): Mapping {
+  if (file.data === undefined || file.data === null) return {};
+  if (!isMapping(file.data)) {
+    throw typeError(file.path, 'the file', 'a mapping with a "clouds:" key', file.data, 'see the clouds.yaml format in the OpenStack documentation');
+  }
+  return mappingAt(file.path, file.data, 'clouds', 'clouds') ?? {};
+}
+
+/** A text value; YAML null and '' mean absent, as for openstacksdk. */
+function textAt(path: string, map: Mapping, key: string, where: string): string | undefined {
+  const value = own(map, key);
+  if (!isPresent(value)) return undefined;
+  if (typeof value !== 'string') throw typeError(path, where, 'text', value, `write it as ${key}: "..."`);
+  return value;
+}
+
+function verifyAt(path: string, map: Mapping, where: string): boolean | undefined {
+  const value = own(map, 'verify');
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw typeError(path, where, 'true or false', value, 'write verify: true or verify: false, without quotes');
+  return value;
+}
+
+function isPresent(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== '';
+}
+
+/** The token key an entry logs in with, in `auth` or (as openstacksdk also reads it) at the top. */
+function tokenKey(entry: Mapping, auth: Mapping): string | undefined {
+  for (const key of TOKEN_KEYS) {
+    if (isPresent(own(auth, key))) return `auth.${key}`;
+    if (isPresent(own(entry, key))) return key;
+  }
+  return undefined;
+}
+
+function refuseToken(path: string, name: string, entry: Mapping, auth: Mapping): void {
+  const key = tokenKey(entry, auth);
+  if (key === undefined) return;
+  throw new UsageError(`${path}: cloud ${JSON.stringify(name)} logs in with a token (clouds.${name}.${key}); authctl only logs in with a password`, {
+    hint: 'use a cloud entry with a username and password, or give the settings with flags',
+  });
+}
+
+function readAuth(path: string, auth: Mapping, prefix: string): Partial<Record<AuthKey, string>> {
+  const out: Partial<Record<AuthKey, string>> = {};
+  for (const key of Object.keys(AUTH_KEYS) as AuthKey[]) {
+    const value = textAt(path, auth, key, `${prefix}.${key}`);
+    if (value !== undefined) out[key] = checkText(value, `${prefix}.${key} in ${path}`);
+  }
+  return out;
+}
+
+function resolveCacert(path: string, cacert: string | undefined): string | undefined {
+  if (cacert === undefined) return undefined;
+  return isAbsolute(cacert) ? cacert : join(dirname(path), cacert);
+}
+
+/** One file's entry for the cloud, or undefined when the file has none. */
+function readEntry(file: YamlFile, name: string): RawCloud | undefined {
+  const clouds = cloudsOf(file);
+  const prefix = `clouds.${name}`;
+  if (own(clouds, name) === undefined) return undefined;
+  const entry = mappingAt(file.path, clouds, name, prefix);
+  if (!entry) throw typeError(file.path, prefix, 'a mapping', null, `give the cloud's settings as indented "key: value" lines under "${name}:"`);
+  const auth = mappingAt(file.path, entry, 'auth', `${prefix}.auth`) ?? {};
+  refuseToken(file.path, name, entry, auth);
+  const region = textAt(file.path, entry, 'region_name', `${prefix}.region_name`);
+  const cacert = textAt(file.path, entry, 'cacert', `${prefix}.cacert`);
+  return defined({
+    path: file.path,
+    auth: readAuth(file.path, auth, `${prefix}.auth`),
+    password: textAt(file.path, auth, 'password', `${prefix}.auth.password`),
+    region: region === undefined ? undefined : checkText(region, `${prefix}.region_name in ${file.path}`),
+    cacert: resolveCacert(file.path, cacert === undefined ? undefined : checkText(cacert, `${prefix}.cacert in ${file.path}`)),
+    verify: verifyAt(file.path, entry, `${prefix}.verify`),
+    // auth_plugin is the old name; openstacksdk lets auth_type win over it.
+    authType: textAt(file.path, entry, 'auth_type', `${prefix}.auth_type`) ?? textAt(file.path, entry, 'auth_plugin', `${prefix}.auth_plugin`),
+  });
+}
+
+/** The object without its undefined properties. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** secure.yaml over clouds.yaml, as openstacksdk's merge_clouds does (auth merged key by key). */
+function merge(base: RawCloud | undefined, secure: RawCloud | undefined): RawCloud | undefined {
+  if (!base || !secure) return base ?? secure;
+  return { ...base, ...secure, auth: { ...base.auth, ...secure.auth } };
+}
+
+function checkAuthType(name: string, base: RawCloud | undefined, secure: RawCloud | undefined): void {
+  const from = secure?.authType !== undefined ? secure : base;
+  const authType = from?.authType;
+  if (!from || authType === undefined || PASSWORD_AUTH_TYPES.has(authType)) return;
+  throw new UsageError(`${from.path}: cloud ${JSON.stringify(name)} has auth_type ${JSON.stringify(authType)}; authctl only logs in with a password`, {
+    hint: 'use a cloud entry with auth_type "password" (or none), or give the settings with flags',
+  });
+}
+
+function notFound(name: string, main: YamlFile, secure: YamlFile | undefined): UsageError {
+  const names = unique([...Object.keys(cloudsOf(main)), ...(secure ? Object.keys(cloudsOf(secure)) : [])]);
+  const where = secure ? `${main.path} (nor in ${secure.path})` : main.path;
+  return new UsageError(`cloud ${JSON.stringify(name)} is not in ${where}`, {
+    hint: names.length
+      ? `clouds there: ${names.map((n) => JSON.stringify(n)).join(', ')}`
+      : `that file defines no clouds: add one under "clouds:", or point OS_CLIENT_CONFIG_FILE at another file`,
+  });
+}
+
+function toSettings(raw: RawCloud): KeystoneSettings {
+  const settings: KeystoneSettings = {};
+  for (const key of Object.keys(AUTH_KEYS) as AuthKey[]) {
+    const value = raw.auth[key];
+    if (value !== undefined) settings[AUTH_KEYS[key]] = value;
+  }
+  if (raw.region !== undefined) settings.region = raw.region;
+  return settings;
+}
+
+
+function isProjectScoped(settings: KeystoneSettings): boolean {
+  return settings.projectId !== undefined || settings.project !== undefined;
+}
+
+function toEntry(name: string, raw: RawCloud): CloudEntry {
+  const settings = toSettings(raw);
+  return defined({
+    name,
+    source: raw.path,
+    settings: isProjectScoped(settings) ? domainAsDefaults(settings) : settings,
+    password: raw.password,
+    cacert: raw.cacert,
+    verify: raw.verify,
+  });
+}
+
+/**
+ * The named cloud from the first existing file of `candidates`, with the first existing
+ * `secure.*` of `secureCandidates` (default: beside each candidate) merged over it.
+ */
+export function loadCloud(name: string, files: CloudFiles, candidates: string[], secureCandidates: string[] = secureBeside(candidates)): CloudEntry {
+  checkText(name, 'the cloud name');
+  const main = firstFile(files, candidates);
+  if (!main) {
+    throw new UsageError(`cloud ${JSON.stringify(name)} was asked for, but no clouds.yaml exists`, {
+      hint: `looked for ${candidates.join(', ')}; create one there, or set OS_CLIENT_CONFIG_FILE to its path`,
+    });
+  }
+  const secure = firstFile(files, secureCandidates);
+  const base = readEntry(main, name);
+  const secret = secure ? readEntry(secure, name) : undefined;
+  const merged = merge(base, secret);
+  if (!merged) throw notFound(name, main, secure);
+  checkAuthType(name, base, secret);
+  return toEntry(name, { ...merged, path: main.path });
+}

@@ -1,0 +1,83 @@
+/** clouds.yaml end to end: found where OpenStack's tools look, merged with secure.yaml, below flags and OS_*. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { isolatedEnv, runCli } from '../helpers/cli.js';
+import { requireOrSkip } from '../helpers/env.js';
+import { newRealm, type Realm } from '../helpers/realm.js';
+
+const keyring = inject('keyring');
+const haveKeyring = requireOrSkip(keyring.ok ? undefined : keyring.reason, 'clouds.yaml e2e (OS keychain)');
+
+function writeClouds(home: string, realm: Realm, extra = ''): void {
+  const dir = join(home, '.config', 'openstack');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'clouds.yaml'),
+    `clouds:
+  smartcity:
+    auth:
+      auth_url: ${realm.authUrl}
+      username: alice
+      user_domain_name: Fiware
+      project_name: /smartcity
+      project_domain_name: Fiware
+    region_name: eu-west-0
+${extra}`,
+  );
+  writeFileSync(join(dir, 'secure.yaml'), `clouds:\n  smartcity:\n    auth:\n      password: "${realm.fixtures.user.password}"\n`);
+}
+
+describe.runIf(haveKeyring)('clouds.yaml', () => {
+  it('logs in from ~/.config/openstack/clouds.yaml with the password from secure.yaml', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv();
+    writeClouds(env.HOME!, realm);
+    const login = await runCli(['login', '--os-cloud', 'smartcity'], { env });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stderr).toContain('as alice@Fiware, project /smartcity in Fiware');
+    const config = readFileSync(join(env.AUTHCTL_CONFIG_DIR!, 'config.json'), 'utf8');
+    expect(config).not.toContain(realm.fixtures.user.password);
+    expect(JSON.parse(config)).toMatchObject({ profiles: { default: { authUrl: realm.authUrl, username: 'alice', project: '/smartcity', region: 'eu-west-0' } } });
+    // OS_CLOUD alone serves the cached token; --openstack carries the cloud's region.
+    const exported = await runCli(['export', '--openstack', '--shell', 'json'], { env: { ...env, OS_CLOUD: 'smartcity' } });
+    expect(JSON.parse(exported.stdout)).toMatchObject({ OS_REGION_NAME: 'eu-west-0', OS_AUTH_URL: realm.authUrl });
+    expect(await realm.count('POST')).toBe(1);
+  });
+
+  it('OS_* variables win over the cloud entry; the cloud entry renews silently with its password', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ OS_CLOUD: 'smartcity', OS_PROJECT_ID: realm.fixtures.project.id });
+    writeClouds(env.HOME!, realm);
+    const get = await runCli(['token', 'get', '--json'], { env });
+    expect(get.code, get.stderr).toBe(0);
+    const body = JSON.parse((await realm.requests())[0]!.body) as { auth: { scope: unknown } };
+    expect(body.auth.scope).toEqual({ project: { id: realm.fixtures.project.id } });
+  });
+
+  it('OS_CLIENT_CONFIG_FILE points at another file', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv();
+    writeClouds(env.HOME!, realm);
+    const other = join(env.HOME!, 'elsewhere.yaml');
+    writeFileSync(other, `clouds:\n  other:\n    auth:\n      auth_url: ${realm.authUrl}\n      user_id: ${realm.fixtures.user.id}\n      password: "${realm.fixtures.user.password}"\n      domain_name: Fiware\n`);
+    const login = await runCli(['login', '--os-cloud', 'other'], { env: { ...env, OS_CLIENT_CONFIG_FILE: other } });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stderr).toContain('domain Fiware');
+  });
+
+  it('an unknown cloud or a broken file: exit 2 naming the file, never the password', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv();
+    writeClouds(env.HOME!, realm);
+    const unknown = await runCli(['login', '--os-cloud', 'nope'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/nope/);
+    expect(unknown.stderr).toMatch(/smartcity/);
+    writeFileSync(join(env.HOME!, '.config', 'openstack', 'clouds.yaml'), 'clouds:\n  smartcity: [unclosed\n');
+    const broken = await runCli(['token', 'get', '--os-cloud', 'smartcity'], { env });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('clouds.yaml');
+    expect(broken.stderr + unknown.stderr).not.toContain(realm.fixtures.user.password);
+  });
+});

@@ -1,0 +1,835 @@
+/**
+ * Proof that secrets never leak. Every command runs its success and failure paths (wrong
+ * password, IAM failing, unreachable, hanging or answering nonsense, no keychain, bad flags) with
+ * known secret values and `--debug` (some with AUTHCTL_DEBUG=1), and everything observable is
+ * scanned for them:
+ *
+ * - stderr, debug lines included: no secret at all; the secret headers of each logged request
+ *   appear only as the `sha256:` fingerprint of the value IAM actually received;
+ * - stdout: a token only where printing it is the command's job, never any other secret;
+ * - every file under HOME and AUTHCTL_CONFIG_DIR: no secret (with the keychain: no token either);
+ * - /proc/<pid>/cmdline of a running authctl and of anything it started: no secret.
+ *
+ * Secrets are recognised two ways: by value (the realm's fixtures, the wrong values the tests
+ * supply, and whatever authctl sent to IAM, read back from the realm's request log) and by shape
+ * (the test IAM server's tokens, keys and passwords each have a distinctive form), so a token
+ * issued during a run is caught even though the test never learns its value.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, inject, it } from 'vitest';
+import { BIN, isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { requireOrSkip } from '../helpers/env.js';
+import type { Fault, LoggedRequest } from '../helpers/iam-server.js';
+import { loginEnv, newRealm, type Realm } from '../helpers/realm.js';
+
+const keyring = inject('keyring');
+const haveKeyring = requireOrSkip(keyring.ok ? undefined : keyring.reason, 'secrets e2e (OS keychain)');
+
+// ---------------------------------------------------------------------------------------------
+// Recognising secrets
+
+type Kind = 'password' | 'client secret' | 'secret key' | 'security token' | 'passphrase' | 'token' | 'login token';
+interface Secret {
+  kind: Kind;
+  value: string;
+}
+type Env = Record<string, string | undefined>;
+
+/**
+ * The shapes of the test IAM server's secrets (test/helpers/iam-server.ts) and of the wrong
+ * values below. The security-token and login-token shapes are plain base64url, which an
+ * encrypted file's base64 could contain by chance, so files are checked for those by value only.
+ */
+const SHAPES: readonly { kind: Kind; re: RegExp; inFiles: boolean }[] = [
+  { kind: 'password', re: /(?<![\w-])pw-[0-9a-f]{12}(?![\w-])/g, inFiles: true },
+  { kind: 'client secret', re: /(?<![\w-])cs-[0-9a-f]{16}(?![\w-])/g, inFiles: true },
+  { kind: 'secret key', re: /(?<![\w-])SK[0-9a-f]{24}(?![\w-])/g, inFiles: true },
+  { kind: 'security token', re: /(?<![\w-])ST[\w-]{32}(?![\w-])/g, inFiles: false },
+  { kind: 'passphrase', re: /(?<![\w-])pp-[0-9a-f]{16}(?![\w-])/g, inFiles: true },
+  { kind: 'token', re: /(?<![\w-])gAAAAA[\w-]{20,}/g, inFiles: true },
+  { kind: 'login token', re: /(?<![\w-])lt[\w-]{128}(?![\w-])/g, inFiles: false },
+];
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+/** Wrong values a user might supply: secrets all the same, so they must not leak either. */
+const WRONG = {
+  password: `pw-${hex(6)}`,
+  clientSecret: `cs-${hex(8)}`,
+  secretKey: `SK${hex(12)}`,
+  passphrase: `pp-${hex(8)}`,
+};
+const SECRET_HEADERS = ['x-auth-token', 'x-subject-token', 'x-subject-logintoken', 'authorization'] as const;
+
+/** Computed here, independently of src/io/redact.ts: the debug lines must match it. */
+function fingerprint(secret: string): string {
+  return `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+}
+
+class Secrets {
+  readonly #byValue = new Map<string, Kind>();
+  add(kind: Kind, value: string | undefined): void {
+    if (value && !this.#byValue.has(value)) this.#byValue.set(value, kind);
+  }
+  get all(): Secret[] {
+    return [...this.#byValue].map(([value, kind]) => ({ kind, value }));
+  }
+}
+
+/** The secrets in `text`, known by value or recognised by shape. */
+function findSecrets(text: string, known: readonly Secret[], where: 'text' | 'file'): Secret[] {
+  const found = new Map<string, Kind>();
+  for (const secret of known) if (text.includes(secret.value)) found.set(secret.value, secret.kind);
+  for (const shape of SHAPES) {
+    if (where === 'file' && !shape.inFiles) continue;
+    for (const match of text.matchAll(shape.re)) if (!found.has(match[0])) found.set(match[0], shape.kind);
+  }
+  return [...found].map(([value, kind]) => ({ kind, value }));
+}
+
+/** "<where>: <kind> in line <the line>", for a failure message that says exactly what leaked. */
+function describeLeaks(where: string, text: string, leaks: readonly Secret[]): string[] {
+  return leaks.map(({ kind, value }) => {
+    const line = text.split('\n').find((l) => l.includes(value)) ?? text;
+    return `${where}: ${kind} ${value.slice(0, 12)}… in line ${JSON.stringify(line.length > 400 ? `${line.slice(0, 400)}…` : line)}`;
+  });
+}
+
+function at(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** Everything secret that authctl sent to IAM, read back from the realm's request log. */
+function harvest(requests: readonly LoggedRequest[], secrets: Secrets): void {
+  for (const request of requests) {
+    secrets.add('token', request.headers['x-auth-token']);
+    secrets.add('token', request.headers['x-subject-token']);
+    if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+      secrets.add('client secret', new URLSearchParams(request.body).get('client_secret') ?? undefined);
+      continue;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(request.body);
+    } catch {
+      continue;
+    }
+    secrets.add('password', str(at(body, 'auth', 'identity', 'password', 'user', 'password')));
+    secrets.add('token', str(at(body, 'auth', 'identity', 'token', 'id')));
+    secrets.add('secret key', str(at(body, 'auth', 'securitytoken', 'secret')));
+    secrets.add('security token', str(at(body, 'auth', 'securitytoken', 'id')));
+  }
+}
+
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    const stat = lstatSync(path);
+    if (stat.isDirectory()) return walk(path);
+    return stat.isFile() ? [path] : [];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debug lines
+
+interface DebugRequest {
+  line: string;
+  method: string;
+  url: string;
+  headers: Map<string, string>;
+  outcome: string;
+}
+
+/** `debug: METHOD URL [name: value, ...] -> STATUS-or-error (N ms)`, as src/iam/http.ts writes it. */
+const DEBUG_REQUEST = /^debug: (GET|HEAD|POST|DELETE) (\S+) (?:\[(.*)\] )?-> (.+) \((\d+) ms\)$/;
+
+function debugRequests(stderr: string): DebugRequest[] {
+  return stderr.split('\n').flatMap((line) => {
+    const match = DEBUG_REQUEST.exec(line);
+    if (!match) return [];
+    const headers = new Map<string, string>();
+    for (const part of (match[3] ?? '').split(', ').filter(Boolean)) {
+      const colon = part.indexOf(': ');
+      headers.set(part.slice(0, colon).toLowerCase(), part.slice(colon + 2));
+    }
+    return [{ line, method: match[1]!, url: match[2]!, headers, outcome: match[4]! }];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases
+
+type Store = 'keychain' | 'file' | 'file-plain';
+
+interface Setup {
+  realm: Realm;
+  /** The user's environment for the case: the login settings, no password, the store's passphrase. */
+  env: Env;
+  /** The profile's token after the setup's login (user and client setups). */
+  token: string;
+  /** A second valid token of the same user, for `token check --token-stdin`. */
+  other: string;
+  secrets: Secrets;
+  deadUrl: string;
+  configDir: string;
+  home: string;
+}
+
+interface Case {
+  name: string;
+  /** none: a fresh user with the login settings in the environment; user/client: logged in first. */
+  setup?: 'none' | 'user' | 'client';
+  store?: Store;
+  args: (s: Setup) => string[];
+  env?: (s: Setup) => Env;
+  input?: (s: Setup) => string;
+  /** Runs after the setup, before the case (e.g. revoke the token at IAM). */
+  before?: (s: Setup) => Promise<void>;
+  faults?: (s: Setup) => Fault[];
+  code: number;
+  /** What the command's job is to print on stdout: only that kind of secret may appear there. */
+  prints?: 'token' | 'login token';
+  /** Some logged request must carry a token, shown as a fingerprint. */
+  sendsToken?: boolean;
+  /** IAM is at a closed port: the debug lines say so and the realm sees nothing. */
+  unreachable?: boolean;
+  /** AUTHCTL_DEBUG=1 instead of --debug. */
+  debugEnv?: boolean;
+  /** Further text stderr must contain: what the secret became (a fingerprint), a warning. */
+  stderr?: (s: Setup) => string[];
+}
+
+const args =
+  (...list: string[]) =>
+  (): string[] =>
+    list;
+const withPassword = (s: Setup): Env => ({ OS_PASSWORD: s.realm.fixtures.user.password });
+const noKeychain = (s: Setup): Env => ({ ...withPassword(s), DBUS_SESSION_BUS_ADDRESS: undefined });
+const password = (s: Setup) => s.realm.fixtures.user.password;
+const clientLogin = (s: Setup, ...extra: string[]) => ['login', '--client-id', s.realm.fixtures.client.id, '--token-url', s.realm.tokenUrl, ...extra];
+const accessKeyEnv = (s: Setup): Env => {
+  const { accessKey } = s.realm.fixtures;
+  return { OS_AUTH_URL: s.realm.authUrl, AUTHCTL_ACCESS_KEY: accessKey.access, AUTHCTL_SECRET_KEY: accessKey.secret, AUTHCTL_SECURITY_TOKEN: accessKey.securityToken };
+};
+/** An IAM that echoes secrets back in its error message: authctl must redact them. */
+const echoing = (status: number, method: string, path: string, ...secrets: string[]): Fault => ({
+  method,
+  path,
+  status,
+  times: 3,
+  body: JSON.stringify({ error: { code: status, title: 'Error', message: `internal error while handling ${secrets.join(' and ')}` } }),
+});
+const redacted = (...secrets: string[]) => secrets.map((secret) => `<${fingerprint(secret)}>`);
+const TOKENS = '/v3/auth/tokens';
+const CLIENT_TOKENS = '/api/v2/tenant/token';
+const LOGIN_TOKENS = '/v3.0/OS-AUTH/securitytoken/logintokens';
+const SECURITY_TOKENS = '/v3.0/OS-CREDENTIAL/securitytokens';
+const fakeToken = () => `gAAAAA${randomBytes(120).toString('base64url')}`.slice(0, 183);
+const fakeLoginToken = () => `lt${randomBytes(96).toString('base64url')}`;
+
+const CASES: Case[] = [
+  // login, password
+  { name: 'login: password from OS_PASSWORD', args: args('login'), env: withPassword, code: 0 },
+  { name: 'login: AUTHCTL_DEBUG=1', args: args('login'), env: withPassword, debugEnv: true, code: 0 },
+  { name: 'login --password-stdin', args: args('login', '--password-stdin'), input: password, code: 0 },
+  { name: 'login --json (metadata, never the token)', args: args('login', '--json'), env: withPassword, code: 0 },
+  { name: 'login --save-password (keychain)', args: args('login', '--save-password'), env: withPassword, code: 0 },
+  { name: 'login --store file --save-password, with a passphrase', store: 'file', args: args('login', '--store', 'file', '--save-password'), env: withPassword, code: 0 },
+  {
+    name: 'login --store file, no passphrase',
+    store: 'file-plain',
+    args: args('login', '--store', 'file'),
+    env: withPassword,
+    code: 0,
+    stderr: () => ['warning: secrets are stored in plain text'],
+  },
+  { name: 'login: wrong password (401)', args: args('login'), env: () => ({ OS_PASSWORD: WRONG.password }), code: 4 },
+  { name: 'login --password-stdin: wrong password (401)', args: args('login', '--password-stdin'), input: () => WRONG.password, code: 4 },
+  {
+    name: 'login: IAM 500 echoing the password',
+    args: args('login'),
+    env: withPassword,
+    faults: (s) => [echoing(500, 'POST', TOKENS, password(s))],
+    code: 5,
+    stderr: (s) => redacted(password(s)),
+  },
+  { name: 'login: IAM unreachable (retried)', args: args('login'), env: (s) => ({ ...withPassword(s), OS_AUTH_URL: s.deadUrl, AUTHCTL_RETRIES: '2' }), unreachable: true, code: 5 },
+  {
+    name: 'login: malformed answer (201, a token, a body that is not JSON)',
+    args: args('login'),
+    env: withPassword,
+    faults: () => [{ method: 'POST', path: TOKENS, status: 201, headers: { 'X-Subject-Token': fakeToken() }, body: '<html>hello</html>' }],
+    code: 5,
+  },
+  {
+    name: 'login: answer cut off mid-body',
+    args: args('login'),
+    env: withPassword,
+    faults: () => [{ method: 'POST', path: TOKENS, status: 201, headers: { 'X-Subject-Token': fakeToken() }, cutBody: true }],
+    code: 5,
+  },
+  { name: 'login: IAM never answers (--timeout 1s)', args: args('login', '--timeout', '1s'), env: withPassword, faults: () => [{ method: 'POST', path: TOKENS, hang: true }], code: 5 },
+  { name: 'login: keychain missing', args: args('login'), env: noKeychain, code: 6 },
+  { name: 'login --password-stdin: keychain missing', args: args('login', '--password-stdin'), input: password, env: () => ({ DBUS_SESSION_BUS_ADDRESS: undefined }), code: 6 },
+  { name: 'login --password-stdin: unknown flag', args: args('login', '--password-stdin', '--no-such-flag'), input: password, code: 2 },
+  { name: 'login: file store, wrong passphrase', setup: 'user', store: 'file', args: args('login'), env: (s) => ({ ...withPassword(s), AUTHCTL_FILE_PASSPHRASE: WRONG.passphrase }), code: 6 },
+
+  // login, client credentials
+  { name: 'login --client-id: AUTHCTL_CLIENT_SECRET', setup: 'none', args: (s) => clientLogin(s), env: (s) => ({ AUTHCTL_CLIENT_SECRET: s.realm.fixtures.client.secret }), code: 0 },
+  { name: 'login --client-id --client-secret-stdin --save-secret', args: (s) => clientLogin(s, '--client-secret-stdin', '--save-secret'), input: (s) => s.realm.fixtures.client.secret, code: 0 },
+  { name: 'login --client-id: wrong secret (400)', args: (s) => clientLogin(s), env: () => ({ AUTHCTL_CLIENT_SECRET: WRONG.clientSecret }), code: 4 },
+  { name: 'login --client-secret-stdin: wrong secret (400)', args: (s) => clientLogin(s, '--client-secret-stdin'), input: () => WRONG.clientSecret, code: 4 },
+  {
+    name: 'login --client-id: IAM 500 echoing the secret',
+    args: (s) => clientLogin(s),
+    env: (s) => ({ AUTHCTL_CLIENT_SECRET: s.realm.fixtures.client.secret }),
+    faults: (s) => [echoing(500, 'POST', CLIENT_TOKENS, s.realm.fixtures.client.secret)],
+    code: 5,
+    stderr: (s) => redacted(s.realm.fixtures.client.secret),
+  },
+  {
+    name: 'login --client-id: IAM unreachable',
+    args: (s) => ['login', '--client-id', s.realm.fixtures.client.id, '--token-url', `${s.deadUrl.replace(/\/v3$/, '')}${CLIENT_TOKENS}`],
+    env: (s) => ({ AUTHCTL_CLIENT_SECRET: s.realm.fixtures.client.secret }),
+    unreachable: true,
+    code: 5,
+  },
+  {
+    name: 'login --client-id: malformed answer (a token, expires_in "soon")',
+    args: (s) => clientLogin(s),
+    env: (s) => ({ AUTHCTL_CLIENT_SECRET: s.realm.fixtures.client.secret }),
+    faults: () => [{ method: 'POST', path: CLIENT_TOKENS, status: 200, body: JSON.stringify({ access_token: fakeToken(), expires_in: 'soon' }) }],
+    code: 5,
+  },
+  { name: 'login --client-secret-stdin: keychain missing', args: (s) => clientLogin(s, '--client-secret-stdin'), input: (s) => s.realm.fixtures.client.secret, env: () => ({ DBUS_SESSION_BUS_ADDRESS: undefined }), code: 6 },
+  { name: 'login --client-secret-stdin --save-password: conflicting flags', args: (s) => clientLogin(s, '--client-secret-stdin', '--save-password'), input: (s) => s.realm.fixtures.client.secret, code: 2 },
+
+  // token get
+  { name: 'token get (cached)', setup: 'user', args: args('token', 'get'), code: 0, prints: 'token' },
+  { name: 'token get: AUTHCTL_DEBUG=1', setup: 'user', args: args('token', 'get'), debugEnv: true, code: 0, prints: 'token' },
+  { name: 'token get --json', setup: 'user', args: args('token', 'get', '--json'), code: 0, prints: 'token' },
+  { name: 'token get --output exec-credential', setup: 'user', args: args('token', 'get', '--output', 'exec-credential'), code: 0, prints: 'token' },
+  { name: 'token get: renewed with OS_PASSWORD (--min-ttl 2h)', setup: 'user', args: args('token', 'get', '--min-ttl', '2h'), env: withPassword, code: 0, prints: 'token' },
+  { name: 'token get: logs in with OS_PASSWORD, AUTHCTL_DEBUG=1', args: args('token', 'get'), env: withPassword, debugEnv: true, code: 0, prints: 'token' },
+  { name: 'token get: renewing with a wrong password (401)', setup: 'user', args: args('token', 'get', '--min-ttl', '2h'), env: () => ({ OS_PASSWORD: WRONG.password }), code: 4 },
+  {
+    name: 'token get: IAM 500 echoing the password, cached token served with a warning',
+    setup: 'user',
+    args: args('token', 'get', '--min-ttl', '2h'),
+    env: withPassword,
+    faults: (s) => [echoing(500, 'POST', TOKENS, password(s))],
+    code: 0,
+    prints: 'token',
+    stderr: (s) => ['warning: ', ...redacted(password(s))],
+  },
+  { name: 'token get: not logged in, IAM 500', args: args('token', 'get'), env: withPassword, faults: (s) => [echoing(500, 'POST', TOKENS, password(s))], code: 5, stderr: (s) => redacted(password(s)) },
+  { name: 'token get: not logged in, IAM unreachable', args: args('token', 'get'), env: (s) => ({ ...withPassword(s), OS_AUTH_URL: s.deadUrl }), unreachable: true, code: 5 },
+  { name: 'token get: IAM never answers (--timeout 1s)', args: args('token', 'get', '--timeout', '1s'), env: withPassword, faults: () => [{ method: 'POST', path: TOKENS, hang: true }], code: 5 },
+  {
+    name: 'token get --json: malformed answer',
+    args: args('token', 'get', '--json'),
+    env: withPassword,
+    faults: () => [{ method: 'POST', path: TOKENS, status: 201, headers: { 'X-Subject-Token': fakeToken() }, body: '{"token": {"expires_at": "never"}}' }],
+    code: 5,
+  },
+  { name: 'token get: keychain missing', setup: 'user', args: args('token', 'get'), env: noKeychain, code: 6 },
+  { name: 'token get --min-ttl soon: bad flag value', setup: 'user', args: args('token', 'get', '--min-ttl', 'soon'), env: withPassword, code: 2 },
+  { name: 'token get --bogus: unknown flag', setup: 'user', args: args('token', 'get', '--bogus'), env: withPassword, code: 2 },
+  { name: 'token get: not logged in, no password', args: args('token', 'get'), code: 3 },
+  { name: 'token get: file store with a passphrase', setup: 'user', store: 'file', args: args('token', 'get'), code: 0, prints: 'token' },
+  { name: 'token get --json: file store with a passphrase, renewed', setup: 'user', store: 'file', args: args('token', 'get', '--json', '--min-ttl', '2h'), env: withPassword, code: 0, prints: 'token' },
+  { name: 'token get: file store, wrong passphrase', setup: 'user', store: 'file', args: args('token', 'get'), env: () => ({ AUTHCTL_FILE_PASSPHRASE: WRONG.passphrase }), code: 6 },
+  { name: 'token get: file store without a passphrase', setup: 'user', store: 'file-plain', args: args('token', 'get'), code: 0, prints: 'token' },
+  { name: 'token get (client profile): renewed with AUTHCTL_CLIENT_SECRET', setup: 'client', args: args('token', 'get', '--min-ttl', '1h'), env: (s) => ({ AUTHCTL_CLIENT_SECRET: s.realm.fixtures.client.secret }), code: 0, prints: 'token' },
+  {
+    name: 'token get (client profile): wrong secret',
+    setup: 'client',
+    args: args('token', 'get', '--min-ttl', '1h'),
+    env: () => ({ AUTHCTL_CLIENT_SECRET: WRONG.clientSecret }),
+    code: 4,
+  },
+
+  // token check
+  { name: 'token check', setup: 'user', args: args('token', 'check'), code: 0, sendsToken: true },
+  { name: 'token check: AUTHCTL_DEBUG=1', setup: 'user', args: args('token', 'check'), debugEnv: true, code: 0, sendsToken: true },
+  { name: 'token check --json', setup: 'user', args: args('token', 'check', '--json'), code: 0, sendsToken: true },
+  { name: 'token check --quiet', setup: 'user', args: args('token', 'check', '--quiet'), code: 0, sendsToken: true },
+  { name: 'token check --token-stdin: another valid token', setup: 'user', args: args('token', 'check', '--token-stdin'), input: (s) => s.other, code: 0, sendsToken: true },
+  { name: 'token check --token-stdin: a token IAM does not know', setup: 'user', args: args('token', 'check', '--token-stdin'), input: (s) => s.other, before: (s) => s.realm.revoke(s.other), code: 3, sendsToken: true },
+  {
+    name: 'token check --token-stdin --json: a token IAM does not know',
+    setup: 'user',
+    args: args('token', 'check', '--token-stdin', '--json'),
+    input: (s) => s.other,
+    before: (s) => s.realm.revoke(s.other),
+    code: 3,
+    sendsToken: true,
+  },
+  { name: 'token check: revoked token', setup: 'user', args: args('token', 'check'), before: (s) => s.realm.revoke(s.token), code: 3, sendsToken: true },
+  { name: 'token check: IAM 500 echoing the token', setup: 'user', args: args('token', 'check'), faults: (s) => [echoing(500, 'GET', TOKENS, s.token)], code: 5, sendsToken: true, stderr: (s) => redacted(s.token) },
+  { name: 'token check: IAM unreachable', setup: 'user', args: args('token', 'check'), env: (s) => ({ OS_AUTH_URL: s.deadUrl }), unreachable: true, code: 5 },
+  { name: 'token check: malformed answer (200, not JSON)', setup: 'user', args: args('token', 'check'), faults: () => [{ method: 'GET', path: TOKENS, status: 200, body: 'oops' }], code: 5, sendsToken: true },
+  { name: 'token check: keychain missing', setup: 'user', args: args('token', 'check'), env: noKeychain, code: 6 },
+  { name: 'token check --token-stdin: keychain missing', setup: 'user', args: args('token', 'check', '--token-stdin'), input: (s) => s.other, env: noKeychain, code: 6 },
+  { name: 'token check --quiet --json: conflicting flags', setup: 'user', args: args('token', 'check', '--quiet', '--json'), code: 2 },
+
+  // token renew
+  { name: 'token renew: by password', setup: 'user', args: args('token', 'renew'), env: withPassword, code: 0 },
+  { name: 'token renew: from the current token', setup: 'user', args: args('token', 'renew'), code: 0, sendsToken: true },
+  { name: 'token renew --json: AUTHCTL_DEBUG=1', setup: 'user', args: args('token', 'renew', '--json'), debugEnv: true, code: 0, sendsToken: true },
+  {
+    name: 'token renew: revoked token, IAM echoes it in its 404',
+    setup: 'user',
+    args: args('token', 'renew'),
+    before: (s) => s.realm.revoke(s.token),
+    code: 4,
+    sendsToken: true,
+    stderr: (s) => redacted(s.token),
+  },
+  { name: 'token renew: wrong password (401)', setup: 'user', args: args('token', 'renew'), env: () => ({ OS_PASSWORD: WRONG.password }), code: 4 },
+  { name: 'token renew: IAM 500 echoing the password', setup: 'user', args: args('token', 'renew'), env: withPassword, faults: (s) => [echoing(500, 'POST', TOKENS, password(s))], code: 5, stderr: (s) => redacted(password(s)) },
+  { name: 'token renew: IAM unreachable', setup: 'user', args: args('token', 'renew'), env: (s) => ({ ...withPassword(s), OS_AUTH_URL: s.deadUrl }), unreachable: true, code: 5 },
+  { name: 'token renew: keychain missing', setup: 'user', args: args('token', 'renew'), env: noKeychain, code: 6 },
+  { name: 'token renew --project --domain: conflicting flags', setup: 'user', args: args('token', 'renew', '--project', '/other', '--domain', 'Fiware'), env: withPassword, code: 2 },
+  { name: 'token renew (client profile): AUTHCTL_CLIENT_SECRET', setup: 'client', args: args('token', 'renew'), env: (s) => ({ AUTHCTL_CLIENT_SECRET: s.realm.fixtures.client.secret }), code: 0 },
+
+  // export
+  ...(['sh', 'fish', 'powershell', 'cmd', 'dotenv', 'json'] as const).map(
+    (shell): Case => ({ name: `export --shell ${shell}`, setup: 'user', args: args('export', '--shell', shell), code: 0, prints: 'token' }),
+  ),
+  { name: 'export --openstack --expiry: renewed, AUTHCTL_DEBUG=1', setup: 'user', args: args('export', '--openstack', '--expiry', '--min-ttl', '2h'), env: withPassword, debugEnv: true, code: 0, prints: 'token' },
+  { name: 'export --unset (no token)', setup: 'user', args: args('export', '--unset'), code: 0 },
+  { name: 'export: renewing with a wrong password (401)', setup: 'user', args: args('export', '--min-ttl', '2h'), env: () => ({ OS_PASSWORD: WRONG.password }), code: 4 },
+  { name: 'export: not logged in, IAM 500', args: args('export'), env: withPassword, faults: (s) => [echoing(500, 'POST', TOKENS, password(s))], code: 5 },
+  { name: 'export: not logged in, no password', args: args('export', '--shell', 'fish'), code: 3 },
+  { name: 'export: keychain missing', setup: 'user', args: args('export'), env: noKeychain, code: 6 },
+  { name: 'export --shell nosuch: bad flag value', setup: 'user', args: args('export', '--shell', 'nosuch'), env: withPassword, code: 2 },
+
+  // exec
+  { name: "exec -- sh -c 'true'", setup: 'user', args: args('exec', '--', 'sh', '-c', 'true'), code: 0 },
+  { name: "exec -- sh -c 'exit 7'", setup: 'user', args: args('exec', '--', 'sh', '-c', 'exit 7'), code: 7 },
+  { name: 'exec: renewed with OS_PASSWORD, AUTHCTL_DEBUG=1', setup: 'user', args: args('exec', '--min-ttl', '2h', '--', 'sh', '-c', 'true'), env: withPassword, debugEnv: true, code: 0 },
+  { name: 'exec: renewing with a wrong password (401)', setup: 'user', args: args('exec', '--min-ttl', '2h', '--', 'sh', '-c', 'true'), env: () => ({ OS_PASSWORD: WRONG.password }), code: 4 },
+  { name: 'exec: not logged in, IAM unreachable', args: args('exec', '--', 'sh', '-c', 'true'), env: (s) => ({ ...withPassword(s), OS_AUTH_URL: s.deadUrl }), unreachable: true, code: 5 },
+  { name: 'exec: keychain missing', setup: 'user', args: args('exec', '--', 'sh', '-c', 'true'), env: noKeychain, code: 6 },
+  { name: 'exec: not logged in, no password', args: args('exec', '--', 'sh', '-c', 'true'), code: 3 },
+  { name: 'exec with no command: bad usage', setup: 'user', args: args('exec', '--'), env: withPassword, code: 2 },
+
+  // logout
+  { name: 'logout', setup: 'user', args: args('logout'), env: withPassword, code: 0, sendsToken: true },
+  { name: 'logout --all: AUTHCTL_DEBUG=1', setup: 'user', args: args('logout', '--all'), debugEnv: true, code: 0, sendsToken: true },
+  { name: 'logout: file store with a passphrase', setup: 'user', store: 'file', args: args('logout'), code: 0, sendsToken: true },
+  { name: 'logout (client profile)', setup: 'client', args: args('logout'), env: (s) => ({ AUTHCTL_CLIENT_SECRET: s.realm.fixtures.client.secret }), code: 0 },
+  { name: 'logout: IAM 500 echoing the token', setup: 'user', args: args('logout'), faults: (s) => [echoing(500, 'DELETE', TOKENS, s.token)], code: 5, sendsToken: true, stderr: (s) => redacted(s.token) },
+  { name: 'logout: IAM 503, retried', setup: 'user', args: args('logout'), env: () => ({ AUTHCTL_RETRIES: '2' }), faults: () => [{ method: 'DELETE', path: TOKENS, status: 503, times: 2 }], code: 5, sendsToken: true },
+  { name: 'logout: keychain missing', setup: 'user', args: args('logout'), env: noKeychain, code: 6 },
+  { name: 'logout --bogus: unknown flag', setup: 'user', args: args('logout', '--bogus'), env: withPassword, code: 2 },
+
+  // logintoken
+  { name: 'logintoken: AK, SK and ST from the environment', args: args('logintoken'), env: accessKeyEnv, code: 0, prints: 'login token' },
+  { name: 'logintoken: AUTHCTL_DEBUG=1', args: args('logintoken', '--duration', '1h'), env: accessKeyEnv, debugEnv: true, code: 0, prints: 'login token' },
+  { name: 'logintoken --secret-key-stdin', args: args('logintoken', '--secret-key-stdin'), env: (s) => ({ ...accessKeyEnv(s), AUTHCTL_SECRET_KEY: undefined }), input: (s) => s.realm.fixtures.accessKey.secret, code: 0, prints: 'login token' },
+  {
+    name: 'logintoken --security-token-stdin, Huawei SDK variables',
+    args: args('logintoken', '--security-token-stdin'),
+    env: (s) => ({ OS_AUTH_URL: s.realm.authUrl, HUAWEICLOUD_SDK_AK: s.realm.fixtures.accessKey.access, HUAWEICLOUD_SDK_SK: s.realm.fixtures.accessKey.secret }),
+    input: (s) => s.realm.fixtures.accessKey.securityToken,
+    code: 0,
+    prints: 'login token',
+  },
+  { name: 'logintoken --json', args: args('logintoken', '--json'), env: accessKeyEnv, code: 0, prints: 'login token' },
+  { name: "logintoken: from the profile's token", setup: 'user', args: args('logintoken'), code: 0, prints: 'login token', sendsToken: true },
+  { name: 'logintoken: wrong secret key (401)', args: args('logintoken'), env: (s) => ({ ...accessKeyEnv(s), AUTHCTL_SECRET_KEY: WRONG.secretKey }), code: 4 },
+  {
+    name: 'logintoken: IAM 500 echoing the secret key and security token',
+    args: args('logintoken'),
+    env: accessKeyEnv,
+    faults: (s) => [echoing(500, 'POST', LOGIN_TOKENS, s.realm.fixtures.accessKey.secret, s.realm.fixtures.accessKey.securityToken)],
+    code: 5,
+    stderr: (s) => redacted(s.realm.fixtures.accessKey.secret, s.realm.fixtures.accessKey.securityToken),
+  },
+  { name: 'logintoken: IAM unreachable', args: args('logintoken'), env: (s) => ({ ...accessKeyEnv(s), OS_AUTH_URL: s.deadUrl }), unreachable: true, code: 5 },
+  {
+    name: 'logintoken: malformed answer (a login token, a body that is not JSON)',
+    args: args('logintoken'),
+    env: accessKeyEnv,
+    faults: () => [{ method: 'POST', path: LOGIN_TOKENS, status: 201, headers: { 'X-Subject-LoginToken': fakeLoginToken() }, body: 'oops' }],
+    code: 5,
+  },
+  {
+    name: "logintoken from the profile's token: IAM 500 echoing it",
+    setup: 'user',
+    args: args('logintoken'),
+    faults: (s) => [echoing(500, 'POST', SECURITY_TOKENS, s.token)],
+    code: 5,
+    sendsToken: true,
+    stderr: (s) => redacted(s.token),
+  },
+  {
+    name: "logintoken from the profile's token: incomplete credential",
+    setup: 'user',
+    args: args('logintoken'),
+    faults: () => [{ method: 'POST', path: SECURITY_TOKENS, status: 201, body: JSON.stringify({ credential: { access: 'AKFFFF', secret: `SK${hex(12)}` } }) }],
+    code: 5,
+    sendsToken: true,
+  },
+  { name: "logintoken from the profile's token: keychain missing", setup: 'user', args: args('logintoken'), env: noKeychain, code: 6 },
+  { name: 'logintoken --duration soon: bad flag value', args: args('logintoken', '--duration', 'soon'), env: accessKeyEnv, code: 2 },
+  { name: 'logintoken --secret-key-stdin --security-token-stdin: conflicting flags', args: args('logintoken', '--secret-key-stdin', '--security-token-stdin'), env: accessKeyEnv, input: (s) => s.realm.fixtures.accessKey.secret, code: 2 },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Running a case
+
+let deadPort: Promise<number> | undefined;
+/** A port on 127.0.0.1 that nothing listens on: connection refused. */
+function closedPort(): Promise<number> {
+  deadPort ??= new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+  return deadPort;
+}
+
+async function issueOwnToken(realm: Realm): Promise<string> {
+  const response = await fetch(`${realm.authUrl}/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { id: realm.fixtures.user.id, password: realm.fixtures.user.password } } } } }),
+  });
+  const token = response.headers.get('x-subject-token');
+  if (response.status !== 201 || !token) throw new Error(`could not get a second token: ${response.status}`);
+  return token;
+}
+
+async function prepare(c: Case): Promise<Setup> {
+  const realm = await newRealm();
+  const secrets = new Secrets();
+  const { user, admin, client, accessKey } = realm.fixtures;
+  secrets.add('password', user.password);
+  secrets.add('password', admin.password);
+  secrets.add('client secret', client.secret);
+  secrets.add('secret key', accessKey.secret);
+  secrets.add('security token', accessKey.securityToken);
+  secrets.add('password', WRONG.password);
+  secrets.add('client secret', WRONG.clientSecret);
+  secrets.add('secret key', WRONG.secretKey);
+  secrets.add('passphrase', WRONG.passphrase);
+  const passphrase = `pp-${hex(8)}`;
+  secrets.add('passphrase', passphrase);
+
+  const setup = c.setup ?? 'none';
+  const userSettings = setup === 'client' ? {} : { ...loginEnv(realm), OS_PASSWORD: undefined };
+  const env = isolatedEnv({ ...userSettings, AUTHCTL_RETRIES: '1', ...(c.store === 'file' ? { AUTHCTL_FILE_PASSPHRASE: passphrase } : {}) });
+  const storeFlags = c.store === 'file' || c.store === 'file-plain' ? ['--store', 'file'] : [];
+  let token = '';
+  if (setup === 'user' || setup === 'client') {
+    const login =
+      setup === 'user'
+        ? await runCli(['login', ...storeFlags], { env: { ...env, OS_PASSWORD: user.password } })
+        : await runCli(['login', '--client-id', client.id, '--token-url', realm.tokenUrl, ...storeFlags], { env: { ...env, AUTHCTL_CLIENT_SECRET: client.secret } });
+    expect(login.code, login.stderr).toBe(0);
+    const get = await runCli(['token', 'get'], { env });
+    expect(get.code, get.stderr).toBe(0);
+    token = get.stdout.trim();
+    secrets.add('token', token);
+  }
+  const other = setup === 'user' ? await issueOwnToken(realm) : '';
+  secrets.add('token', other);
+  return { realm, env, token, other, secrets, deadUrl: `http://127.0.0.1:${await closedPort()}/v3`, configDir: env.AUTHCTL_CONFIG_DIR!, home: env.HOME! };
+}
+
+/** --debug goes before a `--` (exec's command), else at the end. */
+function withDebug(argv: string[]): string[] {
+  const dashes = argv.indexOf('--');
+  return dashes < 0 ? [...argv, '--debug'] : [...argv.slice(0, dashes), '--debug', ...argv.slice(dashes)];
+}
+
+/** Every file under HOME and the config dir, scanned. `tokensAllowedUnder` is the plain-text file store. */
+function fileLeaks(dirs: { home: string; configDir: string }, known: readonly Secret[], tokensAllowedUnder: string | undefined): string[] {
+  const files = new Set([...walk(dirs.home), ...walk(dirs.configDir)]);
+  return [...files].flatMap((file) => {
+    const text = readFileSync(file, 'utf8');
+    const leaks = findSecrets(text, known, 'file').filter((leak) => !(tokensAllowedUnder !== undefined && file.startsWith(`${tokensAllowedUnder}/`) && leak.kind === 'token'));
+    return describeLeaks(`file ${file}`, text, leaks);
+  });
+}
+
+/** Any mention of a secret header with a value, anywhere in stderr, must show a fingerprint. */
+function headerValueProblems(stderr: string): string[] {
+  const problems: string[] = [];
+  for (const match of stderr.matchAll(/\b(x-auth-token|x-subject-token|x-subject-logintoken|authorization): ([^,\]\s]+)/gi)) {
+    if (!/^sha256:[0-9a-f]{12}$/.test(match[2]!)) problems.push(`stderr: ${match[1]} shown as ${JSON.stringify(match[2])}, not a sha256: fingerprint`);
+  }
+  return problems;
+}
+
+function checkDebugLines(c: Case, s: Setup, stderr: string, sent: readonly LoggedRequest[]): void {
+  const logged = debugRequests(stderr);
+  if (c.unreachable) {
+    expect(sent).toEqual([]);
+    expect(logged.length, stderr).toBeGreaterThanOrEqual(1);
+    for (const line of logged) expect(line.outcome, line.line).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused$/);
+    return;
+  }
+  // One debug line per request IAM received, in order, with its method, URL and outcome; each
+  // secret header shown as the fingerprint of exactly the value IAM received.
+  expect(logged.map((l) => `${l.method} ${l.url}`), stderr).toEqual(sent.map((r) => `${r.method} ${s.realm.base}${r.path}`));
+  sent.forEach((request, i) => {
+    const line = logged[i]!;
+    expect(line.outcome, line.line).toMatch(/^(\d{3}|no answer from \S+ within \d+s|the connection to \S+ was cut off( while reading the answer)?)$/);
+    for (const name of SECRET_HEADERS) {
+      const value = request.headers[name];
+      if (value !== undefined) expect(line.headers.get(name), line.line).toBe(fingerprint(value));
+    }
+    for (const [name, value] of line.headers) if ((SECRET_HEADERS as readonly string[]).includes(name)) expect(value, line.line).toMatch(/^sha256:[0-9a-f]{12}$/);
+  });
+  if (c.sendsToken) {
+    expect(
+      logged.some((l) => /^sha256:[0-9a-f]{12}$/.test(l.headers.get('x-auth-token') ?? '')),
+      `no debug line shows x-auth-token: sha256:…\n${stderr}`,
+    ).toBe(true);
+  }
+}
+
+async function runCase(c: Case): Promise<void> {
+  const s = await prepare(c);
+  await c.before?.(s);
+  if (c.faults) await s.realm.fault(...c.faults(s));
+  const before = (await s.realm.requests()).length;
+  const env: Env = { ...s.env, ...c.env?.(s), ...(c.debugEnv ? { AUTHCTL_DEBUG: '1' } : {}) };
+  const argv = c.debugEnv ? c.args(s) : withDebug(c.args(s));
+  const result: CliResult = await runCli(argv, { env, ...(c.input ? { input: c.input(s) } : {}) });
+  const log = await s.realm.requests();
+  // What authctl sent is known by value from here on; what IAM sent back (tokens, an echoed
+  // password, a token in a malformed answer) is caught by shape.
+  harvest(log, s.secrets);
+
+  expect(result.code, `exit code of authctl ${argv.join(' ')}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(c.code);
+  const known = s.secrets.all;
+
+  const problems: string[] = [];
+  problems.push(...describeLeaks('stderr', result.stderr, findSecrets(result.stderr, known, 'text')));
+  problems.push(...headerValueProblems(result.stderr));
+  const onStdout = findSecrets(result.stdout, known, 'text');
+  problems.push(...describeLeaks('stdout', result.stdout, onStdout.filter((leak) => leak.kind !== c.prints)));
+  // What the command printed is a secret wherever else it shows up (files included).
+  for (const leak of onStdout) s.secrets.add(leak.kind, leak.value);
+  // The plain-text file store legitimately holds the token in its token file (that is what it
+  // is for, and login warns about it); only there, and only without a passphrase, is a token
+  // allowed in a file. With a passphrase, no secret may be in clear anywhere.
+  problems.push(...fileLeaks(s, s.secrets.all, c.store === 'file-plain' ? join(s.configDir, 'secrets') : undefined));
+  expect(problems, `authctl ${argv.join(' ')}${c.debugEnv ? ' (AUTHCTL_DEBUG=1)' : ''}`).toEqual([]);
+
+  if (c.prints && c.code === 0) {
+    expect(
+      onStdout.some((found) => found.kind === c.prints),
+      `stdout holds no ${c.prints}: ${result.stdout}`,
+    ).toBe(true);
+  }
+  // Served from the cache: exactly the token the setup's login stored.
+  if (c.setup === 'user' && c.prints === 'token' && !c.env && c.code === 0) expect(result.stdout).toContain(s.token);
+  for (const text of c.stderr?.(s) ?? []) expect(result.stderr).toContain(text);
+  checkDebugLines(c, s, result.stderr, log.slice(before));
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc/<pid>/cmdline of a running authctl
+
+interface HeldCase {
+  name: string;
+  setup?: 'none' | 'user';
+  args: (s: Setup) => string[];
+  env?: (s: Setup) => Env;
+  /** Written to stdin once the first look at cmdline is done; stdin stays open until then. */
+  stdin?: (s: Setup) => string;
+  /** The request authctl is kept waiting on (the realm never answers it). */
+  hang?: { method: string; path: string };
+}
+
+const HELD: HeldCase[] = [
+  { name: 'login, password in OS_PASSWORD', args: args('login'), env: withPassword, hang: { method: 'POST', path: TOKENS } },
+  { name: 'login --password-stdin', args: args('login', '--password-stdin'), stdin: password, hang: { method: 'POST', path: TOKENS } },
+  { name: 'login --client-secret-stdin', args: (s) => clientLogin(s, '--client-secret-stdin'), stdin: (s) => s.realm.fixtures.client.secret, hang: { method: 'POST', path: CLIENT_TOKENS } },
+  { name: 'token get, renewing with OS_PASSWORD', setup: 'user', args: args('token', 'get', '--min-ttl', '2h'), env: withPassword, hang: { method: 'POST', path: TOKENS } },
+  { name: 'token check --token-stdin', setup: 'user', args: args('token', 'check', '--token-stdin'), stdin: (s) => s.other, hang: { method: 'GET', path: TOKENS } },
+  { name: 'token renew from the current token', setup: 'user', args: args('token', 'renew'), hang: { method: 'POST', path: TOKENS } },
+  { name: 'export, renewing with OS_PASSWORD', setup: 'user', args: args('export', '--min-ttl', '2h'), env: withPassword, hang: { method: 'POST', path: TOKENS } },
+  { name: 'logout', setup: 'user', args: args('logout'), hang: { method: 'DELETE', path: TOKENS } },
+  { name: 'logintoken, AK/SK/ST from the environment', args: args('logintoken'), env: accessKeyEnv, hang: { method: 'POST', path: LOGIN_TOKENS } },
+  {
+    name: 'logintoken --secret-key-stdin',
+    args: args('logintoken', '--secret-key-stdin'),
+    env: (s) => ({ ...accessKeyEnv(s), AUTHCTL_SECRET_KEY: undefined }),
+    stdin: (s) => s.realm.fixtures.accessKey.secret,
+    hang: { method: 'POST', path: LOGIN_TOKENS },
+  },
+  { name: "logintoken from the profile's token", setup: 'user', args: args('logintoken'), hang: { method: 'POST', path: SECURITY_TOKENS } },
+  // No hang: authctl waits for its child, which holds the token in its environment (its job).
+  { name: 'exec -- sh -c (authctl and its child)', setup: 'user', args: args('exec', '--', 'sh', '-c', 'sleep 30; true') },
+];
+
+function procCmdline(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`).toString('utf8').split('\0').slice(0, -1);
+}
+
+/** The processes below `pid`, from /proc/<n>/stat (field 4 is the parent; comm may hold spaces). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walkFrom = (parent: number) => {
+    for (const [child, ppid] of parents) {
+      if (ppid === parent && !found.includes(child)) {
+        found.push(child);
+        walkFrom(child);
+      }
+    }
+  };
+  walkFrom(pid);
+  return found;
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function runHeld(h: HeldCase): Promise<void> {
+  const s = await prepare({ name: h.name, setup: h.setup ?? 'none', args: h.args, code: 0 });
+  if (h.hang) await s.realm.fault({ ...h.hang, hang: true });
+  const hung = h.hang;
+  const earlier = hung ? await s.realm.count(hung.method, hung.path) : 0; // the setup's own requests
+  const argv = withDebug(h.args(s));
+  const env = Object.fromEntries(Object.entries({ ...s.env, ...h.env?.(s), AUTHCTL_TIMEOUT: '30s' }).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const child = spawn(process.execPath, [BIN, ...argv], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const pid = child.pid!;
+  const seen: string[][] = [];
+
+  const look = (moment: string) => {
+    const pids = [pid, ...descendants(pid)];
+    for (const p of pids) {
+      let cmdline: string[];
+      try {
+        cmdline = procCmdline(p);
+      } catch {
+        continue; // exited between the listing and the read
+      }
+      seen.push(cmdline);
+      const text = cmdline.join(' ');
+      const leaks = findSecrets(text, s.secrets.all, 'text');
+      expect(describeLeaks(`/proc/${p}/cmdline ${moment}`, text, leaks)).toEqual([]);
+    }
+  };
+
+  try {
+    // Running, secrets in the environment (or stdin still open): the first look.
+    await until('authctl to start', () => (existsSync(`/proc/${pid}/cmdline`) && procCmdline(pid).includes(BIN) ? true : undefined));
+    await sleep(150);
+    look('at start');
+    if (h.stdin) child.stdin.end(h.stdin(s));
+    else child.stdin.end();
+    if (hung) {
+      // IAM has the request: authctl holds every secret it needed and waits for an answer.
+      await s.realm.waitForRequests(hung.method, earlier + 1, hung.path);
+      harvest(await s.realm.requests(), s.secrets);
+    } else {
+      await until('the child process', () => (descendants(pid).length > 0 ? true : undefined));
+    }
+    expect(child.exitCode, output).toBeNull();
+    look('while waiting');
+    expect(seen[0]).toContain(BIN);
+    expect(seen.some((cmdline) => cmdline.includes(argv[0]!)), 'the command is on the command line').toBe(true);
+  } finally {
+    for (const p of descendants(pid).reverse()) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the leak scanner itself', () => {
+  it('finds each kind of secret by value and by shape, in text and in files, and spares fingerprints', () => {
+    const planted: Secret[] = [
+      { kind: 'password', value: `pw-${hex(6)}` },
+      { kind: 'client secret', value: `cs-${hex(8)}` },
+      { kind: 'secret key', value: `SK${hex(12)}` },
+      { kind: 'security token', value: `ST${randomBytes(24).toString('base64url')}` },
+      { kind: 'passphrase', value: `pp-${hex(8)}` },
+      { kind: 'token', value: fakeToken() },
+      { kind: 'login token', value: fakeLoginToken() },
+    ];
+    for (const secret of planted) {
+      const text = `debug: POST x [content-type: a, x-auth-token: ${fingerprint(secret.value)}] -> 201 (3 ms)\nauthctl: oops "${secret.value}"\n`;
+      expect(findSecrets(text, [], 'text').map((f) => f.kind), secret.kind).toEqual([secret.kind]);
+      expect(findSecrets(text, planted, 'text').map((f) => f.kind), secret.kind).toEqual([secret.kind]);
+      expect(findSecrets(fingerprint(secret.value), planted, 'text')).toEqual([]);
+    }
+    const home = mkdtempSync(join(tmpdir(), 'authctl-scan-'));
+    mkdirSync(join(home, 'config', 'secrets'), { recursive: true });
+    planted.forEach((secret, i) => writeFileSync(join(home, 'config', `f${i}`), JSON.stringify({ v: 1, value: secret.value })));
+    const token = planted.find((secret) => secret.kind === 'token')!.value;
+    writeFileSync(join(home, 'config', 'secrets', 'default%3Atoken'), JSON.stringify({ v: 1, value: JSON.stringify({ token }) }));
+    const dirs = { home, configDir: join(home, 'config') };
+    expect(fileLeaks(dirs, planted, undefined)).toHaveLength(planted.length + 1);
+    // By shape alone, files are not searched for security tokens and login tokens (see SHAPES).
+    expect(fileLeaks(dirs, [], undefined)).toHaveLength(planted.length - 1);
+    // Only a token, and only in the plain-text store's directory, is excused.
+    expect(fileLeaks(dirs, planted, join(home, 'config', 'secrets'))).toHaveLength(planted.length);
+    expect(headerValueProblems('debug: GET u [x-auth-token: gAAAAAabc] -> 200 (1 ms)')).toHaveLength(1);
+    expect(headerValueProblems(`debug: GET u [x-auth-token: ${fingerprint('a')}] -> 200 (1 ms)`)).toEqual([]);
+  });
+});
+
+describe.runIf(haveKeyring).concurrent('no secret leaks from any command, success or failure', () => {
+  it.for(CASES)('$name', async (c) => {
+    await runCase(c);
+  });
+});
+
+describe.runIf(haveKeyring).concurrent('/proc/<pid>/cmdline of a running authctl holds no secret', () => {
+  it.for(HELD)('$name', async (h) => {
+    await runHeld(h);
+  });
+});

@@ -24,7 +24,8 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
     .configureOutput({
       writeOut: (text) => deps.io.stdout.write(text),
       writeErr: (text) => deps.io.stderr.write(text),
-      outputError: (text, write) => write(`authctl: ${text.replace(/^error: /, '')}`),
+      // An unknown `--flag=value` is echoed without its value: it may be a secret typed in the wrong place.
+      outputError: (text, write) => write(`authctl: ${text.replace(/^error: /, '').replace(/'(--?[\w-]+)=[^']*'/g, "'$1=…'")}`),
     })
     .description('Get short-lived IAM tokens, keep them in the OS keychain, hand them to the shell.')
     .version(deps.version, '-V, --version', 'print the version')

@@ -74,6 +74,8 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
       : { valid: false, checked: 'iam', profile: profile.name, reason: `IAM does not accept it (${validation.status}${validation.message ? `: ${validation.message}` : ''}): invalid, expired or revoked` };
   }
 
+  // IAM's words end up in `reason`, and IAM may quote the token it refused (Keystone: "Could not find token: ...").
+  if (report.reason) report.reason = ctx.secrets.redact(report.reason);
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (!opts.quiet) ctx.io.stdout.write(humanReport(report));
   if (!report.valid) {

@@ -8,7 +8,7 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
  */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  if (/^\d+$/.test(trimmed)) return Number.isSafeInteger(Number(trimmed)) ? Number(trimmed) : undefined;
   if (!/^(\d+[smhd])+$/.test(trimmed)) return undefined;
   let seconds = 0;
   for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhd])/g)) {

@@ -54,9 +54,25 @@ export function isServable(token: CachedToken, key: string, now: number, minTtlM
   return token.key === key && remainingMs(token, now) > minTtlMs;
 }
 
+/** A token authctl will print or send: present, bounded, printable ASCII (the same rule as for IAM's answers). */
+export function isPlausibleToken(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 64 * 1024 && /^[\x21-\x7e]+$/.test(value);
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+function isNamedRef(value: unknown, withDomain: boolean): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const ref = value as Record<string, unknown>;
+  if ((ref.id !== undefined && !isString(ref.id)) || (ref.name !== undefined && !isString(ref.name))) return false;
+  return !withDomain || ref.domain === undefined || isNamedRef(ref.domain, false);
+}
+
 /**
  * Reads a keychain entry back into a token. Anything that is not a well-formed entry of ours
- * (corrupt, truncated, written by another program) is undefined: a cache miss, never a crash.
+ * (corrupt, truncated, written by another program, a field of the wrong type) is undefined: a
+ * cache miss, never a crash and never a token printed wrong.
  */
 export function parseCachedToken(text: string): CachedToken | undefined {
   let value: unknown;
@@ -65,21 +81,22 @@ export function parseCachedToken(text: string): CachedToken | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const candidate = value as Partial<CachedToken>;
-  if (
-    candidate.v !== 1 ||
-    typeof candidate.key !== 'string' ||
-    typeof candidate.token !== 'string' ||
-    candidate.token.length === 0 ||
-    typeof candidate.expiresAt !== 'number' ||
-    !Number.isFinite(candidate.expiresAt) ||
-    typeof candidate.skewMs !== 'number' ||
-    typeof candidate.issuer !== 'string'
-  ) {
-    return undefined;
-  }
-  return candidate as CachedToken;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const c = value as Record<string, unknown>;
+  const valid =
+    c.v === 1 &&
+    isString(c.key) &&
+    isPlausibleToken(c.token) &&
+    isFiniteNumber(c.expiresAt) &&
+    isFiniteNumber(c.skewMs) &&
+    isString(c.issuer) &&
+    (c.issuedAt === undefined || isFiniteNumber(c.issuedAt)) &&
+    (c.user === undefined || isNamedRef(c.user, true)) &&
+    (c.project === undefined || isNamedRef(c.project, true)) &&
+    (c.domain === undefined || isNamedRef(c.domain, false)) &&
+    (c.roles === undefined || (Array.isArray(c.roles) && c.roles.every(isString))) &&
+    (c.methods === undefined || (Array.isArray(c.methods) && c.methods.every(isString)));
+  return valid ? (c as unknown as CachedToken) : undefined;
 }
 
 export function serializeCachedToken(token: CachedToken): string {

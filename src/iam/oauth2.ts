@@ -1,6 +1,6 @@
 import { RejectedError, UnreachableError } from '../core/errors.js';
 import type { OAuth2Target } from '../core/target.js';
-import { clockSkew } from '../core/token.js';
+import { clockSkew, isPlausibleToken } from '../core/token.js';
 import type { HttpClient } from './http.js';
 import type { IssuedToken } from './keystone.js';
 import { parseJsonBody, responseError, serverMessage } from './response.js';
@@ -41,7 +41,7 @@ export async function clientCredentialsToken(http: HttpClient, target: OAuth2Tar
   }
   const body = parseJsonBody(response, origin) as Record<string, unknown> | null;
   const token = body?.access_token;
-  if (typeof token !== 'string' || token === '' || token.length > 64 * 1024 || !/^[\x21-\x7e]+$/.test(token)) {
+  if (!isPlausibleToken(token)) {
     throw new UnreachableError(`${origin} answered ${response.status} without a usable access_token`, {
       hint: 'check that --token-url points at an OAuth2 token endpoint; nothing was stored',
     });

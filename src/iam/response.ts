@@ -1,8 +1,8 @@
 import { AuthctlError, RejectedError, UnreachableError, UsageError } from '../core/errors.js';
+import { isPlausibleToken } from '../core/token.js';
 import type { HttpResponse } from './http.js';
 
 const MAX_MESSAGE_LENGTH = 300;
-const MAX_TOKEN_LENGTH = 64 * 1024;
 
 /**
  * The server's own words from an error body, whichever shape it uses: Keystone
@@ -25,14 +25,23 @@ export function serverMessage(body: string): string | undefined {
   else if (typeof value.error_msg === 'string') message = value.error_code ? `${value.error_msg} (${String(value.error_code)})` : value.error_msg;
   else if (typeof error === 'string') message = error;
   else if (typeof value.message === 'string') message = value.message;
-  if (typeof message !== 'string' || message.trim() === '') return undefined;
-  return oneLine(message);
+  if (typeof message !== 'string') return undefined;
+  const line = oneLine(message);
+  return line === '' ? undefined : line;
 }
 
+/**
+ * A server's text made safe for one terminal line: C0 and C1 controls (terminal escapes) and
+ * Unicode line separators become spaces; long text is cut without splitting a surrogate pair.
+ */
 export function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > MAX_MESSAGE_LENGTH ? `${flat.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : flat;
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  if (flat.length <= MAX_MESSAGE_LENGTH) return flat;
+  let cut = MAX_MESSAGE_LENGTH - 1;
+  const last = flat.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  return `${flat.slice(0, cut)}…`;
 }
 
 export interface ErrorContext {
@@ -84,7 +93,7 @@ export function tokenFromHeader(response: HttpResponse, header: string, origin: 
       hint: 'check that the URL points at a Keystone v3 service; nothing was stored',
     });
   }
-  if (value.length > MAX_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(value)) {
+  if (!isPlausibleToken(value)) {
     throw new UnreachableError(`${origin} sent an implausible token in ${header} (over 64 KiB or not printable ASCII)`, {
       hint: 'nothing was stored; check that the URL points at the IAM service',
     });
@@ -105,7 +114,13 @@ export function parseJsonBody(response: HttpResponse, origin: string): unknown {
 /** Parses an ISO-8601 time as IAM writes it (`2018-08-26T08:14:59.632237Z`); undefined if it is not one. */
 export function parseIsoTime(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.test(value)) return undefined;
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.exec(value);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  // Date.parse rolls impossible dates over (Feb 30 becomes Mar 2): refuse them instead.
+  const calendar = new Date(0);
+  calendar.setUTCFullYear(year, month - 1, day); // Date.UTC would read years 0-99 as 1900-1999
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
   // Date.parse handles at most milliseconds; Keystone writes microseconds.
   const ms = Date.parse(value.replace(/(\.\d{3})\d+/, '$1'));
   return Number.isNaN(ms) ? undefined : ms;

@@ -21,12 +21,13 @@ export function powershellQuote(value: string): string {
 }
 
 /**
- * cmd.exe, for a batch file: `set "NAME=value"` keeps `&|<>^` literal; `%` is doubled. cmd has
- * no way to write a line break, so a value with one is refused rather than cut short.
+ * cmd.exe, for a batch file: `set "NAME=value"` keeps `&|<>^` literal; `%` is doubled. cmd turns
+ * quoting on and off at every `"` and has no way to write a line break, so a value with either is
+ * refused rather than written in a way that could run something.
  */
 export function cmdSet(name: string, value: string): string {
-  if (/[\r\n\0]/.test(value)) {
-    throw new UsageError(`the value of ${name} contains a line break, which cmd.exe cannot represent`, { hint: 'use --shell powershell or --shell json' });
+  if (/[\r\n\0"]/.test(value)) {
+    throw new UsageError(`the value of ${name} contains a line break or a double quote, which cmd.exe cannot take literally`, { hint: 'use --shell powershell or --shell json' });
   }
   return `set "${name}=${value.replace(/%/g, '%%')}"`;
 }

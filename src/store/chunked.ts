@@ -15,6 +15,10 @@ import type { SecretStore } from './secret-store.js';
  */
 
 const WHOLE = 'authctl1:';
+/** A manifest (`authctl1*` + JSON with a 64-hex-digit hash) is about 120 characters. */
+const MIN_ENTRY_LENGTH = 256;
+/** With entries of at least 256 characters: values up to 1 MiB, far above the 64 KiB a token may have. */
+const MAX_PARTS = 4096;
 const MANIFEST = 'authctl1*';
 
 interface Manifest {
@@ -30,10 +34,10 @@ export class ChunkedStore {
   readonly #store: SecretStore;
   readonly #maxEntryLength: number;
 
-  /** `maxEntryLength` in UTF-16 code units, the unit Windows counts in. */
+  /** `maxEntryLength` in UTF-16 code units, the unit Windows counts in; at least room for a manifest. */
   constructor(store: SecretStore, maxEntryLength: number) {
     this.#store = store;
-    this.#maxEntryLength = Math.max(maxEntryLength, 64);
+    this.#maxEntryLength = Math.max(maxEntryLength, MIN_ENTRY_LENGTH);
   }
 
   get store(): SecretStore {
@@ -59,9 +63,10 @@ export class ChunkedStore {
     if (WHOLE.length + value.length <= this.#maxEntryLength) {
       await this.#store.set(account, WHOLE + value);
     } else {
+      const parts = splitUtf16(value, this.#maxEntryLength);
+      if (parts.length > MAX_PARTS) throw new RangeError(`a value of ${value.length} characters needs over ${MAX_PARTS} keychain entries`);
       const { randomBytes } = process.getBuiltinModule('node:crypto');
       const gen = randomBytes(4).toString('hex');
-      const parts = splitUtf16(value, this.#maxEntryLength);
       for (const [index, part] of parts.entries()) {
         await this.#store.set(partAccount(account, gen, index), part);
       }
@@ -105,7 +110,7 @@ function parseManifest(text: string): Manifest | undefined {
       /^[0-9a-f]{8}$/.test(value.gen) &&
       Number.isSafeInteger(value.parts) &&
       (value.parts as number) > 0 &&
-      (value.parts as number) <= 4096 &&
+      (value.parts as number) <= MAX_PARTS &&
       typeof value.sha256 === 'string'
     ) {
       return value as Manifest;

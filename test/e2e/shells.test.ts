@@ -100,9 +100,11 @@ describe('formats without a shell to run them here', () => {
     expect(renderVariables('powershell', new Map([['Token', 'x']]), true)).toBe('Remove-Item Env:Token -ErrorAction SilentlyContinue\n');
   });
 
-  it('cmd: set "NAME=value" with % doubled; a line break is refused', () => {
-    expect(renderVariables('cmd', new Map([['Token', 'a&b|c>d^e%PATH%"f']]))).toBe('set "Token=a&b|c>d^e%%PATH%%"f"\n');
-    expect(() => renderVariables('cmd', new Map([['Token', 'a\nb']]))).toThrow('cmd.exe cannot represent');
+  it('cmd: set "NAME=value" with % doubled; a line break or a double quote is refused', () => {
+    expect(renderVariables('cmd', new Map([['Token', 'a&b|c>d^e%PATH%f']]))).toBe('set "Token=a&b|c>d^e%%PATH%%f"\n');
+    expect(() => renderVariables('cmd', new Map([['Token', 'a\nb']]))).toThrow('cmd.exe cannot take literally');
+    // `set "_="&calc"` would run calc: cmd toggles quoting at every double quote.
+    expect(() => renderVariables('cmd', new Map([['Token', '"&calc']]))).toThrow('cmd.exe cannot take literally');
   });
 
   it('json: one object', () => {
@@ -220,7 +222,8 @@ describe.runIf(haveKeyring)('authctl export and exec, end to end', () => {
         child.kill('SIGKILL');
         reject(new Error(`no exit after SIGTERM; stdout so far: ${JSON.stringify(out)}`));
       }, 15_000);
-      child.on('exit', (exitCode) => {
+      // 'close', not 'exit': the command's last words may still be in the pipe when authctl exits.
+      child.on('close', (exitCode) => {
         clearTimeout(timer);
         resolve(exitCode);
       });

@@ -23,21 +23,21 @@ describe('chunked storage', () => {
 
   it('replaces a large value and removes the old parts', async () => {
     const memory = new MemoryStore();
-    const store = new ChunkedStore(memory, 100);
-    await store.write('a', 'x'.repeat(500));
-    await store.write('a', 'y'.repeat(300));
+    const store = new ChunkedStore(memory, 256);
+    await store.write('a', 'x'.repeat(1280));
+    await store.write('a', 'y'.repeat(768));
     expect(memory.entries.size).toBe(1 + 3);
-    expect(await store.read('a')).toEqual({ value: 'y'.repeat(300) });
+    expect(await store.read('a')).toEqual({ value: 'y'.repeat(768) });
     await store.write('a', 'small');
     expect(memory.entries.size).toBe(1);
   });
 
   it('reads a missing or altered part as a miss, never as a wrong value', async () => {
     const memory = new MemoryStore();
-    const store = new ChunkedStore(memory, 100);
-    await store.write('a', 'z'.repeat(450));
+    const store = new ChunkedStore(memory, 256);
+    await store.write('a', 'z'.repeat(1100));
     const part = [...memory.entries.keys()].find((key) => key.endsWith('.2'))!;
-    memory.entries.set(part, 'q'.repeat(100));
+    memory.entries.set(part, 'q'.repeat(256));
     expect(await store.read('a')).toEqual({ problem: 'incomplete' });
     memory.entries.delete(part);
     expect(await store.read('a')).toEqual({ problem: 'incomplete' });

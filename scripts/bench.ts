@@ -115,12 +115,12 @@ function cli(args: string[], env: Env) {
   return spawnSync(NODE, [BIN, ...args], { env: clean(env), encoding: 'utf8' });
 }
 
-async function concurrentGets(count: number, env: Env): Promise<{ slowestMs: number; tokens: Set<string>; failures: number }> {
+async function concurrent(count: number, argv: string[], env: Env): Promise<{ slowestMs: number; tokens: Set<string>; failures: number }> {
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: count }, () =>
       new Promise<{ code: number | null; stdout: string; ms: number }>((resolve) => {
-        const child = spawn(NODE, [BIN, 'token', 'get', '--min-ttl', '2h'], { env: clean(env) });
+        const child = spawn(argv[0]!, argv.slice(1), { env: clean(env) });
         let stdout = '';
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
         child.on('close', (code) => resolve({ code, stdout, ms: performance.now() - started }));
@@ -232,17 +232,21 @@ async function main(): Promise<void> {
     // 32 processes at once on an expired cache: the test IAM server counts the requests.
     out('32 concurrent token get on an expired cache...');
     const concurrency = [] as { requests: number; slowestMs: number; same: boolean; failures: number }[];
+    const bareNode = [] as number[];
     for (let trial = 0; trial < Math.max(10, Math.floor(RUNS / 2)); trial++) {
+      // The floor for this row: 32 processes that do nothing but start Node, on the same cores.
+      bareNode.push((await concurrent(32, [NODE, '-e', '0'], base)).slowestMs);
       const trialRealm = await iam.createRealm({ delayMs: 5 });
       const env = { ...base, OS_AUTH_URL: trialRealm.authUrl, OS_USERNAME: trialRealm.fixtures.user.name, OS_USER_DOMAIN_NAME: 'Fiware', OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: trialRealm.fixtures.user.password, AUTHCTL_CONFIG_DIR: newDir(), AUTHCTL_STORE: keyring ? 'keychain' : 'file' };
       if (cli(['login'], env).status !== 0) throw new Error('login for the concurrency trial failed');
       await iam.configureRealm(trialRealm, { tokenTtlSeconds: 3 * 3600 }); // the cached 1 h token is due under --min-ttl 2h, a new 3 h one is not
       const before = (await iam.requests(trialRealm)).length;
-      const result = await concurrentGets(32, env);
+      const result = await concurrent(32, [NODE, BIN, 'token', 'get', '--min-ttl', '2h'], env);
       concurrency.push({ requests: (await iam.requests(trialRealm)).length - before, slowestMs: result.slowestMs, same: result.tokens.size === 1, failures: result.failures });
     }
     const coldLoginMs = rows.find((r) => r.name.startsWith('token get, empty cache'))!.median_ms;
-    const slowest = summary('32 concurrent token get, slowest', concurrency.map((c) => c.slowestMs), null);
+    const slowest = summary('32 concurrent token get, expired cache, slowest', concurrency.map((c) => c.slowestMs), null);
+    const nodeSlowest = summary('32 concurrent node -e 0, slowest', bareNode, null);
 
     // Peak memory of the warm path.
     const warmCommand = fast.find((c) => c.name.startsWith('token get, warm'))!;
@@ -259,7 +263,11 @@ async function main(): Promise<void> {
       ...(curl ? [{ target: 'empty cache: <= node -e 0 + curl + 25 ms', value: `${coldLoginMs} ms vs ${round(coldFloor + curl.median_ms + 25)} ms`, met: coldLoginMs <= coldFloor + curl.median_ms + 25 }] : []),
       { target: '32 concurrent, expired cache: exactly 1 IAM request', value: `${[...new Set(concurrency.map((c) => c.requests))].join(', ')} request(s) per trial`, met: concurrency.every((c) => c.requests === 1) },
       { target: '32 concurrent: all print the same token', value: `${concurrency.filter((c) => c.same && c.failures === 0).length} of ${concurrency.length} trials`, met: concurrency.every((c) => c.same && c.failures === 0) },
-      { target: '32 concurrent: slowest within 1 s of a single cold call', value: `${slowest.median_ms} ms vs ${coldLoginMs} ms`, met: slowest.median_ms <= coldLoginMs + 1000 },
+      {
+        target: '32 concurrent: slowest within 1 s of a single cold call',
+        value: `${slowest.median_ms} ms vs ${coldLoginMs} ms (32 bare node -e 0 alone: ${nodeSlowest.median_ms} ms)`,
+        met: slowest.median_ms <= coldLoginMs + 1000,
+      },
     ];
 
     const result = {
@@ -270,7 +278,7 @@ async function main(): Promise<void> {
       runs: RUNS,
       node_extra_ca_certs: Boolean(process.env.NODE_EXTRA_CA_CERTS),
       rows,
-      concurrency: { trials: concurrency, slowest },
+      concurrency: { trials: concurrency, slowest, bare_node_slowest: nodeSlowest },
       rss_kb: { node: rssFloor.length ? medianOf(rssFloor) : null, warm_token_get: rssWarm.length ? medianOf(rssWarm) : null },
       targets,
     };
@@ -282,6 +290,7 @@ async function main(): Promise<void> {
     out('| command | median | p10-p90 | x node -e 0 |');
     out('|---|---:|---:|---:|');
     for (const row of rows) out(`| ${row.name} | ${row.median_ms} ms | ${row.p10_ms}-${row.p90_ms} ms | ${row.ratio ?? ''} |`);
+    out(`| ${nodeSlowest.name} (${bareNode.length} trials) | ${nodeSlowest.median_ms} ms | ${nodeSlowest.p10_ms}-${nodeSlowest.p90_ms} ms | |`);
     out(`| ${slowest.name} (${concurrency.length} trials) | ${slowest.median_ms} ms | ${slowest.p10_ms}-${slowest.p90_ms} ms | |`);
     if (result.rss_kb.node && result.rss_kb.warm_token_get) {
       out(`| peak RSS: node -e 0 / warm token get | ${Math.round(result.rss_kb.node / 1024)} MB / ${Math.round(result.rss_kb.warm_token_get / 1024)} MB | | ${round(result.rss_kb.warm_token_get / result.rss_kb.node, 2)} |`);

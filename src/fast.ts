@@ -19,6 +19,7 @@ import { TOKEN_OUTPUTS, tokenGetRun, type TokenGetOptions, type TokenOutput } fr
 import { SecretRegistry } from './io/redact.js';
 import { SHELL_NAMES, type ShellName } from './shell/formats.js';
 import { STORE_KINDS } from './store/secret-store.js';
+import { withoutUndefined } from './util/objects.js';
 
 const OPTIONS = {
   profile: { type: 'string', short: 'p' },
@@ -42,18 +43,27 @@ export type FastCommand =
   | { command: 'token get'; globals: GlobalOptions; options: TokenGetOptions }
   | { command: 'export'; globals: GlobalOptions; options: ExportOptions };
 
-/** The command lines this front door takes; undefined for everything else. */
+const GLOBAL_OPTIONS = new Set(['profile', 'store', 'timeout', 'debug', 'cacert', 'insecure', 'os-cloud']);
+
+/**
+ * The command lines this front door takes; undefined for everything else. Like commander, it
+ * takes global options anywhere and a command's own options only after the command's words.
+ */
 export function recognise(argv: readonly string[]): FastCommand | undefined {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch {
     return undefined; // an unknown flag or a missing value: the full CLI explains it
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
+  const words = tokens.filter((token) => token.kind === 'positional');
+  const commandEnd = words.at(-1)?.index ?? -1;
+  if (tokens.some((token) => token.kind === 'option' && !GLOBAL_OPTIONS.has(token.name) && token.index < commandEnd)) return undefined;
+  if (tokens.some((token) => token.kind === 'option-terminator')) return undefined;
   if (values.store !== undefined && !(STORE_KINDS as readonly string[]).includes(values.store)) return undefined;
   const globals: GlobalOptions = withoutUndefined({ profile: values.profile, store: values.store, timeout: values.timeout, debug: values.debug, cacert: values.cacert, insecure: values.insecure, osCloud: values['os-cloud'] });
-  const command = positionals.join(' ');
+  const command = positionals.length === 2 && positionals[0] === 'token' && positionals[1] === 'get' ? 'token get' : positionals.length === 1 && positionals[0] === 'export' ? 'export' : undefined;
   if (command === 'token get' && values.shell === undefined && values.var === undefined && !values.openstack && !values.expiry && !values.unset) {
     if (values.output !== undefined && !(TOKEN_OUTPUTS as readonly string[]).includes(values.output)) return undefined;
     return { command, globals, options: withoutUndefined({ minTtl: values['min-ttl'], json: values.json, output: values.output as TokenOutput | undefined }) };
@@ -65,10 +75,6 @@ export function recognise(argv: readonly string[]): FastCommand | undefined {
     return { command, globals, options: { ...options, shell: shell as ShellName } };
   }
   return undefined;
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Runs a recognised command line; undefined when it is one for the full CLI. */

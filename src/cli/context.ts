@@ -56,7 +56,8 @@ export class Context {
   readonly #deps: Deps;
   readonly #globals: GlobalOptions;
   #config: ConfigFile | undefined;
-  #http: Promise<HttpClient> | undefined;
+  /** One client per TLS setting: `status --check` and `logout --all` go through profiles with different CAs. */
+  readonly #http = new Map<string, Promise<HttpClient>>();
   readonly #stores = new Map<StoreKind, ChunkedStore>();
   #plaintextWarned = false;
   #tlsDefaults: TlsDefaults = {};
@@ -85,9 +86,10 @@ export class Context {
     return this.#deps.home();
   }
 
-  /** --os-cloud, else OS_CLOUD: a clouds.yaml entry to read settings from. */
-  cloudName(): string | undefined {
-    return this.#globals.osCloud ?? (this.env.OS_CLOUD || undefined);
+  /** --os-cloud, else OS_CLOUD: a clouds.yaml entry to read settings from, and whether the command line named it. */
+  cloudName(): { name: string; explicit: boolean } | undefined {
+    if (this.#globals.osCloud !== undefined) return { name: this.#globals.osCloud, explicit: true };
+    return this.env.OS_CLOUD ? { name: this.env.OS_CLOUD, explicit: false } : undefined;
   }
 
   async config(): Promise<ConfigFile> {
@@ -147,31 +149,37 @@ export class Context {
     return Boolean(this.#globals.cacert ?? (this.env.AUTHCTL_CACERT || this.env.OS_CACERT)) || Boolean(this.#globals.insecure);
   }
 
+  /** An HTTP client with the TLS settings of the profile opened last (see `useTlsDefaults`). */
   http(): Promise<HttpClient> {
     if (this.#deps.http) return Promise.resolve(this.#deps.http);
-    this.#http ??= (async () => {
-      const { timeoutMs, attempts } = this.#network;
-      const { cacert, insecure } = this.tls();
-      let ca: string | undefined;
-      if (cacert) {
-        try {
-          ca = readFileSync(cacert, 'utf8');
-        } catch (error) {
-          throw new UsageError(`cannot read the CA file ${cacert}: ${(error as Error).message}`, { hint: 'give a PEM file with --cacert (or OS_CACERT / AUTHCTL_CACERT)' });
-        }
+    const tls = this.tls();
+    const key = JSON.stringify(tls);
+    let client = this.#http.get(key);
+    if (!client) {
+      client = this.#createHttp(tls);
+      this.#http.set(key, client);
+    }
+    return client;
+  }
+
+  async #createHttp({ cacert, insecure }: TlsDefaults): Promise<HttpClient> {
+    let ca: string | undefined;
+    if (cacert) {
+      try {
+        ca = readFileSync(cacert, 'utf8');
+      } catch (error) {
+        throw new UsageError(`cannot read the CA file ${cacert}: ${(error as Error).message}`, { hint: 'give a PEM file with --cacert (or OS_CACERT / AUTHCTL_CACERT)' });
       }
-      if (insecure) this.reporter.warn('--insecure: TLS certificates are not verified, so anyone on the network path can read passwords and tokens');
-      const { createHttpClient } = await import('../iam/http.js');
-      return createHttpClient({
-        timeoutMs,
-        attempts,
-        env: this.env,
-        tls: { ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) },
-        userAgent: `authctl/${this.version} node/${process.versions.node}`,
-        debug: (message) => this.reporter.debug(message),
-      });
-    })();
-    return this.#http;
+    }
+    if (insecure) this.reporter.warn('--insecure: TLS certificates are not verified, so anyone on the network path can read passwords and tokens');
+    const { createHttpClient } = await import('../iam/http.js');
+    return createHttpClient({
+      ...this.#network,
+      env: this.env,
+      tls: { ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) },
+      userAgent: `authctl/${this.version} node/${process.versions.node}`,
+      debug: (message) => this.reporter.debug(message),
+    });
   }
 
   /** Runs `work` holding the profile's refresh lock (AUTHCTL_LOCK_TIMEOUT bounds the wait). */

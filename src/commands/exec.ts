@@ -4,19 +4,33 @@ import type { Context } from '../cli/context.js';
 import { AuthctlError, ExitCode, UsageError } from '../core/errors.js';
 import { checkMinTtl } from '../core/profile.js';
 import { cachedOrFresh } from '../core/resolve.js';
+import type { Env } from '../io/io.js';
 import { checkVariableOptions, variables, type VariableOptions } from '../shell/variables.js';
 
 export interface ExecOptions extends VariableOptions {
   minTtl?: string;
 }
 
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-
 /** Thrown to end authctl with the child's own exit code, having printed nothing. */
 export class ChildExit extends AuthctlError {
   constructor(code: number) {
     super(code as ExitCode, `the command exited with ${code}`, { silent: true });
   }
+}
+
+/** authctl's own secret inputs: the command gets the token, not what authctl used to obtain it. */
+const AUTHCTL_SECRETS = ['OS_PASSWORD', 'AUTHCTL_CLIENT_SECRET', 'AUTHCTL_SECRET_KEY', 'AUTHCTL_SECURITY_TOKEN', 'AUTHCTL_FILE_PASSPHRASE', 'HUAWEICLOUD_SDK_SK', 'HUAWEICLOUD_SDK_SECURITY_TOKEN'];
+
+/** The command's environment: the caller's, minus authctl's secrets (and, with --openstack, any other OS_* login), plus the token's variables. */
+export function childEnvironment(env: Env, set: ReadonlyMap<string, string>, openstack: boolean): Record<string, string> {
+  const child: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || AUTHCTL_SECRETS.includes(name)) continue;
+    // Leftover OS_USERNAME or OS_PROJECT_NAME would mix with the token's own scope in OpenStack's clients.
+    if (openstack && name.startsWith('OS_')) continue;
+    child[name] = value;
+  }
+  return { ...child, ...Object.fromEntries(set) };
 }
 
 /**
@@ -28,22 +42,36 @@ export async function execRun(ctx: Context, opts: ExecOptions, command: { args: 
   const [program, ...args] = command.args;
   if (program === undefined) throw new UsageError('no command to run', { hint: 'authctl exec -- COMMAND [ARGS...]' });
   const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
-  const env = { ...ctx.env, ...Object.fromEntries(variables(token, opts, resolved.region)) };
+  const env = childEnvironment(ctx.env, variables(token, opts, resolved.region), Boolean(opts.openstack));
+  // At a terminal, Ctrl-C and Ctrl-\ reach the command directly (same process group): forwarding
+  // them too would deliver them twice, and many programs take a second Ctrl-C as "quit now".
+  const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', ...(ctx.io.stdin.isTTY ? [] : (['SIGINT', 'SIGQUIT'] as const))];
+  const absorbed: NodeJS.Signals[] = ctx.io.stdin.isTTY ? ['SIGINT', 'SIGQUIT'] : [];
 
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(program, args, { env, stdio: 'inherit' });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-    const stopForwarding = () => FORWARDED_SIGNALS.forEach((signal) => process.off(signal, forward));
+    // Handlers first, then the command: a signal arriving in between is held and passed on,
+    // rather than killing authctl and leaving the command running unsupervised.
+    const early: NodeJS.Signals[] = [];
+    let child: ReturnType<typeof spawn> | undefined;
+    const forward = (signal: NodeJS.Signals) => (child ? child.kill(signal) : early.push(signal));
+    const absorb = () => {};
+    for (const signal of forwarded) process.on(signal, forward);
+    for (const signal of absorbed) process.on(signal, absorb);
+    child = spawn(program, args, { env, stdio: 'inherit' });
+    for (const signal of early) child.kill(signal);
+    const stop = () => {
+      for (const signal of forwarded) process.off(signal, forward);
+      for (const signal of absorbed) process.off(signal, absorb);
+    };
     child.on('error', (error: NodeJS.ErrnoException) => {
-      stopForwarding();
+      stop();
       if (error.code === 'ENOENT') reject(new AuthctlError(127 as ExitCode, `command not found: ${program}`, { hint: 'check the name and your PATH' }));
       else if (error.code === 'EACCES') reject(new AuthctlError(126 as ExitCode, `cannot run ${program}: permission denied`, { hint: 'is it executable?' }));
       else reject(error);
     });
     child.on('exit', (exitCode, signal) => {
-      stopForwarding();
-      // Like a shell: a child killed by a signal makes the exit status 128 + the signal's number.
+      stop();
+      // Like a shell: a command killed by a signal makes the exit status 128 + the signal's number.
       resolve(exitCode ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });

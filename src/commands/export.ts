@@ -1,7 +1,7 @@
 import type { Context } from '../cli/context.js';
 import { checkMinTtl } from '../core/profile.js';
 import { cachedOrFresh } from '../core/resolve.js';
-import { renderVariables, SHELL_NAMES, type ShellName } from '../shell/formats.js';
+import { renderVariables, type ShellName } from '../shell/formats.js';
 import { checkVariableOptions, variableNames, variables, type VariableOptions } from '../shell/variables.js';
 
 export interface ExportOptions extends VariableOptions {
@@ -17,7 +17,6 @@ export interface ExportOptions extends VariableOptions {
 export async function exportRun(ctx: Context, opts: ExportOptions): Promise<void> {
   checkVariableOptions(opts);
   const shell = opts.shell ?? 'sh';
-  if (!SHELL_NAMES.includes(shell)) throw new Error(`unknown shell ${shell}`); // commander's choices() guards this
   if (opts.unset) {
     // Removing variables needs no token, no keychain and no network.
     ctx.io.stdout.write(renderVariables(shell, new Map(variableNames(opts).map((name) => [name, ''])), true));

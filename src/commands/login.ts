@@ -8,6 +8,7 @@ import {
   checkFlagConflicts,
   checkUrl,
   describeMissing,
+  KEYSTONE_SOURCES,
   keystoneEnvLayer,
   MISSING,
   MISSING_PASSWORD,
@@ -34,21 +35,8 @@ export interface LoginOptions extends KeystoneSettings {
   json?: boolean;
 }
 
-const KEYSTONE_FLAG_KEYS = [
-  'authUrl',
-  'username',
-  'userId',
-  'userDomain',
-  'userDomainId',
-  'projectId',
-  'project',
-  'projectDomain',
-  'projectDomainId',
-  'domain',
-  'domainId',
-  'unscoped',
-  'region',
-] as const satisfies readonly (keyof KeystoneSettings)[];
+/** Every Keystone setting a flag can give: the documented ones, and --unscoped. */
+const KEYSTONE_FLAG_KEYS = [...(Object.keys(KEYSTONE_SOURCES) as (keyof typeof KEYSTONE_SOURCES)[]), 'unscoped'] as const;
 
 export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> {
   const profile = await openProfile(ctx);
@@ -56,7 +44,7 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   for (const key of KEYSTONE_FLAG_KEYS) if (opts[key] !== undefined) (flags as Record<string, unknown>)[key] = opts[key];
   checkFlagConflicts(flags);
   // Reach the store before asking for or sending a password: an unavailable keychain fails now.
-  await profile.secrets.readToken();
+  const previousToken = await profile.secrets.readToken();
 
   const useOAuth2 =
     opts.clientId !== undefined ||
@@ -65,14 +53,8 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   const { target, secret, settings, saveSecret } = useOAuth2 ? await oauth2Inputs(ctx, opts, profile) : await keystoneInputs(ctx, opts, profile, flags);
 
   const token = await authenticate(ctx, target, secret);
-  await profile.secrets.writeToken(token);
 
   const previous = profile.settings;
-  const sameIdentity = previous !== undefined && identityOf(previous) === identityOf(settings);
-  const secretRole = target.kind === 'keystone' ? 'password' : 'client-secret';
-  if (saveSecret) await profile.secrets.writeSecret(secretRole, secret);
-  else if (previous && !sameIdentity) await profile.secrets.deleteSecret(secretRole);
-
   const store = ctx.storeChosenExplicitly ? ctx.storeKind(undefined) : previous?.store;
   // TLS settings given now (flags, environment, a clouds.yaml entry) are kept for renewals.
   const tls = ctx.tlsChosenExplicitly || profile.cloud ? ctx.tls() : { cacert: previous?.cacert, insecure: previous?.insecure };
@@ -80,18 +62,32 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   if (store !== undefined && store !== 'memory') saved.store = store;
   if (tls.cacert) saved.cacert = resolvePath(tls.cacert);
   if (tls.insecure) saved.insecure = true;
-  const config = await ctx.config();
-  await config.update((data) => {
-    data.profiles[profile.name] = saved;
-  });
+
+  // The token and the settings it belongs to change together: if the config cannot be written,
+  // the previous token is put back, so a failed login loses nothing.
+  await profile.secrets.writeToken(token);
+  try {
+    await (await ctx.config()).update((data) => {
+      data.profiles[profile.name] = saved;
+    });
+  } catch (error) {
+    if (previousToken) await profile.secrets.writeToken(previousToken);
+    else await profile.secrets.deleteSecret('token');
+    throw error;
+  }
+
+  const secretRole = target.kind === 'keystone' ? 'password' : 'client-secret';
+  if (saveSecret) await profile.secrets.writeSecret(secretRole, secret);
+  else if (previous && !sameSavedIdentity(previous, settings)) await profile.secrets.deleteSecret(secretRole);
 
   ctx.reporter.success(loginSummary(profile.name, target, token, ctx.now()));
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify(tokenJson(token, profile.name, false), null, 2)}\n`);
 }
 
-/** Which identity a saved secret belongs to: a saved password must never be sent for another user. */
-function identityOf(settings: ProfileSettings): string {
-  return JSON.stringify([settings.kind, settings.authUrl, settings.tokenUrl, settings.clientId, settings.userId, settings.username, settings.userDomain, settings.userDomainId]);
+/** Whether a saved secret belongs to these settings: a saved password must never be sent for another user. */
+function sameSavedIdentity(saved: ProfileSettings, chosen: ProfileSettings): boolean {
+  const identity = (s: ProfileSettings) => JSON.stringify([s.kind, s.authUrl, s.tokenUrl, s.clientId, s.userId, s.username, s.userDomain, s.userDomainId]);
+  return identity(saved) === identity(chosen);
 }
 
 interface LoginInputs {
@@ -155,7 +151,7 @@ function missingError(missing: readonly Missing[]): UsageError {
 
 /** A saved password or client secret, but only for the identity it was saved with. */
 async function savedSecret(profile: OpenProfile, chosen: ProfileSettings, role: 'password' | 'client-secret'): Promise<string | undefined> {
-  if (!profile.settings || identityOf(profile.settings) !== identityOf(chosen)) return undefined;
+  if (!profile.settings || !sameSavedIdentity(profile.settings, chosen)) return undefined;
   return profile.secrets.readSecret(role);
 }
 

@@ -14,36 +14,50 @@ export interface LogoutOptions {
  * local removal happens even when IAM cannot be reached: then a warning, and exit 5.
  */
 export async function logoutRun(ctx: Context, opts: LogoutOptions): Promise<void> {
-  const config = await ctx.config();
-  const names = opts.all ? Object.keys(config.read().profiles) : [await ctx.profileName()];
-  if (opts.all && names.length === 0) {
-    ctx.reporter.info('no profiles to log out of');
-    return;
-  }
+  // The profile in use counts even when only OS_* variables define it (a CI `token get` saves no settings).
+  const names = opts.all ? await knownProfiles(ctx) : [await ctx.profileName()];
   const failures: AuthctlError[] = [];
   for (const name of names) {
-    const failure = await logOutProfile(ctx, name);
-    if (failure) failures.push(failure);
+    try {
+      const failure = await logOutProfile(ctx, name, opts.all === true);
+      if (failure) failures.push(failure);
+    } catch (error) {
+      // One broken profile (its keychain locked, its clouds.yaml gone) must not keep the others logged in.
+      if (!(error instanceof AuthctlError) || !opts.all) throw error;
+      ctx.reporter.warn(`profile ${name}: ${error.message}`);
+      failures.push(error);
+    }
   }
   if (failures.length > 0) throw failures[0];
 }
 
+/** The profiles in the config file, and the one in use. */
+export async function knownProfiles(ctx: Context): Promise<string[]> {
+  const names = Object.keys((await ctx.config()).read().profiles);
+  const current = await ctx.profileName();
+  return names.includes(current) ? names : [...names, current];
+}
+
 /** Logs one profile out; returns the error to exit with when IAM could not be reached, after the local removal. */
-export async function logOutProfile(ctx: Context, name: string): Promise<AuthctlError | undefined> {
+export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = false): Promise<AuthctlError | undefined> {
   const profile = await openProfile(ctx, name);
   let failure: AuthctlError | undefined;
   const revocation = await revoke(ctx, profile).catch((error: unknown) => {
     if (!(error instanceof AuthctlError)) throw error;
     ctx.reporter.warn(`profile ${name}: could not revoke the token at IAM: ${error.message}`);
-    if (error.exitCode === ExitCode.Unreachable) {
-      failure = new UnreachableError(`the token of profile ${name} could not be revoked (IAM unreachable); it stays valid at IAM until it expires`, {
-        hint: 'the local copy is gone either way; if the token may have leaked, ask your IAM administrator to revoke it',
-      });
-    }
+    failure =
+      error.exitCode === ExitCode.Unreachable
+        ? new UnreachableError(`the token of profile ${name} could not be revoked (IAM unreachable); it stays valid at IAM until it expires`, {
+            hint: 'the local copy is gone either way; if the token may have leaked, ask your IAM administrator to revoke it',
+          })
+        : error;
     return 'not revoked';
   });
   const removed = await profile.secrets.deleteAll();
-  if (!removed && revocation === 'nothing to revoke') ctx.reporter.info(`profile ${name} was not logged in`);
+  if (!removed && revocation === 'nothing to revoke') {
+    // `--all` also looks at the profile in use, which may exist only in the environment: no news is no news.
+    if (!(quietIfEmpty && !profile.settings)) ctx.reporter.info(`profile ${name} was not logged in`);
+  }
   else ctx.reporter.success(`Logged out of profile ${name}: ${revocation}, secrets removed from the ${profile.secrets.storeKind === 'file' ? 'file store' : profile.secrets.storeKind}`);
   return failure;
 }

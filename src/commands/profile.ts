@@ -3,7 +3,6 @@ import { UsageError } from '../core/errors.js';
 import { describeScope, describeUser } from '../core/target.js';
 import { resolveKeystone } from '../core/settings.js';
 import { validateProfileName, type ProfileSettings } from '../store/config.js';
-import { chooseStoreKind } from '../store/open.js';
 import { logOutProfile } from './logout.js';
 
 export interface ProfileListOptions {
@@ -23,9 +22,8 @@ export interface ProfileSummary {
   region: string | null;
 }
 
-export function summarise(name: string, settings: ProfileSettings, defaultName: string, storeFlag: string | undefined, env: Record<string, string | undefined>): ProfileSummary {
+export function summarise(name: string, settings: ProfileSettings, defaultName: string, store: string): ProfileSummary {
   const kind = settings.kind ?? 'keystone';
-  const store = chooseStoreKind(storeFlag, env, settings.store);
   if (kind === 'oauth2') {
     return { name, default: name === defaultName, kind, store, iam: settings.tokenUrl ?? null, user: settings.clientId ? `client ${settings.clientId}` : null, scope: null, region: null };
   }
@@ -51,7 +49,7 @@ export function table(rows: string[][]): string {
 async function summaries(ctx: Context): Promise<ProfileSummary[]> {
   const config = (await ctx.config()).read();
   const defaultName = config.defaultProfile ?? 'default';
-  return Object.entries(config.profiles).map(([name, settings]) => summarise(name, settings, defaultName, undefined, ctx.env));
+  return Object.entries(config.profiles).map(([name, settings]) => summarise(name, settings, defaultName, ctx.storeKind(settings.store)));
 }
 
 export async function profileListRun(ctx: Context, opts: ProfileListOptions): Promise<void> {

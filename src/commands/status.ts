@@ -5,6 +5,7 @@ import { openProfile, profileTarget } from '../core/profile.js';
 import { isOAuth2Key, targetKey } from '../core/target.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
 import { validateToken } from '../iam/keystone.js';
+import { knownProfiles } from './logout.js';
 import { summarise, table, type ProfileSummary } from './profile.js';
 
 export interface StatusOptions {
@@ -29,8 +30,9 @@ export async function statusRun(ctx: Context, opts: StatusOptions): Promise<void
   const config = (await ctx.config()).read();
   const defaultName = config.defaultProfile ?? 'default';
   const statuses: ProfileStatus[] = [];
-  for (const [name, settings] of Object.entries(config.profiles)) {
-    const summary = summarise(name, settings, defaultName, undefined, ctx.env);
+  for (const name of await knownProfiles(ctx)) {
+    const settings = config.profiles[name] ?? {};
+    const summary = summarise(name, settings, defaultName, ctx.storeKind(settings.store));
     statuses.push(await profileStatus(ctx, name, summary, Boolean(opts.check)));
   }
   if (opts.json) {

@@ -1,10 +1,11 @@
 import type { Context } from '../cli/context.js';
 import { formatDuration } from '../core/duration.js';
 import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
-import { notLoggedIn, openProfile, profileTarget } from '../core/profile.js';
+import { notLoggedIn, openProfile, profileTarget, type OpenProfile } from '../core/profile.js';
 import { cachedOrFresh } from '../core/resolve.js';
 import { targetKey } from '../core/target.js';
-import { isoTime, remainingMs, type NamedRef, type TokenInfo } from '../core/token.js';
+import { isoTime, remainingMs, type CachedToken, type NamedRef, type TokenInfo } from '../core/token.js';
+import { scopeJson, type ScopeJson } from '../core/token-json.js';
 import { validateToken } from '../iam/keystone.js';
 import { readStdinSecret } from '../io/io.js';
 
@@ -22,7 +23,7 @@ export interface CheckReport {
   checked: 'iam' | 'offline';
   profile: string;
   user?: NamedRef & { domain?: NamedRef };
-  scope?: { project: NamedRef & { domain?: NamedRef } } | { domain: NamedRef } | null;
+  scope?: ScopeJson;
   roles?: string[];
   issued_at?: string | null;
   expires_at?: string;
@@ -42,36 +43,13 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
     if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
     const left = remainingMs(cached, ctx.now());
     report = reportFrom(profile.name, 'offline', cached, ctx.now(), cached.skewMs);
-    if (cached.key !== targetKey(target)) Object.assign(report, { valid: false, reason: 'issued for other settings (auth URL, user or scope)' });
+    if (cached.key !== targetKey(target)) Object.assign(report, { valid: false, reason: OTHER_SETTINGS });
     else if (left <= 0) Object.assign(report, { valid: false, reason: 'expired' });
   } else {
     if (target.kind !== 'keystone') {
       throw new UsageError(`profile ${profile.name} uses OAuth2 client credentials, which have no validation endpoint`, { hint: 'use `authctl token check --offline` to judge from the cached expiry' });
     }
-    let caller: string;
-    let subject: string;
-    if (opts.tokenStdin) {
-      subject = await readStdinSecret(ctx.io, 'token');
-      ctx.secrets.add(subject);
-      caller = (await cachedOrFresh(ctx, 0)).token.token;
-    } else {
-      const cached = await profile.secrets.readToken();
-      if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
-      caller = subject = cached.token;
-    }
-    ctx.secrets.add(caller);
-    const http = await ctx.http();
-    let validation;
-    try {
-      validation = await validateToken(http, target.authUrl, caller, subject, opts.quiet ? 'HEAD' : 'GET');
-    } catch (error) {
-      // Checking its own token, a refused caller *is* the answer: that token is no good.
-      if (!(error instanceof RejectedError) || opts.tokenStdin) throw error;
-      validation = { valid: false as const, status: 401, message: error.message };
-    }
-    report = validation.valid
-      ? reportFrom(profile.name, 'iam', validation.info, ctx.now(), 0)
-      : { valid: false, checked: 'iam', profile: profile.name, reason: `IAM does not accept it (${validation.status}${validation.message ? `: ${validation.message}` : ''}): invalid, expired or revoked` };
+    report = await checkAtIam(ctx, profile, targetKey(target), opts);
   }
 
   // IAM's words end up in `reason`, and IAM may quote the token it refused (Keystone: "Could not find token: ...").
@@ -88,7 +66,7 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
 
 function reportFrom(profile: string, checked: CheckReport['checked'], info: TokenInfo | undefined, now: number, skewMs: number): CheckReport {
   if (!info) return { valid: true, checked, profile };
-  const scope = info.project ? { project: info.project } : info.domain ? { domain: info.domain } : null;
+  const scope = scopeJson(info);
   return {
     valid: true,
     checked,
@@ -106,6 +84,40 @@ function named(ref: (NamedRef & { domain?: NamedRef }) | undefined): string {
   if (!ref) return '-';
   const label = ref.name && ref.id ? `${ref.name} (${ref.id})` : (ref.name ?? ref.id ?? '-');
   return ref.domain ? `${label} in domain ${ref.domain.name ?? ref.domain.id}` : label;
+}
+
+const OTHER_SETTINGS = 'issued for other settings (auth URL, user or scope)';
+
+/**
+ * Asks the IAM that issued the caller token, never one the environment names now: a token
+ * cached for other settings is reported as such without being sent anywhere.
+ */
+async function checkAtIam(ctx: Context, profile: OpenProfile, key: string, opts: TokenCheckOptions): Promise<CheckReport> {
+  let caller: CachedToken;
+  let subject: string;
+  if (opts.tokenStdin) {
+    subject = await readStdinSecret(ctx.io, 'token');
+    ctx.secrets.add(subject);
+    caller = (await cachedOrFresh(ctx, 0)).token;
+  } else {
+    const cached = await profile.secrets.readToken();
+    if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
+    if (cached.key !== key) return { valid: false, checked: 'offline', profile: profile.name, reason: OTHER_SETTINGS };
+    caller = cached;
+    subject = cached.token;
+  }
+  ctx.secrets.add(caller.token);
+  let validation;
+  try {
+    validation = await validateToken(await ctx.http(), caller.issuer, caller.token, subject, opts.quiet ? 'HEAD' : 'GET');
+  } catch (error) {
+    // Checking its own token, a refused caller *is* the answer: that token is no good.
+    if (!(error instanceof RejectedError) || opts.tokenStdin) throw error;
+    validation = { valid: false as const, status: 401, message: error.message };
+  }
+  if (validation.valid) return reportFrom(profile.name, 'iam', validation.info, ctx.now(), 0);
+  const said = validation.message ? `: ${validation.message}` : '';
+  return { valid: false, checked: 'iam', profile: profile.name, reason: `IAM does not accept it (${validation.status}${said}): invalid, expired or revoked` };
 }
 
 /** Aligned `key: value` lines a person reads at a glance. */

@@ -1,5 +1,6 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { withoutUndefined } from '../util/objects.js';
 import { UsageError } from './errors.js';
 import { checkText, domainAsDefaults, type KeystoneSettings } from './settings.js';
 
@@ -262,7 +263,7 @@ function readEntry(file: YamlFile, name: string): RawCloud | undefined {
   refuseToken(file.path, name, entry, auth);
   const region = textAt(file.path, entry, 'region_name', `${prefix}.region_name`);
   const cacert = textAt(file.path, entry, 'cacert', `${prefix}.cacert`);
-  return defined({
+  return withoutUndefined({
     path: file.path,
     auth: readAuth(file.path, auth, `${prefix}.auth`),
     password: textAt(file.path, auth, 'password', `${prefix}.auth.password`),
@@ -274,10 +275,6 @@ function readEntry(file: YamlFile, name: string): RawCloud | undefined {
   });
 }
 
-/** The object without its undefined properties. */
-function defined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
 
 /** secure.yaml over clouds.yaml, as openstacksdk's merge_clouds does (auth merged key by key). */
 function merge(base: RawCloud | undefined, secure: RawCloud | undefined): RawCloud | undefined {
@@ -321,7 +318,7 @@ function isProjectScoped(settings: KeystoneSettings): boolean {
 
 function toEntry(name: string, raw: RawCloud): CloudEntry {
   const settings = toSettings(raw);
-  return defined({
+  return withoutUndefined({
     name,
     source: raw.path,
     settings: isProjectScoped(settings) ? domainAsDefaults(settings) : settings,

@@ -21,7 +21,11 @@ export async function openProfile(ctx: Context, name?: string): Promise<OpenProf
   const profileName = name ?? (await ctx.profileName());
   const settings = (await ctx.config()).profile(profileName);
   const cloudName = ctx.cloudName();
-  const cloud = cloudName === undefined ? undefined : await readCloud(ctx, cloudName);
+  // clouds.yaml describes Keystone logins: an OAuth2 profile ignores OS_CLOUD, and refuses --os-cloud.
+  if (cloudName?.explicit && settings?.kind === 'oauth2') {
+    throw new UsageError(`profile ${profileName} uses OAuth2 client credentials; --os-cloud names a Keystone login`, { hint: 'use another --profile for the cloud' });
+  }
+  const cloud = cloudName === undefined || settings?.kind === 'oauth2' ? undefined : await readCloud(ctx, cloudName.name);
   // TLS: the command line and environment first (Context.tls), then the cloud entry, then the profile.
   const cacert = cloud?.cacert ?? settings?.cacert;
   const insecure = cloud?.verify === false || Boolean(settings?.insecure);

@@ -34,9 +34,17 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
   return ctx.withRefreshLock(profile.name, async () => {
     const current = await profile.secrets.readToken();
     if (current && isServable(current, key, ctx.now(), minTtlMs)) return { token: current, profile, resolved, fresh: false };
+    // Another process renewed while this one waited: that is the fresh token, even if IAM issues
+    // tokens shorter than --min-ttl (else every waiter would renew again, one after the other).
+    if (current && current.key === key && current.token !== cached?.token && !isExpired(current, ctx.now())) {
+      return { token: current, profile, resolved, fresh: false };
+    }
     try {
       const token = await authenticate(ctx, resolved.target, secret);
       await profile.secrets.writeToken(token);
+      if (remainingMs(token, ctx.now()) <= minTtlMs) {
+        ctx.reporter.warn(`IAM issues tokens for ${formatDuration(remainingMs(token, ctx.now()))}, less than --min-ttl ${formatDuration(minTtlMs)}: every call will renew; lower --min-ttl (or AUTHCTL_MIN_TTL)`);
+      }
       return { token, profile, resolved, fresh: true };
     } catch (error) {
       // IAM is down but the token still works: better a short-lived token than a broken shell.

@@ -1,5 +1,6 @@
 import type { ProfileSettings } from '../store/config.js';
 import type { Env } from '../io/io.js';
+import { withoutUndefined } from '../util/objects.js';
 import { UsageError } from './errors.js';
 import type { DomainRef, KeystoneTarget, Scope, UserRef } from './target.js';
 
@@ -254,8 +255,4 @@ export function domainAsDefaults(settings: KeystoneSettings): KeystoneSettings {
     userDomain: rest.userDomain ?? domain,
     projectDomain: rest.projectDomain ?? domain,
   });
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

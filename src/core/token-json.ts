@@ -1,12 +1,17 @@
-import { isoTime, type CachedToken } from './token.js';
+import { isoTime, type CachedToken, type NamedRef, type TokenInfo } from './token.js';
+
+export type ScopeJson = { project: NamedRef & { domain?: NamedRef } } | { domain: NamedRef } | null;
+
+/** A token's scope as the JSON outputs write it: `{project}`, `{domain}`, or null when unscoped. */
+export function scopeJson(info: TokenInfo): ScopeJson {
+  if (info.project) return { project: info.project };
+  if (info.domain) return { domain: info.domain };
+  return null;
+}
 
 /** The documented JSON shape of a token (README, "Machine-readable output"). */
 export function tokenJson(token: CachedToken, profile: string, withToken: boolean): Record<string, unknown> {
-  const scope = token.project
-    ? { project: token.project }
-    : token.domain
-      ? { domain: token.domain }
-      : null;
+  const scope = scopeJson(token);
   return {
     ...(withToken ? { token: token.token } : {}),
     expires_at: isoTime(token.expiresAt),

@@ -130,8 +130,9 @@ async function undiciTransport(options: HttpOptions, proxy: NonNullable<ReturnTy
   const { rootCertificates } = process.getBuiltinModule('node:tls');
   const ca = options.tls?.ca ? [...rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
   const tls = { ...(ca ? { ca } : {}), ...(options.tls?.insecure ? { rejectUnauthorized: false } : {}) };
-  // Explicit settings, not undici's own reading of process.env: the environment is injected.
-  const dispatcher = new EnvHttpProxyAgent({ ...proxy, maxHeaderSize: MAX_HEADER_BYTES, connect: { timeout: options.timeoutMs, ...tls }, requestTls: tls });
+  // Every key given ('' for none): undici would otherwise read process.env itself, not the injected environment.
+  const settings = { httpProxy: proxy.httpProxy ?? '', httpsProxy: proxy.httpsProxy ?? '', noProxy: proxy.noProxy ?? '' };
+  const dispatcher = new EnvHttpProxyAgent({ ...settings, maxHeaderSize: MAX_HEADER_BYTES, connect: { timeout: options.timeoutMs, ...tls }, requestTls: tls });
   return async (req, signal) => {
     const { origin } = new URL(req.url);
     let response: Awaited<ReturnType<typeof request>>;

@@ -1,5 +1,5 @@
 import { UnreachableError } from '../core/errors.js';
-import type { DomainRef, KeystoneTarget, Scope, UserRef } from '../core/target.js';
+import type { DomainRef, Scope, UserRef } from '../core/target.js';
 import { clockSkew, type NamedRef, type TokenInfo } from '../core/token.js';
 import type { HttpClient, HttpResponse } from './http.js';
 import { parseIsoTime, parseJsonBody, responseError, serverMessage, tokenFromHeader } from './response.js';
@@ -111,10 +111,6 @@ export function readTokenResponse(response: HttpResponse, origin: string, localN
 
 export function tokensUrl(authUrl: string): string {
   return `${authUrl}/auth/tokens`;
-}
-
-export function describeTarget(target: KeystoneTarget): string {
-  return target.authUrl;
 }
 
 export async function issueToken(

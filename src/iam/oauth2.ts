@@ -1,6 +1,6 @@
 import { RejectedError, UnreachableError } from '../core/errors.js';
 import type { OAuth2Target } from '../core/target.js';
-import { clockSkew, isPlausibleToken } from '../core/token.js';
+import { isPlausibleToken } from '../core/token.js';
 import type { HttpClient } from './http.js';
 import type { IssuedToken } from './keystone.js';
 import { parseJsonBody, responseError, serverMessage } from './response.js';
@@ -53,5 +53,6 @@ export async function clientCredentialsToken(http: HttpClient, target: OAuth2Tar
     });
   }
   // expires_in counts from when the server answered; the local clock is what we have for that.
-  return { token, info: { expiresAt: received + expiresIn * 1000, issuedAt: received }, skewMs: clockSkew(undefined, received) };
+  // No Date to learn IAM's clock from in OAuth2's answer either way: expires_in is relative.
+  return { token, info: { expiresAt: received + expiresIn * 1000, issuedAt: received }, skewMs: 0 };
 }

@@ -7,6 +7,9 @@ interface ShellFormat {
   unset?(name: string): string;
 }
 
+/** JSON is one object, not a line per variable; renderVariables writes it whole. */
+const JSON_FORMAT = 'json';
+
 const posix: ShellFormat = { set: (name, value) => `export ${name}=${posixQuote(value)}`, unset: (name) => `unset ${name}` };
 
 export const SHELL_FORMATS = {
@@ -17,11 +20,10 @@ export const SHELL_FORMATS = {
   powershell: { set: (name, value) => `$Env:${name} = ${powershellQuote(value)}`, unset: (name) => `Remove-Item Env:${name} -ErrorAction SilentlyContinue` },
   cmd: { set: cmdSet, unset: (name) => `set "${name}="` },
   dotenv: { set: dotenvAssign },
-  json: { set: () => '' },
 } satisfies Record<string, ShellFormat>;
 
-export type ShellName = keyof typeof SHELL_FORMATS;
-export const SHELL_NAMES = Object.keys(SHELL_FORMATS) as ShellName[];
+export type ShellName = keyof typeof SHELL_FORMATS | typeof JSON_FORMAT;
+export const SHELL_NAMES = [...Object.keys(SHELL_FORMATS), JSON_FORMAT] as ShellName[];
 
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -34,10 +36,10 @@ export function checkVariableName(name: string, flag = '--var'): string {
 
 /** The text that sets (or, with `unset`, removes) `variables` in `shell`. Ends with a newline. */
 export function renderVariables(shell: ShellName, variables: ReadonlyMap<string, string>, unset = false): string {
-  if (shell === 'json') {
+  if (shell === JSON_FORMAT) {
     return `${JSON.stringify(Object.fromEntries([...variables].map(([name, value]) => [name, unset ? null : value])), null, 2)}\n`;
   }
-  const format: ShellFormat = SHELL_FORMATS[shell];
+  const format: ShellFormat = SHELL_FORMATS[shell as keyof typeof SHELL_FORMATS];
   if (unset && !format.unset) throw new UsageError(`--unset has no meaning for --shell ${shell}`, { hint: 'remove the lines from the file instead' });
   const lines = [...variables].map(([name, value]) => (unset ? format.unset!(name) : format.set(name, value)));
   return `${lines.join('\n')}\n`;

@@ -21,10 +21,15 @@ const MIN_ENTRY_LENGTH = 256;
 const MAX_PARTS = 4096;
 const MANIFEST = 'authctl1*';
 
-interface Manifest {
+interface Generation {
   gen: string;
   parts: number;
+}
+
+interface Manifest extends Generation {
   sha256: string;
+  /** The generation this one replaced, kept until the next write. */
+  previous?: Generation;
 }
 
 /** What went wrong reading an entry; the caller decides whether to warn. */
@@ -45,23 +50,34 @@ export class ChunkedStore {
   }
 
   async read(account: string): Promise<{ value?: string; problem?: ReadProblem }> {
-    const head = await this.#store.get(account);
-    if (head === undefined) return {};
-    if (head.startsWith(WHOLE)) return { value: head.slice(WHOLE.length) };
-    const manifest = head.startsWith(MANIFEST) ? parseManifest(head.slice(MANIFEST.length)) : undefined;
-    if (!manifest) return { problem: 'foreign' };
-    const parts = await Promise.all(
-      Array.from({ length: manifest.parts }, (_, index) => this.#store.get(partAccount(account, manifest.gen, index))),
-    );
-    if (parts.some((part) => part === undefined)) return { problem: 'incomplete' };
+    let head = await this.#store.get(account);
+    // A write may land between reading the manifest and its parts: then read the new manifest once more.
+    for (let attempt = 0; ; attempt++) {
+      if (head === undefined) return {};
+      if (head.startsWith(WHOLE)) return { value: head.slice(WHOLE.length) };
+      const manifest = head.startsWith(MANIFEST) ? parseManifest(head.slice(MANIFEST.length)) : undefined;
+      if (!manifest) return { problem: 'foreign' };
+      const value = await this.#assemble(account, manifest);
+      if (value !== undefined) return { value };
+      const again = attempt === 0 ? await this.#store.get(account) : head;
+      if (again === head) return { problem: 'incomplete' };
+      head = again;
+    }
+  }
+
+  async #assemble(account: string, manifest: Manifest): Promise<string | undefined> {
+    const parts = await Promise.all(Array.from({ length: manifest.parts }, (_, index) => this.#store.get(partAccount(account, manifest.gen, index))));
+    if (parts.some((part) => part === undefined)) return undefined;
     const value = parts.join('');
-    return (await sha256(value)) === manifest.sha256 ? { value } : { problem: 'incomplete' };
+    return sha256(value) === manifest.sha256 ? value : undefined;
   }
 
   async write(account: string, value: string): Promise<void> {
-    const previous = await this.#store.get(account);
+    const replaced = manifestOf(await this.#store.get(account));
     if (WHOLE.length + value.length <= this.#maxEntryLength) {
       await this.#store.set(account, WHOLE + value);
+      // A whole value has no manifest to remember the replaced generation by: remove it now.
+      await this.#deleteParts(account, replaced);
     } else {
       const parts = splitUtf16(value, this.#maxEntryLength);
       if (parts.length > MAX_PARTS) throw new RangeError(`a value of ${value.length} characters needs over ${MAX_PARTS} keychain entries`);
@@ -70,26 +86,31 @@ export class ChunkedStore {
       for (const [index, part] of parts.entries()) {
         await this.#store.set(partAccount(account, gen, index), part);
       }
-      const manifest: Manifest = { gen, parts: parts.length, sha256: await sha256(value) };
+      const manifest: Manifest = { gen, parts: parts.length, sha256: sha256(value) };
+      if (replaced) manifest.previous = { gen: replaced.gen, parts: replaced.parts };
       await this.#store.set(account, MANIFEST + JSON.stringify(manifest));
     }
-    await this.#deleteParts(account, previous);
+    await this.#deleteParts(account, replaced?.previous);
   }
 
   async delete(account: string): Promise<boolean> {
-    const previous = await this.#store.get(account);
+    const current = manifestOf(await this.#store.get(account));
     const deleted = await this.#store.delete(account);
-    await this.#deleteParts(account, previous);
+    await this.#deleteParts(account, current);
+    await this.#deleteParts(account, current?.previous);
     return deleted;
   }
 
-  async #deleteParts(account: string, head: string | undefined): Promise<void> {
-    const manifest = head?.startsWith(MANIFEST) ? parseManifest(head.slice(MANIFEST.length)) : undefined;
-    if (!manifest) return;
-    for (let index = 0; index < manifest.parts; index++) {
-      await this.#store.delete(partAccount(account, manifest.gen, index));
+  async #deleteParts(account: string, generation: Generation | undefined): Promise<void> {
+    if (!generation) return;
+    for (let index = 0; index < generation.parts; index++) {
+      await this.#store.delete(partAccount(account, generation.gen, index));
     }
   }
+}
+
+function manifestOf(head: string | undefined): Manifest | undefined {
+  return head?.startsWith(MANIFEST) ? parseManifest(head.slice(MANIFEST.length)) : undefined;
 }
 
 function partAccount(account: string, gen: string, index: number): string {
@@ -97,24 +118,23 @@ function partAccount(account: string, gen: string, index: number): string {
 }
 
 /** node:crypto is loaded only for split values: the cached path of a small token never needs it. */
-async function sha256(value: string): Promise<string> {
+function sha256(value: string): string {
   const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(value).digest('hex');
 }
 
+function isGeneration(value: unknown): value is Generation {
+  if (typeof value !== 'object' || value === null) return false;
+  const { gen, parts } = value as Partial<Generation>;
+  return typeof gen === 'string' && /^[0-9a-f]{8}$/.test(gen) && Number.isSafeInteger(parts) && parts! > 0 && parts! <= MAX_PARTS;
+}
+
 function parseManifest(text: string): Manifest | undefined {
   try {
-    const value = JSON.parse(text) as Partial<Manifest>;
-    if (
-      typeof value.gen === 'string' &&
-      /^[0-9a-f]{8}$/.test(value.gen) &&
-      Number.isSafeInteger(value.parts) &&
-      (value.parts as number) > 0 &&
-      (value.parts as number) <= MAX_PARTS &&
-      typeof value.sha256 === 'string'
-    ) {
-      return value as Manifest;
-    }
+    const value = JSON.parse(text) as unknown;
+    if (!isGeneration(value)) return undefined;
+    const { sha256: hash, previous } = value as Partial<Manifest>;
+    if (typeof hash === 'string' && (previous === undefined || isGeneration(previous))) return value as Manifest;
   } catch {
     // fall through: not a manifest of ours
   }

@@ -106,15 +106,22 @@ export class ConfigFile {
   async update(change: (data: ConfigData) => void): Promise<void> {
     const data = structuredClone(this.read());
     change(data);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const { default: Conf } = await import('conf');
-    const conf = new Conf<Record<string, unknown>>({
-      cwd: this.dir,
-      configName: 'config',
-      accessPropertiesByDotNotation: false,
-      configFileMode: 0o600,
-    });
-    conf.store = data as unknown as Record<string, unknown>;
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      const conf = new Conf<Record<string, unknown>>({
+        cwd: this.dir,
+        configName: 'config',
+        accessPropertiesByDotNotation: false,
+        configFileMode: 0o600,
+      });
+      conf.store = data as unknown as Record<string, unknown>;
+    } catch (error) {
+      throw new AuthctlError(ExitCode.Unexpected, `cannot write the config file ${this.path}: ${(error as Error).message}`, {
+        hint: 'check that the directory is writable (or set AUTHCTL_CONFIG_DIR); nothing was changed',
+        cause: error,
+      });
+    }
     this.#data = data;
   }
 }

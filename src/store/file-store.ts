@@ -73,7 +73,7 @@ export class FileStore implements SecretStore {
     try {
       content = JSON.parse(text) as Partial<PlainFile & EncryptedFile>;
     } catch {
-      return undefined; // a torn or foreign file reads as a miss; the caller warns
+      return text; // not ours: the chunked layer reads it as foreign, and the caller warns
     }
     if (typeof content.value === 'string') return content.value;
     if (content.alg !== 'aes-256-gcm' || !content.salt || !content.iv || !content.tag || !content.data) return undefined;
@@ -84,6 +84,7 @@ export class FileStore implements SecretStore {
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key(Buffer.from(content.salt, 'base64')), Buffer.from(content.iv, 'base64'));
+      decipher.setAAD(Buffer.from(account));
       decipher.setAuthTag(Buffer.from(content.tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(content.data, 'base64')), decipher.final()]).toString('utf8');
     } catch (error) {
@@ -101,6 +102,8 @@ export class FileStore implements SecretStore {
       const salt = randomBytes(16);
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', this.#key(salt), iv);
+      // Bound to its entry: a file copied over another profile's (say, its password) fails to decrypt.
+      cipher.setAAD(Buffer.from(account));
       const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
       content = {
         v: 1,

@@ -6,8 +6,6 @@ import type { SecretStore } from './secret-store.js';
 type KeyringModule = typeof import('@napi-rs/keyring');
 type AsyncEntry = InstanceType<KeyringModule['AsyncEntry']>;
 
-export const DEFAULT_KEYCHAIN_TIMEOUT_MS = 3000;
-
 const WAYS_OUT =
   'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file';
 
@@ -20,7 +18,7 @@ export class KeychainStore implements SecretStore {
   readonly #entries = new Map<string, AsyncEntry>();
   #module: KeyringModule | undefined;
 
-  constructor(service: string, env: Env, timeoutMs = DEFAULT_KEYCHAIN_TIMEOUT_MS) {
+  constructor(service: string, env: Env, timeoutMs: number) {
     this.#service = service;
     this.#env = env;
     this.#timeoutMs = timeoutMs;

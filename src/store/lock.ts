@@ -8,19 +8,22 @@ import { AuthctlError, ExitCode } from '../core/errors.js';
  * when thirty processes find the same expired token, one asks IAM and the others wait, then read
  * what it stored.
  *
- * A lock file created with O_EXCL, holding its owner's pid and host. The owner touches it every
- * second; a waiter takes it over when its owner is gone (same host, pid no longer running) or it
- * has not been touched for `staleMs` (owner frozen, or on another host). A lock library
- * (proper-lockfile) did the same but cost 11 ms per refresh to load and take, most of the
- * budget of a cold `token get` (`npm run bench`).
+ * A lock file created with O_EXCL, holding its owner's pid, host and a random nonce. The owner
+ * touches it every second. A waiter takes it over when its owner is gone (same host, pid no
+ * longer running), or when the waiter itself has watched it go untouched for `staleMs` (owner
+ * frozen, or on another host; judged by the waiter's own clock, so clock skew between hosts
+ * does not matter). The nonce makes sure nobody removes a lock that is not the one they judged.
+ * A lock library (proper-lockfile) did the same but cost 11 ms per refresh to load and take,
+ * most of the budget of a cold `token get` (`npm run bench`).
  */
 
 export interface LockOptions {
   /** How long a waiter waits before giving up. */
   waitMs: number;
-  /** A lock not touched for this long is taken over (its owner is frozen or gone). */
+  /** A lock a waiter has seen untouched for this long is taken over (its owner is frozen or gone). */
   staleMs: number;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 export const DEFAULT_LOCK_OPTIONS = { waitMs: 30_000, staleMs: 4_000 } as const;
@@ -28,6 +31,14 @@ export const DEFAULT_LOCK_OPTIONS = { waitMs: 30_000, staleMs: 4_000 } as const;
 interface Owner {
   pid: number;
   host: string;
+  nonce: string;
+}
+
+/** What a waiter has seen of a lock: the same nonce and mtime since `since` means nobody touched it. */
+interface Sighting {
+  nonce: string | undefined;
+  mtimeMs: number;
+  since: number;
 }
 
 /** Polls quickly at first (a refresh takes about one round trip), then every quarter second. */
@@ -42,12 +53,18 @@ export function pollDelays(waitMs: number): number[] {
 
 export async function withProfileLock<T>(configDir: string, profile: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   const dir = join(configDir, 'locks');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${profile}.lock`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new AuthctlError(ExitCode.Unexpected, `cannot create the lock directory ${dir}: ${(error as Error).message}`, { hint: 'check that the config directory is writable', cause: error });
+  }
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = options.now ?? Date.now;
+  let sighting: Sighting | undefined;
 
   for (const delay of [...pollDelays(options.waitMs), -1]) {
-    const held = tryAcquire(path, options.staleMs);
+    const held = tryAcquire(path);
     if (held) {
       try {
         return await work();
@@ -55,6 +72,7 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
         held.release();
       }
     }
+    sighting = breakIfAbandoned(path, options.staleMs, sighting, now());
     if (delay < 0) break;
     await sleep(delay);
   }
@@ -63,25 +81,30 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
   });
 }
 
-function tryAcquire(path: string, staleMs: number): { release(): void } | undefined {
-  const owner: Owner = { pid: process.pid, host: hostname() };
+function tryAcquire(path: string): { release(): void } | undefined {
+  const owner: Owner = { pid: process.pid, host: hostname(), nonce: uniqueId() };
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new AuthctlError(ExitCode.Unexpected, `cannot take the lock ${path}: ${(error as Error).message}`, { cause: error });
-    }
-    breakIfAbandoned(path, staleMs);
-    return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw new AuthctlError(ExitCode.Unexpected, `cannot take the lock ${path}: ${(error as Error).message}`, { cause: error });
   }
   writeSync(fd, JSON.stringify(owner));
   closeSync(fd);
-  return hold(path);
+  return hold(path, owner.nonce);
 }
 
-/** Keeps the lock fresh while held, and removes it however the process ends. */
-function hold(path: string): { release(): void } {
+function readOwner(path: string): Partial<Owner> | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Partial<Owner>;
+  } catch {
+    return undefined; // gone, or caught half-written
+  }
+}
+
+/** Keeps the lock fresh while held, and removes it (if it is still ours) however the process ends. */
+function hold(path: string, nonce: string): { release(): void } {
   const touch = setInterval(() => {
     try {
       const now = new Date();
@@ -96,10 +119,13 @@ function hold(path: string): { release(): void } {
     if (released) return;
     released = true;
     clearInterval(touch);
-    try {
-      unlinkSync(path);
-    } catch {
-      // already gone
+    // A lock we lost while frozen belongs to someone else now: leave it alone.
+    if (readOwner(path)?.nonce === nonce) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
     }
     process.off('exit', release);
     for (const signal of SIGNALS) process.off(signal, onSignal);
@@ -116,22 +142,9 @@ function hold(path: string): { release(): void } {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-function isAbandoned(path: string, staleMs: number): { ino: number } | undefined {
-  let stat;
-  try {
-    stat = statSync(path);
-  } catch {
-    return undefined; // released meanwhile
-  }
-  if (Date.now() - stat.mtimeMs > staleMs) return { ino: stat.ino };
-  let owner: Partial<Owner>;
-  try {
-    owner = JSON.parse(readFileSync(path, 'utf8')) as Partial<Owner>;
-  } catch {
-    return undefined; // caught half-written: a fresh lock, judged by age alone
-  }
-  if (owner.host === hostname() && typeof owner.pid === 'number' && !isRunning(owner.pid)) return { ino: stat.ino };
-  return undefined;
+/** Unique among the processes sharing the directory; not a secret, so no need to load node:crypto. */
+function uniqueId(): string {
+  return `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}`;
 }
 
 function isRunning(pid: number): boolean {
@@ -144,22 +157,43 @@ function isRunning(pid: number): boolean {
 }
 
 /**
- * Removes an abandoned lock. Renaming is atomic, so of several waiters only one breaks it; if
- * what it renamed turns out to be a newer lock (another waiter got there first), it is put back.
+ * Looks at someone else's lock and removes it if its owner is gone or it has gone untouched for
+ * `staleMs` of this waiter's watching. Returns what was seen, for the next look.
  */
-function breakIfAbandoned(path: string, staleMs: number): void {
-  const abandoned = isAbandoned(path, staleMs);
-  if (!abandoned) return;
-  const aside = `${path}.broken.${process.pid}.${Date.now()}`;
+function breakIfAbandoned(path: string, staleMs: number, previous: Sighting | undefined, now: number): Sighting | undefined {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(path).mtimeMs;
+  } catch {
+    return undefined; // released meanwhile
+  }
+  const owner = readOwner(path);
+  const unchanged = previous !== undefined && previous.nonce === owner?.nonce && previous.mtimeMs === mtimeMs;
+  const sighting: Sighting = unchanged ? previous : { nonce: owner?.nonce, mtimeMs, since: now };
+  const ownerGone = owner?.host === hostname() && typeof owner.pid === 'number' && !isRunning(owner.pid);
+  if (!ownerGone && now - sighting.since < staleMs) return sighting;
+  breakLock(path, owner?.nonce);
+  return undefined;
+}
+
+/**
+ * Removes the lock judged abandoned. Renaming is atomic, so of several waiters only one breaks
+ * it; if what it renamed turns out to be a newer lock (another waiter got there first), it is
+ * put back.
+ */
+function breakLock(path: string, judgedNonce: string | undefined): void {
+  const aside = `${path}.broken.${uniqueId()}`;
   try {
     renameSync(path, aside);
   } catch {
     return; // someone else broke it
   }
-  try {
-    if (statSync(aside).ino !== abandoned.ino) linkSync(aside, path);
-  } catch {
-    // a third process holds the lock now: it wins
+  if (readOwner(aside)?.nonce !== judgedNonce) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // a third process holds the lock now: it wins
+    }
   }
   try {
     unlinkSync(aside);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { durationSetting } from '../core/duration.js';
 import type { Env } from '../io/io.js';
@@ -6,6 +6,9 @@ import { ChunkedStore } from './chunked.js';
 import { STORE_KINDS, type SecretStore, type StoreKind } from './secret-store.js';
 
 /** Choosing and opening the secret store: shared by the CLI and the cached fast path. */
+
+/** A frozen keyring daemon must not hang a shell start-up. */
+export const DEFAULT_KEYCHAIN_TIMEOUT_MS = 3000;
 
 /** Entries over this many UTF-16 units are split (Windows Credential Manager: 2560 bytes). */
 const WINDOWS_ENTRY_LIMIT = 1200;
@@ -25,7 +28,8 @@ export function chooseStoreKind(flag: string | undefined, env: Env, saved: Store
  * of profiles, so it gets its own service name and never sees another directory's tokens.
  */
 export function keychainService(env: Env): string {
-  return env.AUTHCTL_CONFIG_DIR ? `authctl:${env.AUTHCTL_CONFIG_DIR}` : 'authctl';
+  // Resolved: `./cfg`, `cfg/` and the absolute path name one directory, so one set of entries.
+  return env.AUTHCTL_CONFIG_DIR ? `authctl:${resolve(env.AUTHCTL_CONFIG_DIR)}` : 'authctl';
 }
 
 export function entryLimit(env: Env, platform: NodeJS.Platform): number {
@@ -51,8 +55,8 @@ export async function openSecretStore(kind: StoreKind, options: StoreOptions): P
   }
   if (kind === 'memory') throw new Error('the memory store exists only in unit tests');
   const { KeychainStore } = await import('./keychain.js');
-  const timeoutSeconds = env.AUTHCTL_KEYCHAIN_TIMEOUT ? durationSetting(env.AUTHCTL_KEYCHAIN_TIMEOUT, 'AUTHCTL_KEYCHAIN_TIMEOUT') : 3;
-  return new KeychainStore(keychainService(env), env, timeoutSeconds * 1000);
+  const timeoutMs = env.AUTHCTL_KEYCHAIN_TIMEOUT ? durationSetting(env.AUTHCTL_KEYCHAIN_TIMEOUT, 'AUTHCTL_KEYCHAIN_TIMEOUT') * 1000 : DEFAULT_KEYCHAIN_TIMEOUT_MS;
+  return new KeychainStore(keychainService(env), env, timeoutMs);
 }
 
 export function chunked(store: SecretStore, options: Pick<StoreOptions, 'env' | 'platform'>): ChunkedStore {

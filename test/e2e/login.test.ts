@@ -131,6 +131,7 @@ describe.runIf(haveKeyring)('renewal and the cache key', () => {
     const realm = await newRealm();
     const env = isolatedEnv(loginEnv(realm));
     await runCli(['login', '--save-password'], { env });
+    await realm.configure({ tokenTtlSeconds: 3 * 3600 }); // the 1 h token is due under --min-ttl 2h; the new one is not
     const bare = { ...env, OS_PASSWORD: undefined };
     const renewed = await runCli(['token', 'get', '--min-ttl', '2h'], { env: bare });
     expect(renewed.stderr).toBe('');

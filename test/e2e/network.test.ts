@@ -57,8 +57,9 @@ describe.runIf(haveKeyring && haveOpenssl)('TLS with a private CA', () => {
     const flag = envFor(realm);
     expect((await runCli(['login', '--cacert', certs.ca], { env: flag })).code).toBe(0);
     // Saved with the profile: a renewal needs no flag.
-    const renewed = await runCli(['token', 'get', '--min-ttl', '2h'], { env: flag });
-    expect([renewed.code, renewed.stderr]).toEqual([0, '']);
+    const renewed = await runCli(['token', 'renew'], { env: flag });
+    expect(renewed.code, renewed.stderr).toBe(0);
+    expect(renewed.stderr).toMatch(/^Renewed at https:\/\/127\.0\.0\.1:/);
     expect(JSON.parse(readFileSync(join(flag.AUTHCTL_CONFIG_DIR!, 'config.json'), 'utf8'))).toMatchObject({ profiles: { default: { cacert: certs.ca } } });
     for (const variable of ['OS_CACERT', 'AUTHCTL_CACERT', 'NODE_EXTRA_CA_CERTS']) {
       const result = await runCli(['login'], { env: envFor(realm, { [variable]: certs.ca }) });
@@ -128,7 +129,7 @@ describe.runIf(haveKeyring)('timeouts and retries', () => {
     expect(result.code).toBe(5);
     expect(result.stderr).toMatch(/^authctl: no answer from http:\/\/127\.0\.0\.1:\d+ within 1s\n/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(8000);
   });
 
   it('retries 503 and 502, then succeeds', async () => {
@@ -204,7 +205,7 @@ describe.runIf(haveKeyring)('clock skew', () => {
     const env = envFor(realm);
     const login = await runCli(['login'], { env });
     expect(login.code, login.stderr).toBe(0);
-    expect(login.stderr).toContain('(59m)');
+    expect(login.stderr).toMatch(/\((59m|1h 00m)\)\n$/); // the Date header's one-second steps: within half a second
     const bare = { ...env, OS_PASSWORD: undefined };
     expect((await runCli(['token', 'get'], { env: bare })).code).toBe(0);
     const offline = JSON.parse((await runCli(['token', 'check', '--offline', '--json'], { env: bare })).stdout) as { valid: boolean; seconds_left: number };

@@ -832,14 +832,19 @@ describe('the chunked store over a memory store', () => {
     );
   });
 
-  it('leaves only the new value behind when it overwrites one', async () => {
+  it('keeps only the new value and the generation it replaced, and delete empties the store', async () => {
     await fc.assert(
       fc.asyncProperty(storedValue, storedValue, fc.integer({ min: MIN_ENTRY_LIMIT, max: 700 }), async (first, second, limit) => {
         const { memory, store } = await storeWith(limit, first);
+        const firstParts = memory.entries.size - 1;
         await store.write('profile:default', second);
         const fresh = await storeWith(limit, second);
+        const secondParts = fresh.memory.entries.size - 1;
         expect(await store.read('profile:default')).toEqual({ value: second });
-        expect(memory.entries.size).toBe(fresh.memory.entries.size);
+        // A split value's manifest keeps the generation it replaced, for readers of the old manifest.
+        expect(memory.entries.size).toBe(1 + secondParts + (secondParts > 0 ? firstParts : 0));
+        await store.write('profile:default', second);
+        expect(memory.entries.size).toBe(1 + secondParts + secondParts);
         await store.delete('profile:default');
         expect(memory.entries.size).toBe(0);
       }),

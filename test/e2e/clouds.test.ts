@@ -66,6 +66,20 @@ describe.runIf(haveKeyring)('clouds.yaml', () => {
     expect(login.stderr).toContain('domain Fiware');
   });
 
+  it('OS_CLOUD leaves an OAuth2 profile alone; --os-cloud on one is refused', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ AUTHCTL_CLIENT_SECRET: realm.fixtures.client.secret });
+    writeClouds(env.HOME!, realm);
+    expect((await runCli(['login', '--client-id', realm.fixtures.client.id, '--token-url', realm.tokenUrl], { env })).code).toBe(0);
+    const bare = { ...env, AUTHCTL_CLIENT_SECRET: undefined };
+    const before = (await runCli(['token', 'get'], { env: bare })).stdout;
+    const withCloud = await runCli(['token', 'get'], { env: { ...bare, OS_CLOUD: 'smartcity' } });
+    expect([withCloud.code, withCloud.stdout]).toEqual([0, before]);
+    const explicit = await runCli(['token', 'get', '--os-cloud', 'smartcity'], { env: bare });
+    expect(explicit.code).toBe(2);
+    expect(explicit.stderr).toContain('uses OAuth2 client credentials; --os-cloud names a Keystone login');
+  });
+
   it('an unknown cloud or a broken file: exit 2 naming the file, never the password', async () => {
     const realm = await newRealm();
     const env = isolatedEnv();

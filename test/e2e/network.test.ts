@@ -75,6 +75,25 @@ describe.runIf(haveKeyring && haveOpenssl)('TLS with a private CA', () => {
     expect(missing.stderr).toMatch(/^authctl: cannot read the CA file .*nope\.pem: /);
   });
 
+  it('each profile talks TLS with its own settings, also when one command goes through several', async () => {
+    const realm = server.createRealm();
+    const env = envFor(realm);
+    for (const [profile, tls] of [['careless', ['--insecure']], ['wrongca', ['--insecure']], ['careful', ['--cacert', certs.ca]]] as const) {
+      expect((await runCli(['login', '--profile', profile, ...tls], { env })).code).toBe(0);
+    }
+    // wrongca now trusts only a CA that did not sign the server's certificate.
+    const config = join(env.AUTHCTL_CONFIG_DIR!, 'config.json');
+    const data = JSON.parse(readFileSync(config, 'utf8')) as { profiles: Record<string, Record<string, unknown>> };
+    data.profiles.wrongca = { ...data.profiles.wrongca, insecure: false, cacert: certs.otherCa };
+    writeFileSync(config, JSON.stringify(data));
+    const status = JSON.parse((await runCli(['status', '--check', '--json'], { env: { ...env, OS_PASSWORD: undefined } })).stdout) as { name: string; token: string; checked: string; problem?: string }[];
+    expect(status.find((s) => s.name === 'careless')).toMatchObject({ token: 'valid', checked: 'iam' });
+    // Checked after careless: it must not ride on careless's --insecure.
+    expect(status.find((s) => s.name === 'wrongca')).toMatchObject({ token: 'unchecked', checked: 'iam' });
+    expect(status.find((s) => s.name === 'wrongca')!.problem).toMatch(/TLS certificate .* is not trusted/);
+    expect(status.find((s) => s.name === 'careful')).toMatchObject({ token: 'valid', checked: 'iam' });
+  });
+
   it('--insecure works, with a warning every time it is used', async () => {
     const realm = server.createRealm();
     const env = envFor(realm);

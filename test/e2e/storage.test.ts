@@ -72,6 +72,17 @@ describe.runIf(haveKeyring)('many processes at once', () => {
     expect(await realm.count('POST')).toBe(2); // the login, and one refresh
   }, 90_000);
 
+  it('with --min-ttl above the token lifetime, processes waiting on a refresh take its result instead of renewing again', async () => {
+    const realm = await newRealm({ delayMs: 200 });
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_MIN_TTL: '2h' });
+    await runCli(['login'], { env });
+    const results = await Promise.all(Array.from({ length: 8 }, () => runCli(['token', 'get'], { env, timeoutMs: 60_000 })));
+    expect(results.map((r) => r.code)).toEqual(Array(8).fill(0));
+    expect(new Set(results.map((r) => r.stdout)).size).toBe(1);
+    expect(await realm.count('POST')).toBe(2); // the login, and one renewal
+    expect(results.filter((r) => r.stderr.includes('less than --min-ttl 2h 00m: every call will renew'))).toHaveLength(1);
+  }, 60_000);
+
   it('a lock left by a killed process is taken over within a few seconds', async () => {
     const realm = await newRealm();
     const env = isolatedEnv(loginEnv(realm));

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { describeHeaders, proxySettings, retryDelayMs } from '../../src/iam/http.js';
+
+describe('retry delays', () => {
+  const now = Date.UTC(2030, 0, 1);
+  it('back off exponentially, with jitter in the upper half of each step', () => {
+    expect(retryDelayMs(1, undefined, now, () => 0)).toBe(250);
+    expect(retryDelayMs(1, undefined, now, () => 1)).toBe(500);
+    expect(retryDelayMs(2, undefined, now, () => 0)).toBe(500);
+    expect(retryDelayMs(3, undefined, now, () => 0.5)).toBe(1500);
+  });
+  it('honour Retry-After in seconds or as a date, capped at 30 s', () => {
+    expect(retryDelayMs(1, '2', now, () => 0)).toBe(2000);
+    expect(retryDelayMs(1, new Date(now + 5000).toUTCString(), now, () => 0)).toBe(5000);
+    expect(retryDelayMs(1, '3600', now, () => 0)).toBe(30_000);
+    expect(retryDelayMs(1, new Date(now - 5000).toUTCString(), now, () => 0)).toBe(0);
+    expect(retryDelayMs(1, 'soon', now, () => 0)).toBe(250);
+  });
+});
+
+describe('debug header lines', () => {
+  it('show secret headers as fingerprints, others as they are', () => {
+    const line = describeHeaders({ 'X-Auth-Token': 'gAAAAAsecret', 'x-subject-token': 'gAAAAAother', Authorization: 'Bearer x', accept: 'application/json' });
+    expect(line).toMatch(/^X-Auth-Token: sha256:[0-9a-f]{12}, x-subject-token: sha256:[0-9a-f]{12}, Authorization: sha256:[0-9a-f]{12}, accept: application\/json$/);
+    expect(line).not.toContain('secret');
+  });
+});
+
+describe('proxy settings from the environment', () => {
+  it('read upper and lower case, lower case first, like curl', () => {
+    expect(proxySettings({})).toBeUndefined();
+    expect(proxySettings({ NO_PROXY: 'x' })).toBeUndefined();
+    expect(proxySettings({ HTTPS_PROXY: 'http://p:1', no_proxy: 'a,b' })).toEqual({ httpsProxy: 'http://p:1', noProxy: 'a,b' });
+    expect(proxySettings({ http_proxy: 'http://lower:1', HTTP_PROXY: 'http://upper:1' })).toEqual({ httpProxy: 'http://lower:1' });
+  });
+});

@@ -209,12 +209,14 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
     .command('list')
     .description('the profiles, which is the default, and the store each uses')
     .option('--json', 'as JSON')
+    .addHelpText('after', examples(['authctl profile list', 'authctl profile list --json | jq -r ".[].name"']))
     .action(run(async () => (await import('../commands/profile.js')).profileListRun as Action));
   profile
     .command('show')
     .description("a profile's settings (never its secrets)")
     .argument('[name]', 'the profile (default: the current one)')
     .option('--json', 'as JSON')
+    .addHelpText('after', examples(['authctl profile show', 'authctl profile show work --json']))
     .action(run(async () => (await import('../commands/profile.js')).profileShowRun as Action));
   profile
     .command('use')
@@ -226,6 +228,7 @@ export function buildProgram(deps: Deps, secrets: SecretRegistry): Command {
     .command('remove')
     .description('log a profile out (revoking its token) and forget it')
     .argument('<name>', 'the profile')
+    .addHelpText('after', examples(['authctl profile remove old-project']))
     .action(run(async () => (await import('../commands/profile.js')).profileRemoveRun as Action));
 
   program

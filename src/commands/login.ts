@@ -3,13 +3,12 @@ import type { Context } from '../cli/context.js';
 import { authenticate } from '../core/auth.js';
 import { formatDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
-import { CLIENT_ID_ENV, CLIENT_SECRET_ENV, cloudLayer, openProfile, type OpenProfile } from '../core/profile.js';
+import { CLIENT_ID_ENV, CLIENT_SECRET_ENV, keystoneLayers, openProfile, type OpenProfile } from '../core/profile.js';
 import {
   checkFlagConflicts,
   checkUrl,
   describeMissing,
   KEYSTONE_SOURCES,
-  keystoneEnvLayer,
   MISSING,
   MISSING_PASSWORD,
   PASSWORD_ENV,
@@ -103,9 +102,7 @@ async function keystoneInputs(ctx: Context, opts: LoginOptions, profile: OpenPro
       hint: 'add --client-id, or use --password-stdin / --save-password',
     });
   }
-  const saved = profile.settings?.kind === 'oauth2' ? {} : (profile.settings ?? {});
-  const environment = keystoneEnvLayer(ctx.env);
-  const layers: KeystoneSettings[] = [flags, environment, cloudLayer(profile.cloud, [flags, environment]), saved];
+  const layers = keystoneLayers(ctx.env, profile, flags);
   let resolution = resolveKeystone(layers);
   // A bad URL is worth hearing about before anything else, even before a missing value.
   if (resolution.settings.authUrl !== undefined) checkUrl(resolution.settings.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp));

@@ -58,7 +58,7 @@ async function readCloud(ctx: Context, name: string): Promise<CloudEntry> {
  * A cloud entry as a settings layer. OpenStack's rule: when a project is named, a cloud's
  * `domain_*` is the default domain of the user and the project rather than a domain scope.
  */
-export function cloudLayer(cloud: CloudEntry | undefined, higher: readonly KeystoneSettings[]): KeystoneSettings {
+function cloudLayer(cloud: CloudEntry | undefined, higher: readonly KeystoneSettings[]): KeystoneSettings {
   if (!cloud) return {};
   const entryNamesProject = cloud.settings.project !== undefined || cloud.settings.projectId !== undefined;
   const projectFromAbove = higher.some((layer) => layer.project !== undefined || layer.projectId !== undefined);
@@ -79,6 +79,13 @@ export interface ResolvedTarget {
  * The target a command acts for: what the command line, the environment and the profile
  * together name. Commands other than `login` fail here (exit 3) when it is incomplete.
  */
+/** The settings layers of a Keystone login, in precedence order: flags, environment, clouds.yaml entry, saved profile. */
+export function keystoneLayers(env: Env, profile: Pick<OpenProfile, 'settings' | 'cloud'>, flags: KeystoneSettings): KeystoneSettings[] {
+  const environment = keystoneEnvLayer(env);
+  const saved = profile.settings?.kind === 'oauth2' ? {} : (profile.settings ?? {});
+  return [flags, environment, cloudLayer(profile.cloud, [flags, environment]), saved];
+}
+
 export function profileTarget(env: Env, profile: Pick<OpenProfile, 'name' | 'settings' | 'cloud'>, flags: KeystoneSettings = {}): ResolvedTarget {
   const saved = profile.settings;
   const oauth2 = !profile.cloud && (saved?.kind === 'oauth2' || (saved === undefined && Boolean(env[CLIENT_ID_ENV])));
@@ -88,11 +95,10 @@ export function profileTarget(env: Env, profile: Pick<OpenProfile, 'name' | 'set
     if (!clientId || !tokenUrl) throw notLoggedIn(profile.name, 'has no client-credentials settings');
     return { target: { kind: 'oauth2', clientId, tokenUrl } };
   }
-  const environment = keystoneEnvLayer(env);
-  const layers = [flags, environment, cloudLayer(profile.cloud, [flags, environment]), saved?.kind === 'oauth2' ? {} : (saved ?? {})];
+  const layers = keystoneLayers(env, profile, flags);
   const resolution = resolveKeystone(layers);
   if (!resolution.target) {
-    if (saved === undefined && !profile.cloud && Object.keys(environment).length === 0) throw notLoggedIn(profile.name, 'does not exist');
+    if (saved === undefined && !profile.cloud && Object.keys(layers[1]!).length === 0) throw notLoggedIn(profile.name, 'does not exist');
     throw new NoTokenError(`profile ${profile.name} is missing ${describeMissing(resolution.missing)}`, {
       hint: 'run `authctl login`, or set the missing values in the environment',
     });

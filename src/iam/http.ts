@@ -108,17 +108,13 @@ async function createTransport(options: HttpOptions): Promise<Transport> {
 async function nodeTransport(options: HttpOptions): Promise<Transport> {
   const http = process.getBuiltinModule('node:http');
   const https = process.getBuiltinModule('node:https');
-  const { rootCertificates } = process.getBuiltinModule('node:tls');
-  const ca = options.tls?.ca ? [...rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
-  const tlsOptions = { ...(ca ? { ca } : {}), ...(options.tls?.insecure ? { rejectUnauthorized: false } : {}) };
+  const tlsOptions = tlsConnectOptions(options);
   return (request, signal) =>
     new Promise((resolve, reject) => {
       const url = new URL(request.url);
       const module = url.protocol === 'https:' ? https : http;
       const req = module.request(url, { method: request.method, headers: request.headers, signal, maxHeaderSize: MAX_HEADER_BYTES, ...tlsOptions }, (res) => {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-        readCapped(res, url.origin).then((body) => resolve({ status: res.statusCode ?? 0, headers, body }), reject);
+        readCapped(res, url.origin).then((body) => resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body }), reject);
       });
       req.on('error', (error) => reject(error instanceof UnreachableError ? error : new NetworkError(describeNetworkError(error, url.origin, options.timeoutMs), { cause: error })));
       req.end(request.body);
@@ -127,9 +123,7 @@ async function nodeTransport(options: HttpOptions): Promise<Transport> {
 
 async function undiciTransport(options: HttpOptions, proxy: NonNullable<ReturnType<typeof proxySettings>>): Promise<Transport> {
   const { request, EnvHttpProxyAgent } = requireDependency<typeof import('undici')>('undici');
-  const { rootCertificates } = process.getBuiltinModule('node:tls');
-  const ca = options.tls?.ca ? [...rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
-  const tls = { ...(ca ? { ca } : {}), ...(options.tls?.insecure ? { rejectUnauthorized: false } : {}) };
+  const tls = tlsConnectOptions(options);
   // Every key given ('' for none): undici would otherwise read process.env itself, not the injected environment.
   const settings = { httpProxy: proxy.httpProxy ?? '', httpsProxy: proxy.httpsProxy ?? '', noProxy: proxy.noProxy ?? '' };
   const dispatcher = new EnvHttpProxyAgent({ ...settings, maxHeaderSize: MAX_HEADER_BYTES, connect: { timeout: options.timeoutMs, ...tls }, requestTls: tls });
@@ -141,10 +135,22 @@ async function undiciTransport(options: HttpOptions, proxy: NonNullable<ReturnTy
     } catch (error) {
       throw new NetworkError(describeNetworkError(error, origin, options.timeoutMs), { cause: error });
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    return { status: response.statusCode, headers, body: await readCapped(response.body, origin) };
+    return { status: response.statusCode, headers: flatHeaders(response.headers), body: await readCapped(response.body, origin) };
   };
+}
+
+/** Lower-case names, repeated headers joined with ", ". */
+function flatHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  return headers;
+}
+
+/** The CA list and verification switch, the same for both transports. */
+function tlsConnectOptions(options: HttpOptions): { ca?: string[]; rejectUnauthorized?: false } {
+  const { rootCertificates } = process.getBuiltinModule('node:tls');
+  const ca = options.tls?.ca ? [...rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
+  return { ...(ca ? { ca } : {}), ...(options.tls?.insecure ? { rejectUnauthorized: false as const } : {}) };
 }
 
 /** NODE_EXTRA_CA_CERTS stays trusted when --cacert replaces the default CA list. */

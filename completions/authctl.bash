@@ -12,7 +12,7 @@ __authctl_spec() {
       nargs=0 ;;
     'login')
       subs=()
-      opts=('--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--region' '--password-stdin' '--save-password' '--client-id' '--client-secret-stdin' '--token-url' '--save-secret' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      opts=('--allow-http' '--json' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--region' '--password-stdin' '--save-password' '--client-id' '--token-url' '--client-secret-stdin' '--save-secret' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--region' '--client-id' '--token-url' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token')
@@ -22,18 +22,18 @@ __authctl_spec() {
       nargs=0 ;;
     'token get')
       subs=()
-      opts=('--min-ttl' '--json' '--output' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      opts=('--json' '--min-ttl' '--output' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('--min-ttl' '--output' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token check')
       subs=()
-      opts=('--token-stdin' '--json' '-q' '--quiet' '--offline' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      opts=('--json' '--token-stdin' '-q' '--quiet' '--offline' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token renew')
       subs=()
-      opts=('--project' '--project-id' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--project' '--project-id' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--json' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'logout')
       subs=()
@@ -42,18 +42,18 @@ __authctl_spec() {
       nargs=0 ;;
     'logintoken')
       subs=()
-      opts=('--access-key' '--secret-key-stdin' '--security-token-stdin' '--duration' '--auth-url' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      opts=('--allow-http' '--json' '--access-key' '--secret-key-stdin' '--security-token-stdin' '--duration' '--auth-url' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('--access-key' '--duration' '--auth-url' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'export')
       subs=()
-      opts=('--shell' '--var' '--openstack' '--expiry' '--min-ttl' '--unset' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--shell' '--var' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--min-ttl' '--shell' '--var' '--openstack' '--expiry' '--unset' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--min-ttl' '--shell' '--var' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'exec')
       subs=()
-      opts=('--var' '--openstack' '--expiry' '--min-ttl' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--var' '--min-ttl' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--min-ttl' '--var' '--openstack' '--expiry' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--min-ttl' '--var' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=-1 ;;
     'profile')
       subs=('list' 'show' 'use' 'remove')
@@ -82,7 +82,7 @@ __authctl_spec() {
       nargs=1 ;;
     'status')
       subs=()
-      opts=('--check' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      opts=('--json' '--check' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'completion')

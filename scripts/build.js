@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Bundles src/ into dist/ with esbuild: a CommonJS file for the cached path, and the full CLI as
-// ES modules with lazily loaded chunks (prompts, HTTP, config writer). The native keychain addon stays
-// external: a .node file cannot be bundled.
+// ES modules with lazily loaded chunks (each command, prompts, secret stores, clouds.yaml). The
+// native keychain addon stays external: a .node file cannot be bundled.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
 const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
@@ -28,14 +28,15 @@ await build({
   splitting: true,
   format: 'esm',
   chunkNames: 'chunks/[name]-[hash]',
-  // Bundled CommonJS dependencies (undici, proper-lockfile) call require() for Node built-ins.
+  // Bundled CommonJS dependencies (commander, yaml, and the prompts' mute-stream, iconv-lite and
+  // others) call require() for Node built-ins. (undici is not bundled: src/util/cjs.ts loads it.)
   banner: { js: "import { createRequire as __authctlCreateRequire } from 'node:module'; const require = __authctlCreateRequire(import.meta.url);" },
 });
 
 // The front door for `token get` and `export`: one CommonJS file, no ES module loader (see
 // src/fast.ts). Libraries stay out of it and load from node_modules if a run needs them.
-const LOADED_ON_DEMAND = ['commander', 'chalk', 'conf', 'undici', '@inquirer/prompts', 'yaml'];
-await build({
+const LOADED_ON_DEMAND = ['commander', 'undici', '@inquirer/prompts', 'yaml'];
+const fast = await build({
   ...common,
   entryPoints: ['src/fast.ts'],
   outfile: 'dist/fast.cjs',
@@ -44,4 +45,7 @@ await build({
   minify: true,
   define: { ...common.define, 'import.meta.url': '__authctlModuleUrl' },
   banner: { js: "const __authctlModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  metafile: true,
 });
+// What went into dist/fast.cjs, for the test that keeps libraries out of it (test/e2e/budget.test.ts).
+writeFileSync(new URL('dist/fast.meta.json', root), JSON.stringify(fast.metafile, undefined, 2));

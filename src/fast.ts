@@ -11,39 +11,31 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Context, type Deps, type GlobalOptions } from './cli/context.js';
-import { failureReporter, reportFailure } from './cli/failure.js';
-import { exitWith, processDeps } from './cli/process.js';
+import { reportFailure } from './cli/exit.js';
+import { exitWith, processFactory } from './cli/process.js';
 import { exportRun, type ExportOptions } from './commands/export.js';
-import { TOKEN_OUTPUTS, tokenGetRun, type TokenGetOptions, type TokenOutput } from './commands/token-get.js';
+import { tokenGetRun, type TokenGetOptions, type TokenOutput } from './commands/token-get.js';
 import { SecretRegistry } from './io/redact.js';
+import { debugRequested, Reporter } from './io/reporter.js';
+import { Context, type GlobalOptions } from './session/context.js';
+import type { Factory } from './session/factory.js';
+import { flagKey, settingsFor } from './core/settings.js';
+import { parseArgsOptions, SETTINGS, TOKEN_OUTPUTS } from './settings/table.js';
 import { SHELL_NAMES, type ShellName } from './shell/formats.js';
 import { STORE_KINDS } from './store/secret-store.js';
 import { withoutUndefined } from './util/objects.js';
 
-const OPTIONS = {
-  profile: { type: 'string', short: 'p' },
-  store: { type: 'string' },
-  timeout: { type: 'string' },
-  debug: { type: 'boolean' },
-  cacert: { type: 'string' },
-  insecure: { type: 'boolean' },
-  'os-cloud': { type: 'string' },
-  'min-ttl': { type: 'string' },
-  json: { type: 'boolean' },
-  output: { type: 'string' },
-  shell: { type: 'string' },
-  var: { type: 'string' },
-  openstack: { type: 'boolean' },
-  expiry: { type: 'boolean' },
-  unset: { type: 'boolean' },
-} as const;
+/** The flags of `token get` and `export` and the global ones, from the settings table. */
+const OPTIONS = parseArgsOptions(['global', 'token get', 'export']);
+
+const flagsOf = (path: 'global' | 'token get' | 'export') => new Set(settingsFor(SETTINGS, path).map((setting) => setting.flag!.slice(2)));
+const GLOBAL_OPTIONS = flagsOf('global');
+const OWN_OPTIONS = { 'token get': flagsOf('token get'), export: flagsOf('export') } as const;
 
 export type FastCommand =
   | { command: 'token get'; globals: GlobalOptions; options: TokenGetOptions }
   | { command: 'export'; globals: GlobalOptions; options: ExportOptions };
 
-const GLOBAL_OPTIONS = new Set(['profile', 'store', 'timeout', 'debug', 'cacert', 'insecure', 'os-cloud']);
 
 /**
  * The command lines this front door takes; undefined for everything else. Like commander, it
@@ -61,40 +53,41 @@ export function recognise(argv: readonly string[]): FastCommand | undefined {
   const commandEnd = words.at(-1)?.index ?? -1;
   if (tokens.some((token) => token.kind === 'option' && !GLOBAL_OPTIONS.has(token.name) && token.index < commandEnd)) return undefined;
   if (tokens.some((token) => token.kind === 'option-terminator')) return undefined;
-  if (values.store !== undefined && !(STORE_KINDS as readonly string[]).includes(values.store)) return undefined;
-  const globals: GlobalOptions = withoutUndefined({ profile: values.profile, store: values.store, timeout: values.timeout, debug: values.debug, cacert: values.cacert, insecure: values.insecure, osCloud: values['os-cloud'] });
+  if (values.store !== undefined && !(STORE_KINDS as readonly string[]).includes(String(values.store))) return undefined;
+  const byKey = (names: ReadonlySet<string>) => withoutUndefined(Object.fromEntries([...names].map((name) => [flagKey(`--${name}`), values[name]]))) as Record<string, string | boolean>;
+  const globals: GlobalOptions = byKey(GLOBAL_OPTIONS);
   const command = positionals.length === 2 && positionals[0] === 'token' && positionals[1] === 'get' ? 'token get' : positionals.length === 1 && positionals[0] === 'export' ? 'export' : undefined;
-  if (command === 'token get' && values.shell === undefined && values.var === undefined && !values.openstack && !values.expiry && !values.unset) {
-    if (values.output !== undefined && !(TOKEN_OUTPUTS as readonly string[]).includes(values.output)) return undefined;
-    return { command, globals, options: withoutUndefined({ minTtl: values['min-ttl'], json: values.json, output: values.output as TokenOutput | undefined }) };
+  if (command === undefined) return undefined;
+  // A flag of the other command: the full CLI says it is unknown here.
+  if (Object.keys(values).some((name) => !GLOBAL_OPTIONS.has(name) && !OWN_OPTIONS[command].has(name))) return undefined;
+  const own = byKey(OWN_OPTIONS[command]);
+  if (command === 'token get') {
+    if (values.output !== undefined && !(TOKEN_OUTPUTS as readonly string[]).includes(String(values.output))) return undefined;
+    return { command, globals, options: own as TokenGetOptions & { output?: TokenOutput } };
   }
-  if (command === 'export' && !values.json && values.output === undefined) {
-    const shell = values.shell ?? 'sh';
-    if (!(SHELL_NAMES as readonly string[]).includes(shell)) return undefined;
-    const options: ExportOptions = withoutUndefined({ minTtl: values['min-ttl'], var: values.var, openstack: values.openstack, expiry: values.expiry, unset: values.unset });
-    return { command, globals, options: { ...options, shell: shell as ShellName } };
-  }
-  return undefined;
+  const shell = (values.shell as string | undefined) ?? 'sh';
+  if (!(SHELL_NAMES as readonly string[]).includes(shell)) return undefined;
+  return { command, globals, options: { ...(own as ExportOptions), shell: shell as ShellName } };
 }
 
 /** Runs a recognised command line; undefined when it is one for the full CLI. */
-export async function runFast(argv: readonly string[], deps: Deps): Promise<number | undefined> {
+export async function runFast(argv: readonly string[], factory: Factory): Promise<number | undefined> {
   const request = recognise(argv);
   if (!request) return undefined;
   const secrets = new SecretRegistry();
   try {
-    const ctx = new Context(deps, request.globals, secrets);
+    const ctx = new Context(factory, request.globals, secrets);
     if (request.command === 'token get') await tokenGetRun(ctx, request.options);
     else await exportRun(ctx, request.options);
     return 0;
   } catch (error) {
-    return reportFailure(error, failureReporter(deps, secrets, Boolean(request.globals.debug)));
+    return reportFailure(error, new Reporter(() => factory.io.stderr, factory.env, secrets, debugRequested(request.globals.debug, factory.env)));
   }
 }
 
 /** The process entry point, used by bin/authctl. */
 export function run(argv: readonly string[]): void {
-  runFast(argv, processDeps())
+  runFast(argv, processFactory())
     .then(async (code) => {
       if (code !== undefined) return exitWith(code);
       const cli = (await import(pathToFileURL(join(__dirname, 'authctl.js')).href)) as typeof import('./main.js');

@@ -1,15 +1,20 @@
 import { CommanderError } from 'commander';
-import type { Deps } from './cli/context.js';
-import { failureReporter, reportFailure } from './cli/failure.js';
-import { exitWith, processDeps } from './cli/process.js';
+import { ExitCode, reportFailure } from './cli/exit.js';
+import { exitWith, processFactory } from './cli/process.js';
 import { buildProgram } from './cli/program.js';
-import { ExitCode } from './core/errors.js';
 import { SecretRegistry } from './io/redact.js';
+import { debugRequested, Reporter } from './io/reporter.js';
+import type { Factory } from './session/factory.js';
 
-/** Runs one command line through the full CLI and returns its exit code. */
-export async function run(argv: readonly string[], deps: Deps): Promise<number> {
+/** A reporter for the final error, built without a Context (whose own settings may be what failed). */
+export function failureReporter(factory: Factory, secrets: SecretRegistry, debug: boolean): Reporter {
+  return new Reporter(() => factory.io.stderr, factory.env, secrets, debugRequested(debug, factory.env));
+}
+
+/** Runs one command line through the full CLI and returns its exit code. Never exits the process. */
+export async function run(argv: readonly string[], factory: Factory): Promise<number> {
   const secrets = new SecretRegistry();
-  const program = buildProgram(deps, secrets);
+  const program = buildProgram(factory, secrets);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.Ok;
@@ -18,11 +23,11 @@ export async function run(argv: readonly string[], deps: Deps): Promise<number> 
       // --help and --version end with a CommanderError too; commander has printed what it had to.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
-    return reportFailure(error, failureReporter(deps, secrets, argv.includes('--debug')));
+    return reportFailure(error, failureReporter(factory, secrets, argv.includes('--debug')));
   }
 }
 
 /** The full CLI's process entry point (dist/authctl.js), reached through bin/authctl and dist/fast.cjs. */
 export async function main(argv: readonly string[]): Promise<void> {
-  exitWith(await run(argv, processDeps()));
+  exitWith(await run(argv, processFactory()));
 }

@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
+import { terminalPrompter } from '../io/prompter.js';
 import type { OutputStream } from '../io/io.js';
-import type { Deps } from './context.js';
+import type { Factory } from '../session/factory.js';
 
 declare const AUTHCTL_VERSION: string;
 
@@ -32,25 +33,39 @@ const stdout: OutputStream = {
   },
 };
 
-/** The real world: this process's environment, streams and clock. */
-export function processDeps(): Deps {
+/** The real world: this process's environment, streams, clock, keychain, network and terminal. */
+export function processFactory(): Factory {
+  const io = {
+    get stdin() {
+      return process.stdin;
+    },
+    stdout,
+    get stderr() {
+      return process.stderr;
+    },
+  };
   return {
     env: process.env,
     // Getters: Node builds each stream on first use, and building all three costs the cached path ~8 ms.
-    io: {
-      get stdin() {
-        return process.stdin;
-      },
-      stdout,
-      get stderr() {
-        return process.stderr;
-      },
-    },
-    now: Date.now,
+    io,
+    clock: { now: Date.now },
     platform: process.platform,
+    version: AUTHCTL_VERSION,
     cwd: () => process.cwd(),
     home: () => process.getBuiltinModule('node:os').homedir(),
-    version: AUTHCTL_VERSION,
+    async defaultConfigDir() {
+      const { default: envPaths } = await import('env-paths');
+      return envPaths('authctl', { suffix: '' }).config;
+    },
+    async openStore(kind, options) {
+      const { openSecretStore } = await import('../store/open.js');
+      return openSecretStore(kind, options);
+    },
+    async httpClient(options) {
+      const { createHttpClient } = await import('../iam/http.js');
+      return createHttpClient(options);
+    },
+    prompter: () => terminalPrompter(io),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Context } from '../cli/context.js';
+import type { Context } from '../session/context.js';
 import { UsageError } from '../core/errors.js';
 import { COMPLETION_SHELLS, completionScript, treeFromCommander, type CompletionShell } from '../shell/completion.js';
 

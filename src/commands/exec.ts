@@ -1,31 +1,24 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Context } from '../cli/context.js';
-import { AuthctlError, ExitCode, UsageError } from '../core/errors.js';
-import { checkMinTtl } from '../core/profile.js';
-import { cachedOrFresh } from '../core/resolve.js';
+import { ChildExitError, CommandNotRunError, UsageError } from '../core/errors.js';
 import type { Env } from '../io/io.js';
+import type { Context } from '../session/context.js';
+import { checkMinTtl } from '../session/profile.js';
+import { cachedOrFresh } from '../session/resolve.js';
+import { SECRET_VARIABLES } from '../settings/table.js';
 import { checkVariableOptions, variables, type VariableOptions } from '../shell/variables.js';
 
 export interface ExecOptions extends VariableOptions {
   minTtl?: string;
 }
 
-/** Thrown to end authctl with the child's own exit code, having printed nothing. */
-export class ChildExit extends AuthctlError {
-  constructor(code: number) {
-    super(code as ExitCode, `the command exited with ${code}`, { silent: true });
-  }
-}
-
-/** authctl's own secret inputs: the command gets the token, not what authctl used to obtain it. */
-const AUTHCTL_SECRETS = ['OS_PASSWORD', 'AUTHCTL_CLIENT_SECRET', 'AUTHCTL_SECRET_KEY', 'AUTHCTL_SECURITY_TOKEN', 'AUTHCTL_FILE_PASSPHRASE', 'HUAWEICLOUD_SDK_SK', 'HUAWEICLOUD_SDK_SECURITY_TOKEN'];
 
 /** The command's environment: the caller's, minus authctl's secrets (and, with --openstack, any other OS_* login), plus the token's variables. */
 export function childEnvironment(env: Env, set: ReadonlyMap<string, string>, openstack: boolean): Record<string, string> {
   const child: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || AUTHCTL_SECRETS.includes(name)) continue;
+    // authctl's own secret inputs (the settings table's secret rows): the command gets the token, not what obtained it.
+    if (value === undefined || SECRET_VARIABLES.includes(name)) continue;
     // Leftover OS_USERNAME or OS_PROJECT_NAME would mix with the token's own scope in OpenStack's clients.
     if (openstack && name.startsWith('OS_')) continue;
     child[name] = value;
@@ -42,7 +35,7 @@ export async function execRun(ctx: Context, opts: ExecOptions, command: { args: 
   const [program, ...args] = command.args;
   if (program === undefined) throw new UsageError('no command to run', { hint: 'authctl exec -- COMMAND [ARGS...]' });
   const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
-  const env = childEnvironment(ctx.env, variables(token, opts, resolved.region), Boolean(opts.openstack));
+  const env = childEnvironment(ctx.env, variables(token, opts, resolved), Boolean(opts.openstack));
   // At a terminal, Ctrl-C and Ctrl-\ reach the command directly (same process group): forwarding
   // them too would deliver them twice, and many programs take a second Ctrl-C as "quit now".
   const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', ...(ctx.io.stdin.isTTY ? [] : (['SIGINT', 'SIGQUIT'] as const))];
@@ -65,8 +58,8 @@ export async function execRun(ctx: Context, opts: ExecOptions, command: { args: 
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
       stop();
-      if (error.code === 'ENOENT') reject(new AuthctlError(127 as ExitCode, `command not found: ${program}`, { hint: 'check the name and your PATH' }));
-      else if (error.code === 'EACCES') reject(new AuthctlError(126 as ExitCode, `cannot run ${program}: permission denied`, { hint: 'is it executable?' }));
+      if (error.code === 'ENOENT') reject(new CommandNotRunError(127, `command not found: ${program}`, { hint: 'check the name and your PATH' }));
+      else if (error.code === 'EACCES') reject(new CommandNotRunError(126, `cannot run ${program}: permission denied`, { hint: 'is it executable?' }));
       else reject(error);
     });
     child.on('exit', (exitCode, signal) => {
@@ -75,5 +68,5 @@ export async function execRun(ctx: Context, opts: ExecOptions, command: { args: 
       resolve(exitCode ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });
-  if (code !== 0) throw new ChildExit(code);
+  if (code !== 0) throw new ChildExitError(code);
 }

@@ -1,6 +1,6 @@
-import type { Context } from '../cli/context.js';
-import { checkMinTtl } from '../core/profile.js';
-import { cachedOrFresh } from '../core/resolve.js';
+import type { Context } from '../session/context.js';
+import { checkMinTtl } from '../session/profile.js';
+import { cachedOrFresh } from '../session/resolve.js';
 import { renderVariables, type ShellName } from '../shell/formats.js';
 import { checkVariableOptions, variableNames, variables, type VariableOptions } from '../shell/variables.js';
 
@@ -23,5 +23,5 @@ export async function exportRun(ctx: Context, opts: ExportOptions): Promise<void
     return;
   }
   const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
-  ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved.region)));
+  ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved)));
 }

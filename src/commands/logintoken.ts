@@ -1,11 +1,13 @@
-import type { Context } from '../cli/context.js';
 import { parseDuration } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
-import { openProfile } from '../core/profile.js';
-import { cachedOrFresh } from '../core/resolve.js';
-import { checkUrl, KEYSTONE_SOURCES } from '../core/settings.js';
+import { checkUrl, flagLayer, pick, type Setting } from '../core/settings.js';
+import { AUTH_URL } from '../auth/keystone-identity.js';
 import { isoTime } from '../core/token.js';
 import { canPrompt, readStdinSecret } from '../io/io.js';
+import type { Context } from '../session/context.js';
+import { chooseMethod, methodLayers, openProfile } from '../session/profile.js';
+import { SETTINGS } from '../settings/table.js';
+import { cachedOrFresh } from '../session/resolve.js';
 import { createLoginToken, createSecurityToken, iamBase, LOGIN_TOKEN_DURATION, type AccessKey } from '../iam/logintoken.js';
 
 export interface LoginTokenOptions {
@@ -18,15 +20,18 @@ export interface LoginTokenOptions {
   json?: boolean;
 }
 
-/** Environment variables, authctl's first, then the Huawei Cloud SDK's names for the same things. */
-export const ACCESS_KEY_ENV = ['AUTHCTL_ACCESS_KEY', 'HUAWEICLOUD_SDK_AK'] as const;
-export const SECRET_KEY_ENV = ['AUTHCTL_SECRET_KEY', 'HUAWEICLOUD_SDK_SK'] as const;
-export const SECURITY_TOKEN_ENV = ['AUTHCTL_SECURITY_TOKEN', 'HUAWEICLOUD_SDK_SECURITY_TOKEN'] as const;
+const row = (key: string): Setting => SETTINGS.find((setting) => setting.key === key)!;
+/** Variables, authctl's first, then the Huawei Cloud SDK's names for the same things (the settings table). */
+const ACCESS_KEY = row('accessKey');
+const SECRET_KEY = row('secretKeyStdin');
+const SECURITY_TOKEN = row('securityTokenStdin');
 
-function fromEnv(ctx: Context, names: readonly string[]): string | undefined {
-  for (const name of names) if (ctx.env[name]) return ctx.env[name];
+function fromEnv(ctx: Context, setting: Setting): string | undefined {
+  for (const name of setting.env ?? []) if (ctx.env[name]) return ctx.env[name];
   return undefined;
 }
+
+const sources = (setting: Setting) => `${setting.flag}, env ${(setting.env ?? []).join(' or ')}`;
 
 export function checkLoginTokenDuration(text: string | undefined): number {
   if (text === undefined) return LOGIN_TOKEN_DURATION.default;
@@ -47,18 +52,19 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
     throw new UsageError('--secret-key-stdin and --security-token-stdin cannot both read stdin', { hint: 'pass one of them in the environment (AUTHCTL_SECRET_KEY or AUTHCTL_SECURITY_TOKEN)' });
   }
   const duration = checkLoginTokenDuration(opts.duration);
-  const accessKey = opts.accessKey ?? fromEnv(ctx, ACCESS_KEY_ENV);
-  const http = async () => ctx.http();
+  const accessKey = opts.accessKey ?? fromEnv(ctx, ACCESS_KEY);
+  const profile = await openProfile(ctx);
+  const http = async () => ctx.http(profile.tls);
 
   let base: string;
   let key: AccessKey;
   if (accessKey !== undefined) {
-    base = iamBase(await authUrlFor(ctx, opts));
-    const secret = opts.secretKeyStdin ? await readStdinSecret(ctx.io, 'secret-key') : fromEnv(ctx, SECRET_KEY_ENV);
-    const securityToken = opts.securityTokenStdin ? await readStdinSecret(ctx.io, 'security-token') : fromEnv(ctx, SECURITY_TOKEN_ENV);
+    base = iamBase(authUrlFor(ctx, opts, profile));
+    const secret = opts.secretKeyStdin ? await readStdinSecret(ctx.io, 'secret-key') : fromEnv(ctx, SECRET_KEY);
+    const securityToken = opts.securityTokenStdin ? await readStdinSecret(ctx.io, 'security-token') : fromEnv(ctx, SECURITY_TOKEN);
     const missing = [
-      ...(secret === undefined && !canPrompt(ctx.io) ? ['secret key (--secret-key-stdin, env AUTHCTL_SECRET_KEY or HUAWEICLOUD_SDK_SK)'] : []),
-      ...(securityToken === undefined ? ['security token (--security-token-stdin, env AUTHCTL_SECURITY_TOKEN or HUAWEICLOUD_SDK_SECURITY_TOKEN)'] : []),
+      ...(secret === undefined && !canPrompt(ctx.io) ? [`secret key (${sources(SECRET_KEY)})`] : []),
+      ...(securityToken === undefined ? [`security token (${sources(SECURITY_TOKEN)})`] : []),
     ];
     if (missing.length) throw new UsageError(`missing ${missing.join('; ')}`, { hint: 'a login token is made from an access key, its secret key and a security token' });
     key = { access: accessKey, secret: secret ?? (await ctx.prompter().password(`Secret key for ${accessKey}:`)), securityToken: securityToken! };
@@ -69,8 +75,9 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
       }
       throw error;
     });
-    if (result.resolved.target.kind !== 'keystone') throw new UsageError('a login token needs a Keystone user token or an access key', { hint: 'give --access-key' });
-    base = iamBase(opts.authUrl ? checkUrl(opts.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp)) : result.resolved.target.authUrl);
+    const { method, target } = result.resolved;
+    if (!method.iamUrl) throw new UsageError('a login token needs a Keystone user token or an access key', { hint: 'give --access-key' });
+    base = iamBase(opts.authUrl ? checkUrl(opts.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp)) : method.iamUrl(target));
     ctx.secrets.add(result.token.token);
     key = await createSecurityToken(await http(), base, result.token.token);
   }
@@ -85,11 +92,11 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
   else ctx.io.stdout.write(`${loginToken.token}\n`);
 }
 
-/** --auth-url, else OS_AUTH_URL, else the profile's. */
-async function authUrlFor(ctx: Context, opts: LoginTokenOptions): Promise<string> {
-  const explicit = opts.authUrl ?? (ctx.env[KEYSTONE_SOURCES.authUrl.env] || undefined);
-  if (explicit !== undefined) return checkUrl(explicit, 'auth URL', '--auth-url', Boolean(opts.allowHttp));
-  const profile = await openProfile(ctx);
-  if (profile.settings?.authUrl) return checkUrl(profile.settings.authUrl, 'auth URL', '--auth-url', Boolean(profile.settings.allowHttp));
-  throw new UsageError('missing the IAM URL (--auth-url, env OS_AUTH_URL)', { hint: 'e.g. --auth-url https://iam.example.com/v3' });
+/** --auth-url, else OS_AUTH_URL, else the clouds.yaml entry's, else the profile's. */
+function authUrlFor(ctx: Context, opts: LoginTokenOptions, profile: Awaited<ReturnType<typeof openProfile>>): string {
+  const flags = flagLayer(opts as Record<string, unknown>, [AUTH_URL]);
+  const found = pick(methodLayers(ctx.env, profile, chooseMethod(profile, {}, ctx.env), flags), 'authUrl');
+  if (found === undefined) throw new UsageError('missing the IAM URL (--auth-url, env OS_AUTH_URL)', { hint: 'e.g. --auth-url https://iam.example.com/v3' });
+  const allowHttp = found.source.kind === 'profile' ? Boolean(profile.settings?.allowHttp) : Boolean(opts.allowHttp);
+  return checkUrl(String(found.value), 'auth URL', '--auth-url', allowHttp);
 }

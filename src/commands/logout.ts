@@ -1,9 +1,8 @@
-import type { Context } from '../cli/context.js';
-import { AuthctlError, ExitCode, UnreachableError } from '../core/errors.js';
-import { openProfile, type OpenProfile } from '../core/profile.js';
-import { isOAuth2Key } from '../core/target.js';
+import { methodForKey } from '../auth/registry.js';
+import { AuthctlError, UnreachableError } from '../core/errors.js';
 import { isExpired, isoTime } from '../core/token.js';
-import { revokeToken } from '../iam/keystone.js';
+import type { Context } from '../session/context.js';
+import { openProfile, type OpenProfile } from '../session/profile.js';
 
 export interface LogoutOptions {
   all?: boolean;
@@ -46,7 +45,7 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
     if (!(error instanceof AuthctlError)) throw error;
     ctx.reporter.warn(`profile ${name}: could not revoke the token at IAM: ${error.message}`);
     failure =
-      error.exitCode === ExitCode.Unreachable
+      error instanceof UnreachableError
         ? new UnreachableError(`the token of profile ${name} could not be revoked (IAM unreachable); it stays valid at IAM until it expires`, {
             hint: 'the local copy is gone either way; if the token may have leaked, ask your IAM administrator to revoke it',
           })
@@ -65,9 +64,11 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
 async function revoke(ctx: Context, profile: OpenProfile): Promise<string> {
   const cached = await profile.secrets.readToken();
   if (!cached) return 'nothing to revoke';
-  if (isOAuth2Key(cached.key)) return 'client-credentials tokens cannot be revoked, so it was only forgotten';
+  const method = methodForKey(cached.key);
+  const revokeAt = method?.can.revoke;
+  if (!revokeAt) return `${method?.label ?? 'such'} tokens cannot be revoked, so it was only forgotten`;
   if (isExpired(cached, ctx.now())) return `the token had already expired (${isoTime(cached.expiresAt)})`;
   ctx.secrets.add(cached.token);
-  const result = await revokeToken(await ctx.http(), cached.issuer, cached.token, cached.token);
+  const result = await revokeAt(await ctx.http(profile.tls), cached.issuer, cached.token);
   return result === 'revoked' ? 'token revoked at IAM' : 'IAM no longer knew the token';
 }

@@ -1,8 +1,8 @@
-import type { Context } from '../cli/context.js';
 import { UsageError } from '../core/errors.js';
-import { describeScope, describeUser } from '../core/target.js';
-import { resolveKeystone } from '../core/settings.js';
-import { validateProfileName, type ProfileSettings } from '../store/config.js';
+import type { ProfileSettings } from '../core/profile-settings.js';
+import type { Context } from '../session/context.js';
+import { savedMethod } from '../session/profile.js';
+import { validateProfileName } from '../store/config.js';
 import { logOutProfile } from './logout.js';
 
 export interface ProfileListOptions {
@@ -13,7 +13,10 @@ export interface ProfileListOptions {
 export interface ProfileSummary {
   name: string;
   default: boolean;
-  kind: 'keystone' | 'oauth2';
+  /** The auth method's kind, as saved. */
+  kind: string;
+  /** The auth method, as a person reads it. */
+  method: string;
   store: string;
   /** The auth URL, or the OAuth2 token URL. */
   iam: string | null;
@@ -23,21 +26,8 @@ export interface ProfileSummary {
 }
 
 export function summarise(name: string, settings: ProfileSettings, defaultName: string, store: string): ProfileSummary {
-  const kind = settings.kind ?? 'keystone';
-  if (kind === 'oauth2') {
-    return { name, default: name === defaultName, kind, store, iam: settings.tokenUrl ?? null, user: settings.clientId ? `client ${settings.clientId}` : null, scope: null, region: null };
-  }
-  const { target } = resolveKeystone([settings]);
-  return {
-    name,
-    default: name === defaultName,
-    kind,
-    store,
-    iam: settings.authUrl ?? null,
-    user: target ? describeUser(target.user) : null,
-    scope: target ? describeScope(target.scope) : null,
-    region: settings.region ?? null,
-  };
+  const method = savedMethod(settings)!;
+  return { name, default: name === defaultName, kind: method.kind, method: method.label, store, ...method.describe(settings) };
 }
 
 /** Left-aligned columns for a person; the header is the first row. */
@@ -77,12 +67,12 @@ export async function profileShowRun(ctx: Context, opts: ProfileListOptions, com
   }
   const rows: [string, string][] = [
     ['profile', `${summary.name}${summary.default ? ' (default)' : ''}`],
-    ['kind', summary.kind === 'oauth2' ? 'OAuth2 client credentials' : 'Keystone password'],
+    ['kind', summary.method],
     ['store', summary.store],
     ['iam', summary.iam ?? '-'],
     ['user', summary.user ?? '-'],
   ];
-  if (summary.kind === 'keystone') rows.push(['scope', summary.scope ?? '-']);
+  if (summary.scope !== null || savedMethod(settings)?.can.rescope) rows.push(['scope', summary.scope ?? '-']);
   if (summary.region) rows.push(['region', summary.region]);
   if (settings.cacert) rows.push(['cacert', settings.cacert]);
   if (settings.insecure) rows.push(['insecure', 'yes (TLS certificates are not verified)']);

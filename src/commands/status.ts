@@ -1,10 +1,9 @@
-import type { Context } from '../cli/context.js';
+import type { AuthMethod, Target } from '../auth/method.js';
 import { formatDuration } from '../core/duration.js';
-import { AuthctlError, ExitCode } from '../core/errors.js';
-import { openProfile, profileTarget } from '../core/profile.js';
-import { isOAuth2Key, targetKey } from '../core/target.js';
+import { AuthctlError, RejectedError } from '../core/errors.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
-import { validateToken } from '../iam/keystone.js';
+import type { Context } from '../session/context.js';
+import { openProfile, resolveTarget, type OpenProfile } from '../session/profile.js';
 import { knownProfiles } from './logout.js';
 import { summarise, table, type ProfileSummary } from './profile.js';
 
@@ -70,28 +69,32 @@ function describeToken(status: ProfileStatus): string {
 async function profileStatus(ctx: Context, name: string, summary: ProfileSummary, check: boolean): Promise<ProfileStatus> {
   const base = { ...summary, expires_at: null, seconds_left: null, checked: 'offline' as const };
   let cached: CachedToken | undefined;
-  let key: string | undefined;
+  let key: string;
+  let method: AuthMethod<Target>;
+  let profile: OpenProfile;
   try {
-    const profile = await openProfile(ctx, name);
+    profile = await openProfile(ctx, name);
     cached = await profile.secrets.readToken();
-    key = targetKey(profileTarget(ctx.env, profile).target);
+    ({ key, method } = resolveTarget(ctx, profile));
   } catch (error) {
     // One broken profile (keychain locked, settings incomplete) must not hide the others.
-    return { ...base, token: 'unreadable', problem: error instanceof Error ? error.message : String(error) };
+    // stdout is data for scripts, but still redacted: a message may quote what a server or file said.
+    return { ...base, token: 'unreadable', problem: ctx.secrets.redact(error instanceof Error ? error.message : String(error)) };
   }
   if (!cached) return { ...base, token: 'none' };
   const left = remainingMs(cached, ctx.now());
   const timing = { expires_at: isoTime(cached.expiresAt), seconds_left: Math.max(0, Math.floor(left / 1000)) };
   if (cached.key !== key) return { ...base, ...timing, token: 'stale' };
   if (left <= 0) return { ...base, ...timing, token: 'expired' };
-  if (!check || isOAuth2Key(cached.key)) return { ...base, ...timing, token: 'valid' };
+  const validate = method.can.validate;
+  if (!check || !validate) return { ...base, ...timing, token: 'valid' };
   ctx.secrets.add(cached.token);
   try {
-    const validation = await validateToken(await ctx.http(), cached.issuer, cached.token, cached.token, 'HEAD');
+    const validation = await validate(await ctx.http(profile.tls), cached.issuer, cached.token, cached.token, 'HEAD');
     return { ...base, ...timing, checked: 'iam', token: validation.valid ? 'valid' : 'rejected' };
   } catch (error) {
     if (!(error instanceof AuthctlError)) throw error;
-    const token = error.exitCode === ExitCode.Rejected ? 'rejected' : 'unchecked';
-    return { ...base, ...timing, checked: 'iam', token, problem: error.message };
+    const token = error instanceof RejectedError ? 'rejected' : 'unchecked';
+    return { ...base, ...timing, checked: 'iam', token, problem: ctx.secrets.redact(error.message) };
   }
 }

@@ -1,13 +1,12 @@
-import type { Context } from '../cli/context.js';
+import type { Validation } from '../auth/method.js';
 import { formatDuration } from '../core/duration.js';
 import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
-import { notLoggedIn, openProfile, profileTarget, type OpenProfile } from '../core/profile.js';
-import { cachedOrFresh } from '../core/resolve.js';
-import { targetKey } from '../core/target.js';
 import { isoTime, remainingMs, type CachedToken, type NamedRef, type TokenInfo } from '../core/token.js';
 import { scopeJson, type ScopeJson } from '../core/token-json.js';
-import { validateToken } from '../iam/keystone.js';
 import { readStdinSecret } from '../io/io.js';
+import type { Context } from '../session/context.js';
+import { notLoggedIn, openProfile, resolveTarget, type OpenProfile, type ResolvedTarget } from '../session/profile.js';
+import { cachedOrFresh } from '../session/resolve.js';
 
 export interface TokenCheckOptions {
   tokenStdin?: boolean;
@@ -35,7 +34,7 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
   if (opts.quiet && opts.json) throw new UsageError('--quiet and --json cannot be used together', { hint: '--quiet prints nothing; the exit code is the answer' });
   if (opts.offline && opts.tokenStdin) throw new UsageError('--offline can only judge the cached token, not one from stdin', { hint: 'drop --offline to ask IAM' });
   const profile = await openProfile(ctx);
-  const { target } = profileTarget(ctx.env, profile);
+  const resolved = resolveTarget(ctx, profile);
 
   let report: CheckReport;
   if (opts.offline) {
@@ -43,13 +42,10 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
     if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
     const left = remainingMs(cached, ctx.now());
     report = reportFrom(profile.name, 'offline', cached, ctx.now(), cached.skewMs);
-    if (cached.key !== targetKey(target)) Object.assign(report, { valid: false, reason: OTHER_SETTINGS });
+    if (cached.key !== resolved.key) Object.assign(report, { valid: false, reason: OTHER_SETTINGS });
     else if (left <= 0) Object.assign(report, { valid: false, reason: 'expired' });
   } else {
-    if (target.kind !== 'keystone') {
-      throw new UsageError(`profile ${profile.name} uses OAuth2 client credentials, which have no validation endpoint`, { hint: 'use `authctl token check --offline` to judge from the cached expiry' });
-    }
-    report = await checkAtIam(ctx, profile, targetKey(target), opts);
+    report = await checkAtIam(ctx, profile, resolved, opts);
   }
 
   // IAM's words end up in `reason`, and IAM may quote the token it refused (Keystone: "Could not find token: ...").
@@ -92,7 +88,11 @@ const OTHER_SETTINGS = 'issued for other settings (auth URL, user or scope)';
  * Asks the IAM that issued the caller token, never one the environment names now: a token
  * cached for other settings is reported as such without being sent anywhere.
  */
-async function checkAtIam(ctx: Context, profile: OpenProfile, key: string, opts: TokenCheckOptions): Promise<CheckReport> {
+async function checkAtIam(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, opts: TokenCheckOptions): Promise<CheckReport> {
+  const validate = resolved.method.can.validate;
+  if (!validate) {
+    throw new UsageError(`profile ${profile.name} uses ${resolved.method.label}, which have no validation endpoint`, { hint: 'use `authctl token check --offline` to judge from the cached expiry' });
+  }
   let caller: CachedToken;
   let subject: string;
   if (opts.tokenStdin) {
@@ -102,18 +102,18 @@ async function checkAtIam(ctx: Context, profile: OpenProfile, key: string, opts:
   } else {
     const cached = await profile.secrets.readToken();
     if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
-    if (cached.key !== key) return { valid: false, checked: 'offline', profile: profile.name, reason: OTHER_SETTINGS };
+    if (cached.key !== resolved.key) return { valid: false, checked: 'offline', profile: profile.name, reason: OTHER_SETTINGS };
     caller = cached;
     subject = cached.token;
   }
   ctx.secrets.add(caller.token);
-  let validation;
+  let validation: Validation;
   try {
-    validation = await validateToken(await ctx.http(), caller.issuer, caller.token, subject, opts.quiet ? 'HEAD' : 'GET');
+    validation = await validate(await ctx.http(profile.tls), caller.issuer, caller.token, subject, opts.quiet ? 'HEAD' : 'GET');
   } catch (error) {
     // Checking its own token, a refused caller *is* the answer: that token is no good.
     if (!(error instanceof RejectedError) || opts.tokenStdin) throw error;
-    validation = { valid: false as const, status: 401, message: error.message };
+    validation = { valid: false, status: 401, message: error.message };
   }
   if (validation.valid) return reportFrom(profile.name, 'iam', validation.info, ctx.now(), 0);
   const said = validation.message ? `: ${validation.message}` : '';

@@ -1,11 +1,11 @@
-import type { Context } from '../cli/context.js';
 import { UsageError } from '../core/errors.js';
-import { checkMinTtl } from '../core/profile.js';
-import { cachedOrFresh } from '../core/resolve.js';
 import { tokenJson } from '../core/token-json.js';
 import { isoTime, type CachedToken } from '../core/token.js';
+import type { Context } from '../session/context.js';
+import { checkMinTtl } from '../session/profile.js';
+import { cachedOrFresh } from '../session/resolve.js';
+import type { TOKEN_OUTPUTS } from '../settings/table.js';
 
-export const TOKEN_OUTPUTS = ['token', 'json', 'exec-credential'] as const;
 export type TokenOutput = (typeof TOKEN_OUTPUTS)[number];
 
 export interface TokenGetOptions {

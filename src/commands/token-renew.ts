@@ -1,14 +1,13 @@
-import type { Context } from '../cli/context.js';
-import { authenticate, toCachedToken } from '../core/auth.js';
+import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, type KeystoneSettings } from '../auth/keystone-identity.js';
+import { sameIdentity } from '../auth/method.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
-import { openProfile, profileTarget, renewalSecret } from '../core/profile.js';
-import { checkFlagConflicts, type KeystoneSettings } from '../core/settings.js';
-import { sameIdentity, targetKey, type KeystoneTarget } from '../core/target.js';
+import type { ProfileSettings } from '../core/profile-settings.js';
+import { flagLayer } from '../core/settings.js';
 import { isExpired, isoTime, type CachedToken } from '../core/token.js';
-import { issueToken, tokenAuthBody } from '../iam/keystone.js';
-import type { ProfileSettings } from '../store/config.js';
-import { loginSummary } from './login.js';
 import { tokenJson } from '../core/token-json.js';
+import type { Context } from '../session/context.js';
+import { openProfile, renewalSecret, resolveTarget, type OpenProfile, type ResolvedTarget } from '../session/profile.js';
+import { loginSummary } from './login.js';
 
 export interface TokenRenewOptions {
   project?: string;
@@ -21,53 +20,54 @@ export interface TokenRenewOptions {
   json?: boolean;
 }
 
-const SCOPE_KEYS = ['projectId', 'project', 'projectDomain', 'projectDomainId', 'domain', 'domainId', 'unscoped'] as const;
+const SCOPE_KEYS = SCOPE_SETTINGS.map((setting) => setting.key);
 
 /**
- * A new token now, whatever the cache says: by password (or client secret) when one is at hand,
- * else from the current token (Keystone's token method, which keeps the parent's expiry).
- * Scope flags rescope on the way, and the profile remembers the new scope.
+ * A new token now, whatever the cache says: by the secret when one is at hand, else from the
+ * current token (Keystone's token method, which keeps the parent's expiry). Scope flags rescope
+ * on the way, and the profile remembers the new scope.
  */
 export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Promise<void> {
-  const flags: KeystoneSettings = {};
-  for (const key of SCOPE_KEYS) if (opts[key] !== undefined) (flags as Record<string, unknown>)[key] = opts[key];
-  checkFlagConflicts(flags);
-  const rescoping = Object.keys(flags).some((key) => key !== 'projectDomain' && key !== 'projectDomainId');
+  const flags = flagLayer<KeystoneSettings>(opts as Record<string, unknown>, SCOPE_SETTINGS);
+  checkFlagConflicts(flags.values);
+  const rescoping = namesScope(flags.values);
 
   const profile = await openProfile(ctx);
-  const resolved = profileTarget(ctx.env, profile, flags);
-  const { target } = resolved;
-  if (target.kind === 'oauth2' && rescoping) throw new UsageError('client-credentials tokens have no Keystone scope to change', { hint: 'drop the scope flags' });
+  const resolved = resolveTarget(ctx, profile, flags);
+  const { method, target } = resolved;
+  if (rescoping && !method.can.rescope) throw new UsageError(`${method.label} tokens have no scope to change`, { hint: 'drop the scope flags' });
 
-  const secret = await renewalSecret(ctx, profile, target);
+  const { secret } = await renewalSecret(ctx, profile, resolved);
+  if (secret !== undefined) ctx.secrets.add(secret);
   const token = await ctx.withRefreshLock(profile.name, async () => {
-    const renewed = secret !== undefined ? await authenticate(ctx, target, secret) : await fromCurrentToken(ctx, target, await profile.secrets.readToken(), profile.name);
+    const renewed = secret !== undefined ? await method.authenticate(await ctx.http(profile.tls), target, secret, () => ctx.now()) : await fromCurrentToken(ctx, profile, resolved, await profile.secrets.readToken());
     await profile.secrets.writeToken(renewed);
     return renewed;
   });
 
-  if (rescoping && profile.settings && resolved.settings) {
-    const scopeSettings = resolved.settings;
+  if (rescoping && profile.settings) {
+    const scopeSettings = resolved.settings as Record<string, unknown>;
     await (await ctx.config()).update((data) => {
-      const updated: ProfileSettings = { ...data.profiles[profile.name] };
+      const updated: Record<string, unknown> = { ...data.profiles[profile.name] };
       for (const key of SCOPE_KEYS) delete updated[key];
-      for (const key of SCOPE_KEYS) if (scopeSettings[key] !== undefined) (updated as Record<string, unknown>)[key] = scopeSettings[key];
-      data.profiles[profile.name] = updated;
+      for (const key of SCOPE_KEYS) if (scopeSettings[key] !== undefined) updated[key] = scopeSettings[key];
+      data.profiles[profile.name] = updated as ProfileSettings;
     });
   }
-  ctx.reporter.success(loginSummary(profile.name, target, token, ctx.now()).replace(/^Logged in to/, 'Renewed at'));
+  ctx.reporter.success(loginSummary(profile.name, method, target, token, ctx.now()).replace(/^Logged in to/, 'Renewed at'));
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify(tokenJson(token, profile.name, false), null, 2)}\n`);
 }
 
-async function fromCurrentToken(ctx: Context, target: KeystoneTarget | { kind: 'oauth2' }, current: CachedToken | undefined, profile: string): Promise<CachedToken> {
-  const how = 'set OS_PASSWORD (or AUTHCTL_CLIENT_SECRET), or log in with --save-password, to renew without a current token';
-  if (target.kind !== 'keystone') throw new NoTokenError(`no client secret to renew profile ${profile} with`, { hint: how });
-  if (!current || !sameIdentity(current.key, targetKey(target))) throw new NoTokenError(`no password and no current token to renew profile ${profile} from`, { hint: `run \`authctl login\`; or ${how}` });
-  if (isExpired(current, ctx.now())) throw new NoTokenError(`the token of profile ${profile} has expired and there is no password to renew it`, { hint: `run \`authctl login\`; or ${how}` });
+async function fromCurrentToken(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, current: CachedToken | undefined): Promise<CachedToken> {
+  const { method, target } = resolved;
+  const { secret } = method;
+  const how = `set ${secret.setting.env?.[0] ?? secret.setting.flag}, or log in with ${secret.save.flag}, to renew without a current token`;
+  const renew = method.can.renewFromToken;
+  if (!renew) throw new NoTokenError(`no ${secret.what} to renew profile ${profile.name} with`, { hint: how });
+  if (!current || !sameIdentity(method, target, current.key)) throw new NoTokenError(`no ${secret.what} and no current token to renew profile ${profile.name} from`, { hint: `run \`authctl login\`; or ${how}` });
+  if (isExpired(current, ctx.now())) throw new NoTokenError(`the token of profile ${profile.name} has expired and there is no ${secret.what} to renew it`, { hint: `run \`authctl login\`; or ${how}` });
   ctx.secrets.add(current.token);
-  const http = await ctx.http();
-  const issued = await issueToken(http, target.authUrl, tokenAuthBody(current.token, target.scope), ctx.now, { 'x-auth-token': current.token });
-  const renewed = toCachedToken(target, issued, target.authUrl);
+  const renewed = await renew(await ctx.http(profile.tls), target, current, () => ctx.now());
   if (renewed.expiresAt <= current.expiresAt) {
     ctx.reporter.warn(`renewed from the current token, so the expiry did not move (still ${isoTime(renewed.expiresAt)}): Keystone never extends a token's lifetime`);
     ctx.reporter.info(`  for a full lifetime: ${how}`);

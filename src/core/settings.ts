@@ -1,53 +1,144 @@
-import type { ProfileSettings } from '../store/config.js';
-import type { Env } from '../io/io.js';
-import { withoutUndefined } from '../util/objects.js';
 import { UsageError } from './errors.js';
-import type { DomainRef, KeystoneTarget, Scope, UserRef } from './target.js';
 
 /**
- * Where a Keystone login's values come from: each value from the first layer that has it, in
- * the order flags, environment, saved profile (then a prompt, added by the caller as a last
- * layer). The user and the scope are each taken whole from the first layer that names one, so
- * `--project-id` on the command line is never combined with an `OS_PROJECT_NAME` from the
- * environment.
+ * The settings model. Every flag and environment variable authctl reads is one `Setting` row;
+ * the commander options, the fast path's parseArgs options, the config file's checks and
+ * README's table are all derived from the rows (`src/auth/registry.ts` gathers them).
+ * Values are resolved from layers (flags, environment, clouds.yaml, profile, prompt), and each
+ * value keeps the layer it came from, so messages can say "project demo (from OS_PROJECT_NAME)".
  */
 
-export type KeystoneSettings = Pick<
-  ProfileSettings,
-  | 'authUrl'
-  | 'username'
-  | 'userId'
-  | 'userDomain'
-  | 'userDomainId'
-  | 'projectId'
-  | 'project'
-  | 'projectDomain'
-  | 'projectDomainId'
-  | 'domain'
-  | 'domainId'
-  | 'unscoped'
-  | 'region'
->;
+/** The command paths options belong to; `global` options go with every command. */
+export const COMMAND_PATHS = [
+  'global',
+  'login',
+  'token get',
+  'token check',
+  'token renew',
+  'logout',
+  'logintoken',
+  'export',
+  'exec',
+  'profile list',
+  'profile show',
+  'status',
+] as const;
+export type CommandPath = (typeof COMMAND_PATHS)[number];
 
-type StringSetting = Exclude<keyof KeystoneSettings, 'unscoped'>;
+export interface Setting {
+  /** The option's name in code: commander's camelCase of the flag, and the profile field when saved. */
+  key: string;
+  /** The long flag, e.g. `--auth-url`; absent for settings read only from the environment. */
+  flag?: string;
+  short?: string;
+  /** The value's placeholder, e.g. `<url>`; absent for a switch. */
+  arg?: string;
+  /** Environment variables, the first one set wins. */
+  env?: readonly string[];
+  /** Where a `clouds.yaml` entry holds it, e.g. `auth.auth_url`. */
+  clouds?: string;
+  /** Kept by `login`: in the profile (config file), or in the secret store. */
+  saved?: 'profile' | 'secret-store';
+  /** Never printed, logged or saved in the config file; stripped from `exec`'s environment. */
+  secret?: boolean;
+  choices?: readonly string[];
+  defaultValue?: string;
+  /** Where the flag appears. Environment-only settings list the commands that read them. */
+  commands: readonly CommandPath[];
+  /** One line of help; per command where the meaning differs. */
+  help: string | { [path in CommandPath]?: string };
+  /** Shown in help and README but not offered by completion. */
+  hidden?: boolean;
+}
 
-/** Each setting's flag and environment variable, as README documents them. */
-export const KEYSTONE_SOURCES: Record<StringSetting, { flag: string; env: string }> = {
-  authUrl: { flag: '--auth-url', env: 'OS_AUTH_URL' },
-  username: { flag: '--username', env: 'OS_USERNAME' },
-  userId: { flag: '--user-id', env: 'OS_USER_ID' },
-  userDomain: { flag: '--user-domain', env: 'OS_USER_DOMAIN_NAME' },
-  userDomainId: { flag: '--user-domain-id', env: 'OS_USER_DOMAIN_ID' },
-  projectId: { flag: '--project-id', env: 'OS_PROJECT_ID' },
-  project: { flag: '--project', env: 'OS_PROJECT_NAME' },
-  projectDomain: { flag: '--project-domain', env: 'OS_PROJECT_DOMAIN_NAME' },
-  projectDomainId: { flag: '--project-domain-id', env: 'OS_PROJECT_DOMAIN_ID' },
-  domain: { flag: '--domain', env: 'OS_DOMAIN_NAME' },
-  domainId: { flag: '--domain-id', env: 'OS_DOMAIN_ID' },
-  region: { flag: '--region', env: 'OS_REGION_NAME' },
-};
+export function helpFor(setting: Setting, path: CommandPath): string {
+  if (typeof setting.help === 'string') return setting.help;
+  return setting.help[path] ?? Object.values(setting.help)[0] ?? '';
+}
 
-export const PASSWORD_ENV = 'OS_PASSWORD';
+export function settingsFor(settings: readonly Setting[], path: CommandPath): Setting[] {
+  return settings.filter((setting) => setting.flag !== undefined && setting.commands.includes(path));
+}
+
+/** `--auth-url` → `authUrl`, as commander names option values. */
+export function flagKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources and layers
+
+export type SourceKind = 'flag' | 'env' | 'clouds.yaml' | 'profile' | 'prompt';
+
+/** Where a value came from: the flag, the variable, the clouds.yaml key, the profile, the prompt. */
+export interface Source {
+  kind: SourceKind;
+  /** `--project`, `OS_PROJECT_NAME`, `clouds.yaml cloud demo`, `profile work`, `prompt`. */
+  name: string;
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+/** One layer of values, in precedence order with the others. */
+export interface Layer<V extends object = Values> {
+  kind: SourceKind;
+  values: V;
+  /** The name of the flag, variable or key that gave `key` in this layer. */
+  origin(key: string): string;
+}
+
+export function layer<V extends object>(kind: SourceKind, values: V, origin: string | ((key: string) => string) = kind): Layer<V> {
+  return { kind, values, origin: typeof origin === 'string' ? () => origin : origin };
+}
+
+export function sourceOf(from: Layer<object>, key: string): Source {
+  return { kind: from.kind, name: from.origin(key) };
+}
+
+/** The first layer's value of `key`, with where it came from. */
+export function pick<V extends object, K extends keyof V & string>(layers: readonly Layer<V>[], key: K): { value: NonNullable<V[K]>; source: Source } | undefined {
+  for (const from of layers) {
+    const value = from.values[key];
+    if (value !== undefined) return { value: value as NonNullable<V[K]>, source: sourceOf(from, key) };
+  }
+  return undefined;
+}
+
+/** The layer of the flags a command line gave, for the settings listed. */
+export function flagLayer<V extends object = Values>(opts: Record<string, unknown>, settings: readonly Setting[]): Layer<V> {
+  const values: Values = {};
+  const flags = new Map<string, string>();
+  for (const setting of settings) {
+    const value = opts[setting.key];
+    if (value === undefined || setting.flag === undefined || setting.secret) continue;
+    if (typeof value === 'string') values[setting.key] = checkText(value, setting.flag);
+    else if (value === true) values[setting.key] = true;
+    flags.set(setting.key, setting.flag);
+  }
+  return layer('flag', values as V, (key) => flags.get(key) ?? key);
+}
+
+/** The layer of the environment, for the settings listed: the first variable of each that is set and not empty. */
+export function envLayer<V extends object = Values>(env: Readonly<Record<string, string | undefined>>, settings: readonly Setting[]): Layer<V> {
+  const values: Values = {};
+  const names = new Map<string, string>();
+  for (const setting of settings) {
+    if (setting.secret || setting.arg === undefined) continue;
+    const name = setting.env?.find((variable) => env[variable] !== undefined && env[variable] !== '');
+    if (name === undefined) continue;
+    values[setting.key] = checkText(env[name]!, name);
+    names.set(setting.key, name);
+  }
+  return layer('env', values as V, (key) => names.get(key) ?? key);
+}
+
+/** `project demo (from OS_PROJECT_NAME)`, for messages and `--debug`. */
+export function describeSourced(what: string, value: string | boolean, source: Source): string {
+  return `${what}${value === true ? '' : ` ${value}`} (from ${source.name})`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks every setting shares
 
 /** Names, ids and URLs never hold control characters; one that does is a mistake or an attack. */
 export function checkText(value: string, name: string): string {
@@ -57,15 +148,6 @@ export function checkText(value: string, name: string): string {
   return value;
 }
 
-export function keystoneEnvLayer(env: Env): KeystoneSettings {
-  const layer: KeystoneSettings = {};
-  for (const [key, { env: name }] of Object.entries(KEYSTONE_SOURCES) as [StringSetting, { env: string }][]) {
-    const value = env[name];
-    if (value !== undefined && value !== '') layer[key] = checkText(value, name);
-  }
-  return layer;
-}
-
 /** A value nobody supplied, named the way the user can supply it. */
 export interface Missing {
   what: string;
@@ -73,139 +155,15 @@ export interface Missing {
   env?: string;
 }
 
-export const MISSING_PASSWORD: Missing = { what: 'password', flag: '--password-stdin', env: PASSWORD_ENV };
-
-/** The values `resolveKeystone` can find missing; a prompt asks for exactly these. */
-export const MISSING = {
-  authUrl: { what: 'auth URL', ...KEYSTONE_SOURCES.authUrl },
-  user: { what: 'user name', flag: '--username or --user-id', env: 'OS_USERNAME or OS_USER_ID' },
-  userDomain: { what: "user's domain", flag: '--user-domain', env: 'OS_USER_DOMAIN_NAME' },
-  projectDomain: { what: "project's domain", flag: '--project-domain', env: 'OS_PROJECT_DOMAIN_NAME' },
-} as const satisfies Record<string, Missing>;
-
 export function describeMissing(missing: readonly Missing[]): string {
   return missing.map((m) => `${m.what} (${m.flag}${m.env ? `, env ${m.env}` : ''})`).join('; ');
 }
 
-export interface KeystoneResolution {
-  target?: KeystoneTarget;
-  missing: Missing[];
-  /** The values chosen, in the form a profile saves them. */
-  settings: KeystoneSettings;
-  region?: string;
-}
-
-function first<K extends StringSetting>(layers: readonly KeystoneSettings[], key: K): string | undefined {
-  for (const layer of layers) if (layer[key] !== undefined) return layer[key];
-  return undefined;
-}
-
-/** The domain from the first layer naming one by id or name (the id wins within a layer). */
-function firstDomain(layers: readonly KeystoneSettings[], idKey: StringSetting, nameKey: StringSetting): DomainRef | undefined {
-  for (const layer of layers) {
-    if (layer[idKey] !== undefined) return { id: layer[idKey] };
-    if (layer[nameKey] !== undefined) return { name: layer[nameKey] };
-  }
-  return undefined;
-}
-
-function conflict(flags: string[]): UsageError {
-  return new UsageError(`${flags.join(' and ')} cannot be used together`, { hint: 'give one way of naming it' });
-}
-
-/** Checks a layer typed on the command line: values and contradictions the user should hear about. */
-export function checkFlagConflicts(flags: KeystoneSettings): void {
-  for (const [key, { flag }] of Object.entries(KEYSTONE_SOURCES) as [StringSetting, { flag: string }][]) {
-    const value = flags[key];
-    if (value !== undefined) checkText(value, flag);
-  }
-  if (flags.username !== undefined && flags.userId !== undefined) throw conflict(['--username', '--user-id']);
-  if (flags.userDomain !== undefined && flags.userDomainId !== undefined) throw conflict(['--user-domain', '--user-domain-id']);
-  if (flags.projectDomain !== undefined && flags.projectDomainId !== undefined) throw conflict(['--project-domain', '--project-domain-id']);
-  const scopes = (
-    [
-      ['--project-id', flags.projectId],
-      ['--project', flags.project],
-      ['--domain', flags.domain],
-      ['--domain-id', flags.domainId],
-      ['--unscoped', flags.unscoped || undefined],
-    ] as const
-  ).filter(([, value]) => value !== undefined);
-  if (scopes.length > 1) throw conflict(scopes.map(([flag]) => flag));
-}
-
-function scopeFrom(layer: KeystoneSettings): 'projectId' | 'project' | 'domainId' | 'domain' | 'unscoped' | undefined {
-  if (layer.projectId !== undefined) return 'projectId';
-  if (layer.project !== undefined) return 'project';
-  if (layer.domainId !== undefined) return 'domainId';
-  if (layer.domain !== undefined) return 'domain';
-  if (layer.unscoped) return 'unscoped';
-  return undefined;
-}
-
-export function resolveKeystone(layers: readonly KeystoneSettings[]): KeystoneResolution {
-  const missing: Missing[] = [];
-  const settings: KeystoneSettings = {};
-
-  const authUrl = first(layers, 'authUrl');
-  if (authUrl === undefined) missing.push(MISSING.authUrl);
-  else settings.authUrl = authUrl;
-
-  let user: UserRef | undefined;
-  const userLayer = layers.find((layer) => layer.userId !== undefined || layer.username !== undefined);
-  if (userLayer?.userId !== undefined) {
-    user = { id: userLayer.userId };
-    settings.userId = userLayer.userId;
-  } else if (userLayer?.username !== undefined) {
-    settings.username = userLayer.username;
-    const domain = firstDomain(layers, 'userDomainId', 'userDomain');
-    if (domain) {
-      user = { name: userLayer.username, domain };
-      if ('id' in domain) settings.userDomainId = domain.id;
-      else settings.userDomain = domain.name;
-    } else {
-      missing.push(MISSING.userDomain);
-    }
-  } else {
-    missing.push(MISSING.user);
-  }
-
-  let scope: Scope = { kind: 'unscoped' };
-  for (const layer of layers) {
-    const kind = scopeFrom(layer);
-    if (!kind) continue;
-    if (kind === 'projectId') {
-      scope = { kind: 'project', id: layer.projectId! };
-      settings.projectId = layer.projectId!;
-    } else if (kind === 'project') {
-      settings.project = layer.project!;
-      const domain = firstDomain(layers, 'projectDomainId', 'projectDomain') ?? (user && 'domain' in user ? user.domain : undefined);
-      if (domain) {
-        scope = { kind: 'project', name: layer.project!, domain };
-        if ('id' in domain) settings.projectDomainId = domain.id;
-        else settings.projectDomain = domain.name;
-      } else if (user) {
-        missing.push(MISSING.projectDomain);
-      }
-    } else if (kind === 'domainId') {
-      scope = { kind: 'domain', domain: { id: layer.domainId! } };
-      settings.domainId = layer.domainId!;
-    } else if (kind === 'domain') {
-      scope = { kind: 'domain', domain: { name: layer.domain! } };
-      settings.domain = layer.domain!;
-    } else {
-      settings.unscoped = true;
-    }
-    break;
-  }
-
-  const region = first(layers, 'region');
-  if (region !== undefined) settings.region = region;
-
-  const resolution: KeystoneResolution = { missing, settings };
-  if (region !== undefined) resolution.region = region;
-  if (missing.length === 0 && authUrl !== undefined && user) resolution.target = { kind: 'keystone', authUrl, user, scope };
-  return resolution;
+/** A setting's row as a `Missing`: its flag and first variable. */
+export function missingSetting(what: string, setting: Setting): Missing {
+  const missing: Missing = { what, flag: setting.flag ?? setting.key };
+  if (setting.env?.[0]) missing.env = setting.env[0];
+  return missing;
 }
 
 function isLoopback(hostname: string): boolean {
@@ -238,21 +196,4 @@ export function checkUrl(text: string, what: string, flag: string, allowHttp: bo
     });
   }
   return url.href.replace(/\/+$/, '');
-}
-
-/**
- * openstacksdk's `_handle_domain_id`: when a project is named, `domain_id`/`domain_name` are not a
- * domain scope but the default for the user's and the project's domain (each only where not set).
- * Without a project they stay a domain scope. Exported for a caller whose higher layer (flags,
- * environment) names the project while the cloud entry names only `domain_*`.
- */
-export function domainAsDefaults(settings: KeystoneSettings): KeystoneSettings {
-  const { domain, domainId, ...rest } = settings;
-  return withoutUndefined({
-    ...rest,
-    userDomainId: rest.userDomainId ?? domainId,
-    projectDomainId: rest.projectDomainId ?? domainId,
-    userDomain: rest.userDomain ?? domain,
-    projectDomain: rest.projectDomain ?? domain,
-  });
 }

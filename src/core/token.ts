@@ -17,10 +17,18 @@ export interface TokenInfo {
   methods?: string[];
 }
 
+/** A token as IAM issued it, before it is cached. */
+export interface IssuedToken {
+  token: string;
+  info: TokenInfo;
+  /** IAM's clock minus ours when the token arrived. */
+  skewMs: number;
+}
+
 /** What authctl keeps in the keychain for a profile. */
 export interface CachedToken extends TokenInfo {
   v: 1;
-  /** `targetKey` of what the token was issued for: never served to anything else. */
+  /** `cacheKey` of what the token was issued for: never served to anything else. */
   key: string;
   token: string;
   /** IAM's clock minus ours when the token arrived, so expiry is judged on IAM's clock. */

@@ -88,10 +88,8 @@ class NetworkError extends Error {
     return !/TLS certificate/.test(this.message);
   }
 
-  get hint(): string {
-    return /TLS certificate/.test(this.message)
-      ? 'give the CA that signed it with --cacert FILE (or OS_CACERT / AUTHCTL_CACERT)'
-      : 'check the URL, your network and any proxy settings';
+  get details(): { hint: string; reason?: string } {
+    return /TLS certificate/.test(this.message) ? { reason: 'tls-untrusted', hint: 'give the CA that signed it' } : { hint: 'check the URL, your network and any proxy settings' };
   }
 }
 
@@ -209,7 +207,7 @@ export async function createHttpClient(options: HttpOptions): Promise<HttpClient
         const headerText = req.headers ? ` [${describeHeaders(req.headers)}]` : '';
         if (outcome instanceof NetworkError) {
           options.debug(`${req.method} ${req.url}${headerText} -> ${outcome.message} (${took} ms)`);
-          if (attempt >= options.attempts || !outcome.retryable) throw new UnreachableError(outcome.message, { hint: outcome.hint, cause: outcome.cause });
+          if (attempt >= options.attempts || !outcome.retryable) throw new UnreachableError(outcome.message, { ...outcome.details, cause: outcome.cause });
         } else {
           options.debug(`${req.method} ${req.url}${headerText} -> ${outcome.status} (${took} ms)`);
           if (!RETRY_STATUSES.has(outcome.status) || attempt >= options.attempts) return outcome;

@@ -1,6 +1,8 @@
 import { UnreachableError } from '../core/errors.js';
 import type { DomainRef, Scope, UserRef } from '../core/target.js';
-import { clockSkew, type NamedRef, type TokenInfo } from '../core/token.js';
+import { clockSkew, type IssuedToken, type NamedRef, type TokenInfo } from '../core/token.js';
+
+export type { IssuedToken };
 import type { HttpClient, HttpResponse } from './http.js';
 import { parseIsoTime, parseJsonBody, responseError, serverMessage, tokenFromHeader } from './response.js';
 
@@ -42,11 +44,6 @@ export function tokenAuthBody(token: string, scope: Scope | undefined): { auth: 
   return withScope({ methods: ['token'], token: { id: token } }, scope);
 }
 
-export interface IssuedToken {
-  token: string;
-  info: TokenInfo;
-  skewMs: number;
-}
 
 function namedRef(value: unknown): NamedRef | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -137,6 +134,7 @@ export async function issueToken(
   return readTokenResponse(response, new URL(authUrl).origin, received);
 }
 
+/** What IAM said of a token: valid (with its details from a GET), or not and why. */
 export type Validation = { valid: true; info?: TokenInfo } | { valid: false; status: number; message?: string };
 
 /**

@@ -2,7 +2,10 @@ import { UnreachableError } from '../core/errors.js';
 import type { HttpClient } from './http.js';
 import { parseIsoTime, parseJsonBody, responseError, tokenFromHeader } from './response.js';
 
-/** The vendor's IAM extensions (iam-api.md §4 and §6): login tokens and temporary access keys. */
+/**
+ * Huawei Cloud IAM's extensions to Keystone v3: login tokens (POST /v3.0/OS-AUTH/securitytoken/logintokens)
+ * and temporary access keys with a security token (POST /v3.0/OS-CREDENTIAL/securitytokens).
+ */
 
 const JSON_UTF8 = { 'content-type': 'application/json;charset=utf8', accept: 'application/json' };
 
@@ -37,7 +40,7 @@ export async function createLoginToken(http: HttpClient, base: string, key: Acce
     throw responseError(response, {
       action: `getting a login token from ${base}`,
       rejectedHint: 'check the access key, secret key and security token (a security token expires; get a new one)',
-      notFoundHint: 'check the IAM URL (--auth-url): the login-token endpoint is not there',
+      notFoundHint: 'check the IAM URL: the login-token endpoint is not there',
     });
   }
   const origin = new URL(base).origin;
@@ -62,7 +65,7 @@ export async function createSecurityToken(http: HttpClient, base: string, userTo
     throw responseError(response, {
       action: `getting a temporary access key from ${base}`,
       rejectedHint: 'the user token was refused: run `authctl login` again',
-      notFoundHint: 'check the IAM URL (--auth-url): the security-token endpoint is not there',
+      notFoundHint: 'check the IAM URL: the security-token endpoint is not there',
     });
   }
   const credential = (parseJsonBody(response, new URL(base).origin) as { credential?: Record<string, unknown> } | null)?.credential;

@@ -33,17 +33,18 @@ export async function clientCredentialsToken(http: HttpClient, target: OAuth2Tar
     // RFC 6749 §5.2 answers a bad client with 400 or 401; the vendor's service with 400 {error_code, error_msg}.
     const said = serverMessage(response.body);
     throw new RejectedError(`${action} was rejected (${response.status})${said ? `: ${said}` : ''}`, {
-      hint: 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET)',
+      reason: 'client-rejected',
+      hint: 'check the client id and secret',
     });
   }
   if (response.status !== 200 && response.status !== 201) {
-    throw responseError(response, { action, rejectedHint: 'check the client id and secret', notFoundHint: 'check --token-url' });
+    throw responseError(response, { action, rejectedHint: 'check the client id and secret', notFoundHint: 'check the token URL' });
   }
   const body = parseJsonBody(response, origin) as Record<string, unknown> | null;
   const token = body?.access_token;
   if (!isPlausibleToken(token)) {
     throw new UnreachableError(`${origin} answered ${response.status} without a usable access_token`, {
-      hint: 'check that --token-url points at an OAuth2 token endpoint; nothing was stored',
+      hint: 'check that the token URL points at an OAuth2 token endpoint; nothing was stored',
     });
   }
   const expiresIn = body?.expires_in === undefined ? DEFAULT_EXPIRES_IN_SECONDS : Number(body.expires_in);

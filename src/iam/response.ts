@@ -35,7 +35,6 @@ export function serverMessage(body: string): string | undefined {
  * Unicode line separators become spaces; long text is cut without splitting a surrogate pair.
  */
 export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
   if (flat.length <= MAX_MESSAGE_LENGTH) return flat;
   let cut = MAX_MESSAGE_LENGTH - 1;
@@ -67,7 +66,7 @@ export function responseError(response: HttpResponse, context: ErrorContext): Au
   }
   if (status === 400 || status === 413 || status === 422) {
     return new UsageError(`${context.action} was refused as malformed (${status})${detail}`, {
-      hint: 'check the values given (names, ids, durations); run with --debug to see the request',
+      hint: 'check the values given (names, ids, durations); debug output shows the request',
     });
   }
   if (status === 405) {
@@ -81,7 +80,7 @@ export function responseError(response: HttpResponse, context: ErrorContext): Au
     });
   }
   return new UnreachableError(`${context.action} failed: unexpected answer ${status}${detail}`, {
-    hint: 'check that the URL points at the IAM service (run with --debug to see the request)',
+    hint: 'check that the URL points at the IAM service (debug output shows the request)',
   });
 }
 

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import type { ChalkInstance } from 'chalk';
 import { colorEnabled, type Env, type OutputStream } from './io.js';
 import type { SecretRegistry } from './redact.js';
 
@@ -15,7 +13,7 @@ export class Reporter {
   readonly #secrets: SecretRegistry;
   readonly #debugEnabled: boolean;
   readonly #env: Env;
-  #chalk: ChalkInstance | undefined;
+  #styleText: typeof import('node:util').styleText | undefined;
   #colorEnabled: boolean | undefined;
 
   /** `stderr` is a function: the stream is only touched once there is something to say. */
@@ -30,12 +28,17 @@ export class Reporter {
     return this.#debugEnabled;
   }
 
-  /** Colour on a terminal only, never with NO_COLOR; chalk is loaded on the first coloured word. */
+  /**
+   * Colour on a terminal only, never with NO_COLOR (colorEnabled decides, for our stream: stderr);
+   * node:util is looked up on the first coloured word. `validateStream: false` keeps styleText
+   * from second-guessing that with its own checks of process.stdout and the environment (Node
+   * versions without the option never check).
+   */
   #paint(style: 'green' | 'yellow' | 'red' | 'dim', text: string): string {
     this.#colorEnabled ??= colorEnabled(this.#stderr(), this.#env);
     if (!this.#colorEnabled) return text;
-    this.#chalk ??= new (createRequire(import.meta.url)('chalk') as typeof import('chalk')).Chalk({ level: 1 });
-    return this.#chalk[style](text);
+    this.#styleText ??= process.getBuiltinModule('node:util').styleText;
+    return this.#styleText(style, text, { validateStream: false });
   }
 
   #line(text: string): void {

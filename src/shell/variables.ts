@@ -1,5 +1,6 @@
+import type { AuthMethod, Target } from '../auth/method.js';
+import { OPENSTACK_NAMES } from '../auth/openstack-variables.js';
 import { UsageError } from '../core/errors.js';
-import { isOAuth2Key } from '../core/target.js';
 import { isoTime, type CachedToken } from '../core/token.js';
 import { checkVariableName } from './formats.js';
 
@@ -9,20 +10,6 @@ export interface VariableOptions {
   openstack?: boolean;
   expiry?: boolean;
 }
-
-/** Everything `--openstack` may set, so `--unset` can remove all of it. */
-const OPENSTACK_NAMES = [
-  'OS_AUTH_TYPE',
-  'OS_TOKEN',
-  'OS_AUTH_URL',
-  'OS_PROJECT_ID',
-  'OS_PROJECT_NAME',
-  'OS_PROJECT_DOMAIN_ID',
-  'OS_PROJECT_DOMAIN_NAME',
-  'OS_DOMAIN_ID',
-  'OS_DOMAIN_NAME',
-  'OS_REGION_NAME',
-] as const;
 
 export function checkVariableOptions(opts: VariableOptions): void {
   if (opts.var !== undefined) checkVariableName(opts.var);
@@ -40,28 +27,17 @@ export function variableNames(opts: VariableOptions): string[] {
 
 /**
  * The variables for a token: `Token` (or `--var`), or with `--openstack` what OpenStack's own
- * clients read for token auth, scoped as the token was issued.
+ * clients read, as the token's method says.
  */
-export function variables(token: CachedToken, opts: VariableOptions, region?: string): Map<string, string> {
-  const result = new Map<string, string>();
+export function variables(token: CachedToken, opts: VariableOptions, resolved: { method: AuthMethod<Target>; region?: string }): Map<string, string> {
   const base = opts.openstack ? 'OS_TOKEN' : (opts.var ?? 'Token');
+  let result: Map<string, string>;
   if (opts.openstack) {
-    if (isOAuth2Key(token.key)) {
-      throw new UsageError('--openstack needs a Keystone token; this profile uses OAuth2 client credentials', { hint: 'drop --openstack' });
-    }
-    result.set('OS_AUTH_TYPE', 'token');
-    result.set('OS_TOKEN', token.token);
-    result.set('OS_AUTH_URL', token.issuer);
-    if (token.project?.id) result.set('OS_PROJECT_ID', token.project.id);
-    else if (token.project?.name) {
-      result.set('OS_PROJECT_NAME', token.project.name);
-      if (token.project.domain?.id) result.set('OS_PROJECT_DOMAIN_ID', token.project.domain.id);
-      else if (token.project.domain?.name) result.set('OS_PROJECT_DOMAIN_NAME', token.project.domain.name);
-    } else if (token.domain?.id) result.set('OS_DOMAIN_ID', token.domain.id);
-    else if (token.domain?.name) result.set('OS_DOMAIN_NAME', token.domain.name);
-    if (region) result.set('OS_REGION_NAME', region);
+    const openstack = resolved.method.can.openstackVariables;
+    if (!openstack) throw new UsageError(`--openstack needs a Keystone token; this profile uses ${resolved.method.label}`, { hint: 'drop --openstack' });
+    result = openstack(token, resolved.region);
   } else {
-    result.set(base, token.token);
+    result = new Map([[base, token.token]]);
   }
   if (opts.expiry) result.set(`${base}_EXPIRES_AT`, isoTime(token.expiresAt));
   return result;

@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeychainError } from '../core/errors.js';
+import { StoreError } from '../core/errors.js';
+import { writeAtomically } from './atomic-write.js';
 import type { SecretStore } from './secret-store.js';
 
 /**
@@ -67,7 +68,7 @@ export class FileStore implements SecretStore {
       text = readFileSync(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new KeychainError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+      throw new StoreError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
     }
     let content: Partial<PlainFile & EncryptedFile>;
     try {
@@ -78,9 +79,7 @@ export class FileStore implements SecretStore {
     if (typeof content.value === 'string') return content.value;
     if (content.alg !== 'aes-256-gcm' || !content.salt || !content.iv || !content.tag || !content.data) return undefined;
     if (!this.#passphrase) {
-      throw new KeychainError(`${path} is encrypted and AUTHCTL_FILE_PASSPHRASE is not set`, {
-        hint: 'set AUTHCTL_FILE_PASSPHRASE to the passphrase the file store was written with',
-      });
+      throw new StoreError(`${path} is encrypted and no passphrase was given`, { reason: 'file-passphrase-missing' });
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key(Buffer.from(content.salt, 'base64')), Buffer.from(content.iv, 'base64'));
@@ -88,8 +87,8 @@ export class FileStore implements SecretStore {
       decipher.setAuthTag(Buffer.from(content.tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(content.data, 'base64')), decipher.final()]).toString('utf8');
     } catch (error) {
-      throw new KeychainError(`cannot decrypt ${path}: wrong AUTHCTL_FILE_PASSPHRASE, or the file was altered`, {
-        hint: 'use the passphrase the file store was written with, or `authctl logout` and log in again',
+      throw new StoreError(`cannot decrypt ${path}: wrong passphrase, or the file was altered`, {
+        reason: 'file-passphrase-wrong',
         cause: error,
       });
     }
@@ -123,7 +122,7 @@ export class FileStore implements SecretStore {
       chmodSync(this.#dir, 0o700); // an existing directory may have been created wider
       writeAtomically(path, JSON.stringify(content));
     } catch (error) {
-      throw new KeychainError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
+      throw new StoreError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -133,29 +132,7 @@ export class FileStore implements SecretStore {
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw new KeychainError(`cannot delete ${this.#path(account)}: ${(error as Error).message}`, { cause: error });
+      throw new StoreError(`cannot delete ${this.#path(account)}: ${(error as Error).message}`, { cause: error });
     }
-  }
-}
-
-/** Temp file (0600, never pre-existing), fsync, rename over the target: readers see old or new, whole. */
-export function writeAtomically(path: string, data: string): void {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temp, path);
-  } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // the rename failure is the error worth reporting
-    }
-    throw error;
   }
 }

@@ -1,26 +1,26 @@
 import { createRequire } from 'node:module';
-import { KeychainError } from '../core/errors.js';
-import type { Env } from '../io/io.js';
+import { StoreError } from '../core/errors.js';
 import type { SecretStore } from './secret-store.js';
 
 type KeyringModule = typeof import('@napi-rs/keyring');
 type AsyncEntry = InstanceType<KeyringModule['AsyncEntry']>;
 
-const WAYS_OUT =
-  'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file';
+/** The CLI's hint for this reason names the ways out (a Secret Service, or the file store's flag). */
+const UNAVAILABLE = { reason: 'keychain-unavailable', hint: 'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or use the file store' } as const;
 
 /** The OS keychain through @napi-rs/keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows. */
 export class KeychainStore implements SecretStore {
   readonly kind = 'keychain';
   readonly #service: string;
   readonly #timeoutMs: number;
-  readonly #env: Env;
+  readonly #busAddress: string | undefined;
   readonly #entries = new Map<string, AsyncEntry>();
   #module: KeyringModule | undefined;
 
-  constructor(service: string, env: Env, timeoutMs: number) {
+  /** `busAddress` (DBUS_SESSION_BUS_ADDRESS) only names the bus in messages. */
+  constructor(service: string, timeoutMs: number, busAddress?: string) {
     this.#service = service;
-    this.#env = env;
+    this.#busAddress = busAddress;
     this.#timeoutMs = timeoutMs;
   }
 
@@ -33,7 +33,7 @@ export class KeychainStore implements SecretStore {
         // Pinned: unpinned, the binding silently falls back to the kernel keyring, which is lost on reboot.
         entry = new this.#module.AsyncEntry(this.#service, account, { linux: { store: 'secret-service' } });
       } catch (error) {
-        throw keychainError(error, this.#env);
+        throw keychainError(error, this.#busAddress);
       }
       this.#entries.set(account, entry);
     }
@@ -47,14 +47,14 @@ export class KeychainStore implements SecretStore {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new KeychainError(`the keychain did not answer within ${this.#timeoutMs / 1000}s`, { hint: WAYS_OUT }));
+        reject(new StoreError(`the keychain did not answer within ${this.#timeoutMs / 1000}s`, UNAVAILABLE));
       }, this.#timeoutMs);
       timer.unref();
     });
     try {
       return await Promise.race([operation(entry, controller.signal), timeout]);
     } catch (error) {
-      throw error instanceof KeychainError ? error : keychainError(error, this.#env);
+      throw error instanceof StoreError ? error : keychainError(error, this.#busAddress);
     } finally {
       clearTimeout(timer);
     }
@@ -74,13 +74,13 @@ export class KeychainStore implements SecretStore {
 }
 
 /** Turns the binding's platform messages into a cause a person can act on. */
-export function keychainError(error: unknown, env: Env): KeychainError {
+export function keychainError(error: unknown, busAddress: string | undefined): StoreError {
   const text = error instanceof Error ? error.message : String(error);
   let cause: string;
   if (/DBUS_SESSION_BUS_ADDRESS|autolaunch/i.test(text)) {
     cause = 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service can be reached';
   } else if (/Failed to connect to socket|Connection refused|No such file or directory/i.test(text)) {
-    cause = `the D-Bus session bus at ${env.DBUS_SESSION_BUS_ADDRESS ?? '(unset)'} is not running`;
+    cause = `the D-Bus session bus at ${busAddress ?? '(unset)'} is not running`;
   } else if (/org\.freedesktop\.secrets|ServiceUnknown|not provided by any/i.test(text)) {
     cause = 'no Secret Service (gnome-keyring, KeePassXC, ...) is running on the D-Bus session';
   } else if (/unlock prompt|\blocked\b/i.test(text)) {
@@ -92,5 +92,5 @@ export function keychainError(error: unknown, env: Env): KeychainError {
   } else {
     cause = `the keychain failed: ${text}`;
   }
-  return new KeychainError(`keychain unavailable: ${cause}`, { hint: WAYS_OUT, cause: error });
+  return new StoreError(`keychain unavailable: ${cause}`, { ...UNAVAILABLE, cause: error });
 }

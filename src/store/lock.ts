@@ -1,7 +1,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { AuthctlError, ExitCode } from '../core/errors.js';
+import { LocalError } from '../core/errors.js';
 
 /**
  * The refresh lock of a profile, shared by every authctl process using the same config directory:
@@ -57,7 +57,7 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new AuthctlError(ExitCode.Unexpected, `cannot create the lock directory ${dir}: ${(error as Error).message}`, { hint: 'check that the config directory is writable', cause: error });
+    throw new LocalError(`cannot create the lock directory ${dir}: ${(error as Error).message}`, { hint: 'check that the config directory is writable', cause: error });
   }
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = options.now ?? Date.now;
@@ -76,7 +76,7 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
     if (delay < 0) break;
     await sleep(delay);
   }
-  throw new AuthctlError(ExitCode.Unexpected, `another authctl process kept profile ${profile} locked for over ${Math.round(options.waitMs / 1000)}s`, {
+  throw new LocalError(`another authctl process kept profile ${profile} locked for over ${Math.round(options.waitMs / 1000)}s`, {
     hint: `if no authctl is running, remove ${path}`,
   });
 }
@@ -88,7 +88,7 @@ function tryAcquire(path: string): { release(): void } | undefined {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    throw new AuthctlError(ExitCode.Unexpected, `cannot take the lock ${path}: ${(error as Error).message}`, { cause: error });
+    throw new LocalError(`cannot take the lock ${path}: ${(error as Error).message}`, { cause: error });
   }
   writeSync(fd, JSON.stringify(owner));
   closeSync(fd);

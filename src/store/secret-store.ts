@@ -1,6 +1,7 @@
-/** A flat map of secret strings: the OS keychain, an encrypted file store, or memory in unit tests. */
+/** A flat map of secret strings: the OS keychain or an (optionally encrypted) file store. */
 export interface SecretStore {
-  readonly kind: StoreKind;
+  /** Which store this is, for messages: a StoreKind in production (unit tests have their own). */
+  readonly kind: string;
   /** undefined when there is no such entry. */
   get(account: string): Promise<string | undefined>;
   set(account: string, value: string): Promise<void>;
@@ -9,22 +10,4 @@ export interface SecretStore {
 }
 
 export const STORE_KINDS = ['keychain', 'file'] as const;
-export type StoreKind = (typeof STORE_KINDS)[number] | 'memory';
-
-/** For unit tests. */
-export class MemoryStore implements SecretStore {
-  readonly kind = 'memory';
-  readonly entries = new Map<string, string>();
-
-  async get(account: string): Promise<string | undefined> {
-    return this.entries.get(account);
-  }
-
-  async set(account: string, value: string): Promise<void> {
-    this.entries.set(account, value);
-  }
-
-  async delete(account: string): Promise<boolean> {
-    return this.entries.delete(account);
-  }
-}
+export type StoreKind = (typeof STORE_KINDS)[number];

@@ -284,7 +284,7 @@ describe.runIf(haveKeyring)('client credentials', () => {
     expect(after).not.toBe(before);
     expect(await realm.count('POST', '/api/v2/tenant/token')).toBe(2);
     const logout = await runCli(['logout'], { env });
-    expect(logout.stderr).toBe('Logged out of profile default: client-credentials tokens cannot be revoked, so it was only forgotten, secrets removed from the keychain\n');
+    expect(logout.stderr).toBe('Logged out of profile default: OAuth2 client credentials tokens cannot be revoked, so it was only forgotten, secrets removed from the keychain\n');
     expect((await runCli(['token', 'get'], { env })).code).toBe(3);
   });
 

@@ -38,7 +38,7 @@ describe.runIf(haveKeyring)('large tokens', () => {
     const token = (await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } })).stdout.trim();
     expect(token).toHaveLength(16 * 1024);
 
-    const service = keychainService(env);
+    const service = keychainService(env.AUTHCTL_CONFIG_DIR);
     const search = secretTool(env, ['search', '--all', 'service', service]);
     const entries = search.stdout + search.stderr; // secret-tool prints attributes on stderr
     const secrets = [...entries.matchAll(/^secret = (.*)$/gm)].map((m) => m[1]!);
@@ -173,7 +173,7 @@ describe.runIf(haveKeyring)('nothing lost, nothing stale', () => {
     const realm = await newRealm();
     const env = isolatedEnv(loginEnv(realm));
     await runCli(['login'], { env });
-    const service = keychainService(env);
+    const service = keychainService(env.AUTHCTL_CONFIG_DIR);
     secretTool(env, ['store', '--label', 'someone else', 'service', service, 'username', 'default:token'], 'not authctl data');
     const result = await runCli(['token', 'get'], { env });
     expect(result.code).toBe(0);
@@ -188,7 +188,7 @@ describe.runIf(haveKeyring)('nothing lost, nothing stale', () => {
     const realm = await newRealm();
     const env = isolatedEnv(loginEnv(realm));
     await runCli(['login'], { env });
-    secretTool(env, ['store', '--label', 'x', 'service', keychainService(env), 'username', 'default:token'], 'authctl1:{"v":1,"token":');
+    secretTool(env, ['store', '--label', 'x', 'service', keychainService(env.AUTHCTL_CONFIG_DIR), 'username', 'default:token'], 'authctl1:{"v":1,"token":');
     const result = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^warning: the cached token of profile default is damaged; ignoring it\n/);
@@ -232,11 +232,11 @@ describe.runIf(haveKeyring)('the file store', () => {
 
     const wrong = await runCli(['token', 'get'], { env: { ...env, AUTHCTL_FILE_PASSPHRASE: 'Tr0ub4dor&3', OS_PASSWORD: undefined } });
     expect(wrong.code).toBe(6);
-    expect(wrong.stderr).toMatch(/^authctl: cannot decrypt .*default%3atoken: wrong AUTHCTL_FILE_PASSPHRASE, or the file was altered\n/);
+    expect(wrong.stderr).toMatch(/^authctl: cannot decrypt .*default%3atoken: wrong passphrase, or the file was altered\n/);
     expect(wrong.stderr).not.toContain('correct horse');
     const none = await runCli(['token', 'get'], { env: { ...env, AUTHCTL_FILE_PASSPHRASE: undefined } });
     expect(none.code).toBe(6);
-    expect(none.stderr).toContain('is encrypted and AUTHCTL_FILE_PASSPHRASE is not set');
+    expect(none.stderr).toContain('is encrypted and no passphrase was given\nhint: set AUTHCTL_FILE_PASSPHRASE');
   });
 
   it('a leftover temporary file from a crashed write changes nothing', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkedStore, splitUtf16 } from '../../src/store/chunked.js';
-import { MemoryStore } from '../../src/store/secret-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 
 describe('chunked storage', () => {
   it('stores a small value whole', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cloudsYamlCandidates, domainAsDefaults, loadCloud, secureYamlCandidates, type CloudFiles } from '../../src/core/clouds.js';
-import { AuthctlError, ExitCode } from '../../src/core/errors.js';
-import { resolveKeystone } from '../../src/core/settings.js';
+import { cloudsYamlCandidates, loadCloud, secureYamlCandidates, type CloudFiles } from '../../src/auth/clouds-yaml.js';
+import { domainAsDefaults, plainLayers, resolveKeystone } from '../../src/auth/keystone-identity.js';
+import { ExitCode, exitCodeFor } from '../../src/cli/exit.js';
+import { AuthctlError } from '../../src/core/errors.js';
 
 const CWD = '/work/proj';
 const HOME = '/home/alice';
@@ -22,7 +23,7 @@ function failure(run: () => unknown): { message: string; hint: string | undefine
     run();
   } catch (error) {
     if (!(error instanceof AuthctlError)) throw error;
-    return { message: error.message, hint: error.hint, exitCode: error.exitCode };
+    return { message: error.message, hint: error.hint, exitCode: exitCodeFor(error) };
   }
   throw new Error('expected an error');
 }
@@ -196,7 +197,7 @@ clouds:
     const yaml = 'clouds:\n  fiware:\n    auth:\n      auth_url: https://iam.example.com/v3\n      username: alice\n      user_domain_name: Fiware\n      project_name: /smartcity\n';
     const entry = load('fiware', { [`${CWD}/clouds.yaml`]: yaml });
     expect(entry.settings).toEqual({ authUrl: 'https://iam.example.com/v3', username: 'alice', userDomain: 'Fiware', project: '/smartcity' });
-    expect(resolveKeystone([{}, entry.settings]).target?.scope).toEqual({ kind: 'project', name: '/smartcity', domain: { name: 'Fiware' } });
+    expect(resolveKeystone(plainLayers([{}, entry.settings])).target?.scope).toEqual({ kind: 'project', name: '/smartcity', domain: { name: 'Fiware' } });
   });
 
   it('keeps numbers as written: numeric ids, leading zeros, long digit strings, a numeric password', () => {

@@ -14,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AuthctlError, ExitCode, UnreachableError, UsageError } from '../../src/core/errors.js';
+import { ExitCode, exitCodeFor } from '../../src/cli/exit.js';
+import { AuthctlError, UnreachableError, UsageError } from '../../src/core/errors.js';
+import { PROFILE_SCHEMA } from '../../src/settings/table.js';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseCachedToken, serializeCachedToken, type CachedToken } from '../../src/core/token.js';
 import type { HttpResponse } from '../../src/iam/http.js';
@@ -24,8 +26,8 @@ import { checkVariableName, renderVariables } from '../../src/shell/formats.js';
 import { cmdSet, dotenvAssign, fishQuote, posixQuote, powershellQuote } from '../../src/shell/quote.js';
 import { ChunkedStore } from '../../src/store/chunked.js';
 import { ConfigError, parseConfig, PROFILE_NAME_PATTERN, type ConfigData } from '../../src/store/config.js';
-import { MemoryStore } from '../../src/store/secret-store.js';
 import { requireOrSkip } from '../helpers/env.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared oracles and helpers
@@ -445,7 +447,7 @@ describe('IAM answers in general', () => {
         if (!outcome.ok) return;
         const error = outcome.value;
         expect(error).toBeInstanceOf(AuthctlError);
-        expect(error.exitCode).toBe(expectedExitCode(status));
+        expect(exitCodeFor(error)).toBe(expectedExitCode(status));
         expect(error.message).not.toMatch(/[\n\r]/);
         const said = serverMessage(body);
         if (said) expect(error.message).toContain(said);
@@ -637,11 +639,11 @@ describe('the config file', () => {
     let accepted = 0;
     fc.assert(
       fc.property(configText, fc.oneof(fc.constant('/home/u/.config/authctl/config.json'), fc.string({ unit: 'binary' })), (text, path) => {
-        const outcome = attempt(() => parseConfig(text, path));
+        const outcome = attempt(() => parseConfig(text, path, PROFILE_SCHEMA));
         if (!outcome.ok) {
           expect(outcome.error).toBeInstanceOf(ConfigError);
           expect((outcome.error as ConfigError).message).toContain(path);
-          expect((outcome.error as ConfigError).exitCode).toBe(ExitCode.Usage);
+          expect(exitCodeFor(outcome.error as ConfigError)).toBe(ExitCode.Usage);
           return;
         }
         accepted++;
@@ -665,7 +667,7 @@ describe('the config file', () => {
     const data = fc.record({ defaultProfile: profileName, profiles: fc.dictionary(profileName, settings) }, { requiredKeys: ['profiles'] });
     fc.assert(
       fc.property(data, (config) => {
-        expect(parseConfig(JSON.stringify(config), 'config.json')).toEqual(config);
+        expect(parseConfig(JSON.stringify(config), 'config.json', PROFILE_SCHEMA)).toEqual(config);
       }),
       { seed: 402, numRuns: 300 },
     );

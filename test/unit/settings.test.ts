@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { checkFlagConflicts, checkUrl, describeMissing, keystoneEnvLayer, resolveKeystone } from '../../src/core/settings.js';
-import { targetKey } from '../../src/core/target.js';
+import { checkFlagConflicts, KEYSTONE_SETTINGS, plainLayers, resolveKeystone as resolveLayers, type KeystoneSettings } from '../../src/auth/keystone-identity.js';
+import { cacheKey } from '../../src/auth/method.js';
+import { keystonePassword } from '../../src/auth/methods/keystone-password.js';
+import { checkUrl, describeMissing, envLayer, type Layer } from '../../src/core/settings.js';
+import type { KeystoneTarget } from '../../src/core/target.js';
+
+const resolveKeystone = (layers: readonly (KeystoneSettings | Layer<KeystoneSettings>)[]) =>
+  resolveLayers(layers.map((values) => ('origin' in values ? (values as Layer<KeystoneSettings>) : plainLayers([values as KeystoneSettings])[0]!)));
+const keystoneEnvLayer = (env: Record<string, string>) => envLayer<KeystoneSettings>(env, KEYSTONE_SETTINGS);
+const targetKey = (target: KeystoneTarget) => cacheKey(keystonePassword, target);
 
 describe('resolving a Keystone login from flags, environment and profile', () => {
   it('takes each value from the first layer that has it', () => {

@@ -1,10 +1,10 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { UsageError } from '../core/errors.js';
+import { checkText } from '../core/settings.js';
 import { withoutUndefined } from '../util/objects.js';
-import { UsageError } from './errors.js';
-import { checkText, domainAsDefaults, type KeystoneSettings } from './settings.js';
-
-export { domainAsDefaults };
+import { domainAsDefaults, type KeystoneSettings } from './keystone-identity.js';
+import { cloudsAuthKeys, cloudsAuthTypes } from './registry.js';
 
 /**
  * OpenStack's `clouds.yaml`, read the way openstacksdk's `openstack/config/loader.py` reads it:
@@ -31,24 +31,13 @@ export interface CloudEntry {
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 
-/** The `auth` keys read, and the setting each becomes. */
-const AUTH_KEYS = {
-  auth_url: 'authUrl',
-  username: 'username',
-  user_id: 'userId',
-  user_domain_name: 'userDomain',
-  user_domain_id: 'userDomainId',
-  project_name: 'project',
-  project_id: 'projectId',
-  project_domain_name: 'projectDomain',
-  project_domain_id: 'projectDomainId',
-  domain_name: 'domain',
-  domain_id: 'domainId',
-} as const satisfies Record<string, keyof KeystoneSettings>;
+/** The `auth` keys read, and the setting each becomes: from the methods' settings. */
+const AUTH_KEYS = cloudsAuthKeys() as Record<string, keyof KeystoneSettings>;
 
-type AuthKey = keyof typeof AUTH_KEYS;
+type AuthKey = string;
 
-const PASSWORD_AUTH_TYPES = new Set(['password', 'v3password']);
+/** The `auth_type` values a method of the registry logs in with. */
+const AUTH_TYPES = new Set(cloudsAuthTypes());
 const TOKEN_KEYS = ['token', 'auth_token', 'auth-token'] as const;
 
 type Mapping = Record<string, unknown>;
@@ -285,7 +274,7 @@ function merge(base: RawCloud | undefined, secure: RawCloud | undefined): RawClo
 function checkAuthType(name: string, base: RawCloud | undefined, secure: RawCloud | undefined): void {
   const from = secure?.authType !== undefined ? secure : base;
   const authType = from?.authType;
-  if (!from || authType === undefined || PASSWORD_AUTH_TYPES.has(authType)) return;
+  if (!from || authType === undefined || AUTH_TYPES.has(authType)) return;
   throw new UsageError(`${from.path}: cloud ${JSON.stringify(name)} has auth_type ${JSON.stringify(authType)}; authctl only logs in with a password`, {
     hint: 'use a cloud entry with auth_type "password" (or none), or give the settings with flags',
   });
@@ -305,7 +294,7 @@ function toSettings(raw: RawCloud): KeystoneSettings {
   const settings: KeystoneSettings = {};
   for (const key of Object.keys(AUTH_KEYS) as AuthKey[]) {
     const value = raw.auth[key];
-    if (value !== undefined) settings[AUTH_KEYS[key]] = value;
+    if (value !== undefined) (settings as Record<string, string>)[AUTH_KEYS[key]!] = value;
   }
   if (raw.region !== undefined) settings.region = raw.region;
   return settings;

@@ -1,10 +1,8 @@
-import type { Context } from '../cli/context.js';
-import { authenticate } from './auth.js';
-import { formatDuration } from './duration.js';
-import { AuthctlError, ExitCode, NoTokenError } from './errors.js';
-import { openProfile, profileTarget, renewalSecret, type OpenProfile, type ResolvedTarget } from './profile.js';
-import { targetKey } from './target.js';
-import { isExpired, isServable, remainingMs, type CachedToken } from './token.js';
+import { formatDuration } from '../core/duration.js';
+import { NoTokenError, UnreachableError } from '../core/errors.js';
+import { isExpired, isServable, remainingMs, type CachedToken } from '../core/token.js';
+import type { Context } from './context.js';
+import { openProfile, renewalSecret, resolveTarget, type OpenProfile, type ResolvedTarget } from './profile.js';
 
 export interface TokenResult {
   token: CachedToken;
@@ -16,19 +14,20 @@ export interface TokenResult {
 
 /**
  * The cached token while it has more than `minTtlMs` left, else a new one obtained without
- * asking (password or client secret from the environment or saved), else exit 3.
+ * asking (a secret from the environment, or saved for this IAM and identity), else exit 3.
  * Concurrent processes refresh once: the first takes the profile's lock and asks IAM, the
  * others wait for the lock and then find the new token in the store.
  */
 export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<TokenResult> {
   const profile = await openProfile(ctx);
-  const resolved = profileTarget(ctx.env, profile);
-  const key = targetKey(resolved.target);
+  const resolved = resolveTarget(ctx, profile);
+  const { key, method } = resolved;
   const cached = await profile.secrets.readToken();
   if (cached && isServable(cached, key, ctx.now(), minTtlMs)) return { token: cached, profile, resolved, fresh: false };
 
-  const secret = await renewalSecret(ctx, profile, resolved.target);
-  if (secret === undefined) throw cannotRenew(profile.name, cached, key, ctx.now(), minTtlMs, resolved.target.kind);
+  const renewal = await renewalSecret(ctx, profile, resolved);
+  const secret = renewal.secret;
+  if (secret === undefined) throw cannotRenew(profile.name, cached, resolved, ctx.now(), minTtlMs, Boolean(renewal.savedForOther));
   ctx.secrets.add(secret);
 
   return ctx.withRefreshLock(profile.name, async () => {
@@ -40,7 +39,7 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
       return { token: current, profile, resolved, fresh: false };
     }
     try {
-      const token = await authenticate(ctx, resolved.target, secret);
+      const token = await method.authenticate(await ctx.http(profile.tls), resolved.target, secret, () => ctx.now());
       await profile.secrets.writeToken(token);
       if (remainingMs(token, ctx.now()) <= minTtlMs) {
         ctx.reporter.warn(`IAM issues tokens for ${formatDuration(remainingMs(token, ctx.now()))}, less than --min-ttl ${formatDuration(minTtlMs)}: every call will renew; lower --min-ttl (or AUTHCTL_MIN_TTL)`);
@@ -49,7 +48,7 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
     } catch (error) {
       // IAM is down but the token still works: better a short-lived token than a broken shell.
       const usable = current ?? cached;
-      if (error instanceof AuthctlError && error.exitCode === ExitCode.Unreachable && usable?.key === key && !isExpired(usable, ctx.now())) {
+      if (error instanceof UnreachableError && usable?.key === key && !isExpired(usable, ctx.now())) {
         ctx.reporter.warn(`${error.message}; serving the cached token, which expires in ${formatDuration(remainingMs(usable, ctx.now()))}`);
         return { token: usable, profile, resolved, fresh: false };
       }
@@ -58,14 +57,18 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
   });
 }
 
-function cannotRenew(profile: string, cached: CachedToken | undefined, key: string, now: number, minTtlMs: number, kind: string): NoTokenError {
-  const how = kind === 'keystone' ? 'OS_PASSWORD or `authctl login --save-password`' : 'AUTHCTL_CLIENT_SECRET or `authctl login --save-secret`';
+function cannotRenew(profile: string, cached: CachedToken | undefined, resolved: ResolvedTarget, now: number, minTtlMs: number, savedForOther: boolean): NoTokenError {
+  const { secret } = resolved.method;
+  const how = `${secret.setting.env?.[0] ?? secret.setting.flag} or \`authctl login ${secret.save.flag}\``;
   let why: string;
   if (!cached) why = `no token is cached for profile ${profile}`;
-  else if (cached.key !== key) why = `the cached token of profile ${profile} was issued for other settings (auth URL, user or scope)`;
+  else if (cached.key !== resolved.key) why = `the cached token of profile ${profile} was issued for other settings (auth URL, user or scope)`;
   else if (isExpired(cached, now)) why = `the token of profile ${profile} has expired`;
   else why = `the token of profile ${profile} expires in ${formatDuration(remainingMs(cached, now))}, within --min-ttl ${formatDuration(minTtlMs)}`;
-  return new NoTokenError(`${why}, and there is no saved secret to renew it`, {
+  const saved = savedForOther
+    ? `, and the saved ${secret.what} belongs to another IAM URL or user, so it is not sent here`
+    : ', and there is no saved secret to renew it';
+  return new NoTokenError(`${why}${saved}`, {
     hint: `run \`authctl login${profile === 'default' ? '' : ` --profile ${profile}`}\` (to renew silently: ${how})`,
   });
 }

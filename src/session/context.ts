@@ -1,31 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../core/errors.js';
 import { durationSetting } from '../core/duration.js';
+import { UsageError } from '../core/errors.js';
 import type { HttpClient } from '../iam/http.js';
 import type { Env, IO } from '../io/io.js';
-import { terminalPrompter, type Prompter } from '../io/prompter.js';
+import type { Prompter } from '../io/prompter.js';
 import { SecretRegistry } from '../io/redact.js';
 import { debugRequested, Reporter } from '../io/reporter.js';
+import { PROFILE_SCHEMA } from '../settings/table.js';
 import type { ChunkedStore } from '../store/chunked.js';
-import { ConfigFile, chooseProfileName, defaultConfigDir } from '../store/config.js';
-import { chooseStoreKind, chunked, openSecretStore } from '../store/open.js';
+import { ConfigFile, validateProfileName } from '../store/config.js';
+import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, openSecretStore } from '../store/open.js';
 import { ProfileSecrets } from '../store/profile-secrets.js';
-import type { SecretStore, StoreKind } from '../store/secret-store.js';
-
-/** The outside world as commands see it. Everything is built on first use, then reused. */
-export interface Deps {
-  env: Env;
-  io: IO;
-  now: () => number;
-  platform: NodeJS.Platform;
-  version: string;
-  cwd: () => string;
-  home: () => string;
-  /** Unit tests replace the secret store, the network and the terminal. */
-  openStore?: (kind: StoreKind) => SecretStore;
-  http?: HttpClient;
-  prompter?: Prompter;
-}
+import { STORE_KINDS, type StoreKind } from '../store/secret-store.js';
+import type { Factory } from './factory.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -38,8 +25,8 @@ export interface GlobalOptions {
   osCloud?: string;
 }
 
-/** TLS settings a profile saved at login; the command line and environment come first. */
-export interface TlsDefaults {
+/** Which CAs to trust and whether to verify at all, for the requests to one profile's IAM. */
+export interface TlsChoice {
   cacert?: string;
   insecure?: boolean;
 }
@@ -47,43 +34,46 @@ export interface TlsDefaults {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_ATTEMPTS = 3;
 
+/** One command's run: the Factory's world, the global options, and what they make (reporter, config, stores, HTTP clients). */
 export class Context {
   readonly env: Env;
   readonly io: IO;
-  readonly now: () => number;
   readonly secrets: SecretRegistry;
   readonly reporter: Reporter;
-  readonly #deps: Deps;
+  readonly #factory: Factory;
   readonly #globals: GlobalOptions;
   #config: ConfigFile | undefined;
-  /** One client per TLS setting: `status --check` and `logout --all` go through profiles with different CAs. */
+  /** One client per TLS choice: `status --check` and `logout --all` go through profiles with different CAs. */
   readonly #http = new Map<string, Promise<HttpClient>>();
-  readonly #stores = new Map<StoreKind, ChunkedStore>();
+  readonly #stores = new Map<StoreKind, Promise<ChunkedStore>>();
   #plaintextWarned = false;
-  #tlsDefaults: TlsDefaults = {};
   readonly #network: { timeoutMs: number; attempts: number };
 
-  constructor(deps: Deps, globals: GlobalOptions, secrets = new SecretRegistry()) {
-    this.#deps = deps;
+  constructor(factory: Factory, globals: GlobalOptions, secrets = new SecretRegistry()) {
+    this.#factory = factory;
     this.#globals = globals;
     this.secrets = secrets;
-    this.env = deps.env;
-    this.io = deps.io;
-    this.now = deps.now;
-    this.#network = networkSettings(globals, deps.env);
-    this.reporter = new Reporter(() => deps.io.stderr, deps.env, this.secrets, debugRequested(globals.debug, deps.env));
+    this.env = factory.env;
+    this.io = factory.io;
+    this.#network = networkSettings(globals, factory.env);
+    this.reporter = new Reporter(() => factory.io.stderr, factory.env, this.secrets, debugRequested(globals.debug, factory.env));
+  }
+
+  /** The injected clock: every expiry decision and the lock read it. */
+  now(): number {
+    return this.#factory.clock.now();
   }
 
   get version(): string {
-    return this.#deps.version;
+    return this.#factory.version;
   }
 
   get cwd(): string {
-    return this.#deps.cwd();
+    return this.#factory.cwd();
   }
 
   get home(): string {
-    return this.#deps.home();
+    return this.#factory.home();
   }
 
   /** --os-cloud, else OS_CLOUD: a clouds.yaml entry to read settings from, and whether the command line named it. */
@@ -93,16 +83,25 @@ export class Context {
   }
 
   async config(): Promise<ConfigFile> {
-    this.#config ??= new ConfigFile(await defaultConfigDir(this.env));
+    this.#config ??= new ConfigFile(this.env.AUTHCTL_CONFIG_DIR || (await this.#factory.defaultConfigDir()), PROFILE_SCHEMA);
     return this.#config;
   }
 
+  /** --profile, else AUTHCTL_PROFILE, else the profile chosen with `profile use`, else `default`. */
   async profileName(): Promise<string> {
-    return chooseProfileName(this.#globals.profile, this.env, await this.config());
+    const explicit = this.#globals.profile ?? (this.env.AUTHCTL_PROFILE || undefined);
+    if (explicit !== undefined) return validateProfileName(explicit);
+    return (await this.config()).read().defaultProfile ?? 'default';
   }
 
+  /** --store, else AUTHCTL_STORE, else what the profile saved, else the OS keychain. */
   storeKind(saved: StoreKind | undefined): StoreKind {
-    return chooseStoreKind(this.#globals.store, this.env, saved);
+    const chosen = this.#globals.store ?? (this.env.AUTHCTL_STORE || undefined);
+    if (chosen === undefined) return saved ?? 'keychain';
+    if (!(STORE_KINDS as readonly string[]).includes(chosen)) {
+      throw new UsageError(`unknown store ${JSON.stringify(chosen)}`, { hint: `use one of: ${STORE_KINDS.join(', ')}` });
+    }
+    return chosen as StoreKind;
   }
 
   /** Whether the store was chosen for this run (flag or environment) rather than by the profile. */
@@ -113,34 +112,40 @@ export class Context {
   async profileSecrets(profile: string, kind: StoreKind): Promise<ProfileSecrets> {
     let store = this.#stores.get(kind);
     if (!store) {
-      const opened = this.#deps.openStore
-        ? this.#deps.openStore(kind)
-        : await openSecretStore(kind, {
-            env: this.env,
-            configDir: (await this.config()).dir,
-            platform: this.#deps.platform,
-            onPlaintextWrite: (dir) => {
-              if (this.#plaintextWarned) return;
-              this.#plaintextWarned = true;
-              this.reporter.warn(`secrets are stored in plain text under ${dir}; set AUTHCTL_FILE_PASSPHRASE to encrypt them`);
-            },
-          });
-      if (kind === 'file') this.secrets.add(this.env.AUTHCTL_FILE_PASSPHRASE);
-      store = chunked(opened, { env: this.env, platform: this.#deps.platform });
+      store = this.#openStore(kind);
       this.#stores.set(kind, store);
     }
-    return new ProfileSecrets(store, profile, (message) => this.reporter.warn(message));
+    return new ProfileSecrets(await store, profile, (message) => this.reporter.warn(message));
   }
 
-  /** The profile in use supplies TLS settings saved at login (see `tls()`). */
-  useTlsDefaults(defaults: TlsDefaults): void {
-    this.#tlsDefaults = defaults;
+  async #openStore(kind: StoreKind): Promise<ChunkedStore> {
+    const env = this.env;
+    const passphrase = env.AUTHCTL_FILE_PASSPHRASE || undefined;
+    if (kind === 'file') this.secrets.add(passphrase);
+    const keychainTimeout = env.AUTHCTL_KEYCHAIN_TIMEOUT;
+    const opened = await this.#factory.openStore(kind, {
+      configDir: (await this.config()).dir,
+      ...(passphrase ? { passphrase } : {}),
+      keychainService: keychainService(env.AUTHCTL_CONFIG_DIR || undefined),
+      ...(env.DBUS_SESSION_BUS_ADDRESS ? { busAddress: env.DBUS_SESSION_BUS_ADDRESS } : {}),
+      keychainTimeoutMs: keychainTimeout ? durationSetting(keychainTimeout, 'AUTHCTL_KEYCHAIN_TIMEOUT') * 1000 : DEFAULT_KEYCHAIN_TIMEOUT_MS,
+      onPlaintextWrite: (dir) => {
+        if (this.#plaintextWarned) return;
+        this.#plaintextWarned = true;
+        this.reporter.warn(`secrets are stored in plain text under ${dir}; set AUTHCTL_FILE_PASSPHRASE to encrypt them`);
+      },
+    });
+    const forced = env.AUTHCTL_KEYCHAIN_CHUNK_SIZE ? Number(env.AUTHCTL_KEYCHAIN_CHUNK_SIZE) : undefined;
+    return chunked(opened, entryLimit(forced, this.#factory.platform));
   }
 
-  /** --cacert, else AUTHCTL_CACERT, else OS_CACERT, else the profile's; --insecure from the flag or the profile. */
-  tls(): TlsDefaults {
-    const cacert = this.#globals.cacert ?? (this.env.AUTHCTL_CACERT || this.env.OS_CACERT || this.#tlsDefaults.cacert);
-    const insecure = Boolean(this.#globals.insecure || this.#tlsDefaults.insecure);
+  /**
+   * The TLS choice for a profile: --cacert, else AUTHCTL_CACERT, else OS_CACERT, else what the
+   * profile (or its clouds.yaml entry) saved; --insecure from the flag or the profile.
+   */
+  tls(saved: TlsChoice = {}): TlsChoice {
+    const cacert = this.#globals.cacert ?? (this.env.AUTHCTL_CACERT || this.env.OS_CACERT || saved.cacert);
+    const insecure = Boolean(this.#globals.insecure || saved.insecure);
     return { ...(cacert ? { cacert } : {}), ...(insecure ? { insecure } : {}) };
   }
 
@@ -149,11 +154,9 @@ export class Context {
     return Boolean(this.#globals.cacert ?? (this.env.AUTHCTL_CACERT || this.env.OS_CACERT)) || Boolean(this.#globals.insecure);
   }
 
-  /** An HTTP client with the TLS settings of the profile opened last (see `useTlsDefaults`). */
-  http(): Promise<HttpClient> {
-    if (this.#deps.http) return Promise.resolve(this.#deps.http);
-    const tls = this.tls();
-    const key = JSON.stringify(tls);
+  /** An HTTP client for one TLS choice (a profile's `tls`). */
+  http(tls: TlsChoice): Promise<HttpClient> {
+    const key = JSON.stringify([tls.cacert ?? null, Boolean(tls.insecure)]);
     let client = this.#http.get(key);
     if (!client) {
       client = this.#createHttp(tls);
@@ -162,7 +165,7 @@ export class Context {
     return client;
   }
 
-  async #createHttp({ cacert, insecure }: TlsDefaults): Promise<HttpClient> {
+  async #createHttp({ cacert, insecure }: TlsChoice): Promise<HttpClient> {
     let ca: string | undefined;
     if (cacert) {
       try {
@@ -172,8 +175,7 @@ export class Context {
       }
     }
     if (insecure) this.reporter.warn('--insecure: TLS certificates are not verified, so anyone on the network path can read passwords and tokens');
-    const { createHttpClient } = await import('../iam/http.js');
-    return createHttpClient({
+    return this.#factory.httpClient({
       ...this.#network,
       env: this.env,
       tls: { ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) },
@@ -189,12 +191,13 @@ export class Context {
     const options = {
       ...DEFAULT_LOCK_OPTIONS,
       ...(wait ? { waitMs: durationSetting(wait, 'AUTHCTL_LOCK_TIMEOUT') * 1000 } : {}),
+      now: () => this.now(),
     };
     return withProfileLock((await this.config()).dir, profile, options, work);
   }
 
   prompter(): Prompter {
-    return this.#deps.prompter ?? terminalPrompter(this.io);
+    return this.#factory.prompter();
   }
 }
 
@@ -210,4 +213,3 @@ function networkSettings(globals: GlobalOptions, env: Env): { timeoutMs: number;
   }
   return { timeoutMs, attempts };
 }
-

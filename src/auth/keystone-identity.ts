@@ -1,0 +1,241 @@
+import { UsageError } from '../core/errors.js';
+import type { ProfileSettings } from '../core/profile-settings.js';
+import { layer, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source } from '../core/settings.js';
+import type { DomainRef, KeystoneTarget, Scope, UserRef } from '../core/target.js';
+import { withoutUndefined } from '../util/objects.js';
+
+/**
+ * What every Keystone v3 method shares: the auth URL, who the user is, and what the token is
+ * scoped to. Each value is taken from the first layer that has it (flags, environment,
+ * clouds.yaml, profile, prompt); the user and the scope are each taken whole from the first
+ * layer that names one, so `--project-id` is never combined with an `OS_PROJECT_NAME` from the
+ * environment.
+ */
+
+export type KeystoneSettings = Pick<
+  ProfileSettings,
+  'authUrl' | 'username' | 'userId' | 'userDomain' | 'userDomainId' | 'projectId' | 'project' | 'projectDomain' | 'projectDomainId' | 'domain' | 'domainId' | 'unscoped' | 'region'
+>;
+
+type StringKey = Exclude<keyof KeystoneSettings, 'unscoped'>;
+
+const SCOPE_COMMANDS = ['login', 'token renew'] as const;
+
+function row(key: StringKey | 'unscoped', setting: Omit<Setting, 'key' | 'saved'>): Setting & { key: keyof KeystoneSettings } {
+  return { key, saved: 'profile', ...setting };
+}
+
+export const AUTH_URL = row('authUrl', {
+  flag: '--auth-url',
+  arg: '<url>',
+  env: ['OS_AUTH_URL'],
+  clouds: 'auth.auth_url',
+  commands: ['login', 'logintoken'],
+  help: { login: 'Keystone v3 base URL', logintoken: "IAM URL (default: the profile's)" },
+});
+
+export const USER_SETTINGS = [
+  row('username', { flag: '--username', arg: '<name>', env: ['OS_USERNAME'], clouds: 'auth.username', commands: ['login'], help: 'user name' }),
+  row('userId', { flag: '--user-id', arg: '<id>', env: ['OS_USER_ID'], clouds: 'auth.user_id', commands: ['login'], help: 'user id, instead of name and domain' }),
+  row('userDomain', { flag: '--user-domain', arg: '<name>', env: ['OS_USER_DOMAIN_NAME'], clouds: 'auth.user_domain_name', commands: ['login'], help: "user's domain name" }),
+  row('userDomainId', { flag: '--user-domain-id', arg: '<id>', env: ['OS_USER_DOMAIN_ID'], clouds: 'auth.user_domain_id', commands: ['login'], help: "user's domain id" }),
+] as const;
+
+export const SCOPE_SETTINGS = [
+  row('projectId', { flag: '--project-id', arg: '<id>', env: ['OS_PROJECT_ID'], clouds: 'auth.project_id', commands: SCOPE_COMMANDS, help: { login: 'scope to a project by id', 'token renew': 'rescope to a project by id' } }),
+  row('project', { flag: '--project', arg: '<name>', env: ['OS_PROJECT_NAME'], clouds: 'auth.project_name', commands: SCOPE_COMMANDS, help: { login: 'scope to a project by name', 'token renew': 'rescope to a project by name' } }),
+  row('projectDomain', { flag: '--project-domain', arg: '<name>', env: ['OS_PROJECT_DOMAIN_NAME'], clouds: 'auth.project_domain_name', commands: SCOPE_COMMANDS, help: "the project's domain; default: the user's" }),
+  row('projectDomainId', { flag: '--project-domain-id', arg: '<id>', env: ['OS_PROJECT_DOMAIN_ID'], clouds: 'auth.project_domain_id', commands: SCOPE_COMMANDS, help: "the project's domain id" }),
+  row('domain', { flag: '--domain', arg: '<name>', env: ['OS_DOMAIN_NAME'], clouds: 'auth.domain_name', commands: SCOPE_COMMANDS, help: { login: 'scope to a domain by name', 'token renew': 'rescope to a domain by name' } }),
+  row('domainId', { flag: '--domain-id', arg: '<id>', env: ['OS_DOMAIN_ID'], clouds: 'auth.domain_id', commands: SCOPE_COMMANDS, help: { login: 'scope to a domain by id', 'token renew': 'rescope to a domain by id' } }),
+  row('unscoped', { flag: '--unscoped', commands: SCOPE_COMMANDS, help: { login: 'get an unscoped token', 'token renew': 'renew as an unscoped token' } }),
+] as const;
+
+export const REGION = row('region', { flag: '--region', arg: '<name>', env: ['OS_REGION_NAME'], clouds: 'region_name', commands: ['login'], help: 'region, kept for `export --openstack`' });
+
+/** Every setting of a Keystone v3 login but its secret. */
+export const KEYSTONE_SETTINGS: readonly (Setting & { key: keyof KeystoneSettings })[] = [AUTH_URL, ...USER_SETTINGS, ...SCOPE_SETTINGS, REGION];
+
+const byKey = (key: keyof KeystoneSettings): Setting => KEYSTONE_SETTINGS.find((setting) => setting.key === key)!;
+
+/** The values `resolveKeystone` can find missing; a prompt asks for exactly these. */
+export const MISSING = {
+  authUrl: missingSetting('auth URL', AUTH_URL),
+  user: { what: 'user name', flag: '--username or --user-id', env: 'OS_USERNAME or OS_USER_ID' },
+  userDomain: missingSetting("user's domain", byKey('userDomain')),
+  projectDomain: missingSetting("project's domain", byKey('projectDomain')),
+} as const satisfies Record<string, Missing>;
+
+export interface KeystoneResolution {
+  target?: KeystoneTarget;
+  missing: Missing[];
+  /** The values chosen, in the form a profile saves them. */
+  settings: KeystoneSettings;
+  /** Where each chosen value came from. */
+  sources: { [key in keyof KeystoneSettings]?: Source };
+  region?: string;
+}
+
+/** The domain from the first layer naming one by id or name (the id wins within a layer). */
+function firstDomain(layers: readonly Layer<KeystoneSettings>[], idKey: StringKey, nameKey: StringKey): { domain: DomainRef; key: StringKey; from: Layer<KeystoneSettings> } | undefined {
+  for (const from of layers) {
+    if (from.values[idKey] !== undefined) return { domain: { id: from.values[idKey] }, key: idKey, from };
+    if (from.values[nameKey] !== undefined) return { domain: { name: from.values[nameKey] }, key: nameKey, from };
+  }
+  return undefined;
+}
+
+function conflict(flags: string[]): UsageError {
+  return new UsageError(`${flags.join(' and ')} cannot be used together`, { hint: 'give one way of naming it' });
+}
+
+/** Checks the values typed on the command line for contradictions the user should hear about. */
+export function checkFlagConflicts(flags: KeystoneSettings): void {
+  if (flags.username !== undefined && flags.userId !== undefined) throw conflict(['--username', '--user-id']);
+  if (flags.userDomain !== undefined && flags.userDomainId !== undefined) throw conflict(['--user-domain', '--user-domain-id']);
+  if (flags.projectDomain !== undefined && flags.projectDomainId !== undefined) throw conflict(['--project-domain', '--project-domain-id']);
+  const scopes = (
+    [
+      ['--project-id', flags.projectId],
+      ['--project', flags.project],
+      ['--domain', flags.domain],
+      ['--domain-id', flags.domainId],
+      ['--unscoped', flags.unscoped || undefined],
+    ] as const
+  ).filter(([, value]) => value !== undefined);
+  if (scopes.length > 1) throw conflict(scopes.map(([flag]) => flag));
+}
+
+/** Whether the values name a scope (rescoping, or a scope given alongside a credential that carries its own). */
+export function namesScope(values: KeystoneSettings): boolean {
+  return values.projectId !== undefined || values.project !== undefined || values.domainId !== undefined || values.domain !== undefined || Boolean(values.unscoped);
+}
+
+function scopeFrom(values: KeystoneSettings): 'projectId' | 'project' | 'domainId' | 'domain' | 'unscoped' | undefined {
+  if (values.projectId !== undefined) return 'projectId';
+  if (values.project !== undefined) return 'project';
+  if (values.domainId !== undefined) return 'domainId';
+  if (values.domain !== undefined) return 'domain';
+  if (values.unscoped) return 'unscoped';
+  return undefined;
+}
+
+export function resolveKeystone(layers: readonly Layer<KeystoneSettings>[]): KeystoneResolution {
+  const missing: Missing[] = [];
+  const settings: KeystoneSettings = {};
+  const sources: KeystoneResolution['sources'] = {};
+  const take = <K extends keyof KeystoneSettings>(key: K, value: KeystoneSettings[K], from: Layer<KeystoneSettings>) => {
+    settings[key] = value;
+    sources[key] = sourceOf(from, key);
+  };
+
+  const authUrl = pick(layers, 'authUrl');
+  if (authUrl === undefined) missing.push(MISSING.authUrl);
+  else {
+    settings.authUrl = authUrl.value;
+    sources.authUrl = authUrl.source;
+  }
+
+  let user: UserRef | undefined;
+  const userLayer = layers.find((from) => from.values.userId !== undefined || from.values.username !== undefined);
+  if (userLayer?.values.userId !== undefined) {
+    user = { id: userLayer.values.userId };
+    take('userId', userLayer.values.userId, userLayer);
+  } else if (userLayer?.values.username !== undefined) {
+    take('username', userLayer.values.username, userLayer);
+    const found = firstDomain(layers, 'userDomainId', 'userDomain');
+    if (found) {
+      user = { name: userLayer.values.username, domain: found.domain };
+      take(found.key, 'id' in found.domain ? found.domain.id : found.domain.name, found.from);
+    } else {
+      missing.push(MISSING.userDomain);
+    }
+  } else {
+    missing.push(MISSING.user);
+  }
+
+  let scope: Scope = { kind: 'unscoped' };
+  for (const from of layers) {
+    const kind = scopeFrom(from.values);
+    if (!kind) continue;
+    const values = from.values;
+    if (kind === 'projectId') {
+      scope = { kind: 'project', id: values.projectId! };
+      take('projectId', values.projectId!, from);
+    } else if (kind === 'project') {
+      take('project', values.project!, from);
+      const found = firstDomain(layers, 'projectDomainId', 'projectDomain');
+      const domain = found?.domain ?? (user && 'domain' in user ? user.domain : undefined);
+      if (domain) {
+        scope = { kind: 'project', name: values.project!, domain };
+        if (found) take(found.key, 'id' in found.domain ? found.domain.id : found.domain.name, found.from);
+        else if ('id' in domain) take('projectDomainId', domain.id, userLayer!);
+        else take('projectDomain', domain.name, userLayer!);
+      } else if (user) {
+        missing.push(MISSING.projectDomain);
+      }
+    } else if (kind === 'domainId') {
+      scope = { kind: 'domain', domain: { id: values.domainId! } };
+      take('domainId', values.domainId!, from);
+    } else if (kind === 'domain') {
+      scope = { kind: 'domain', domain: { name: values.domain! } };
+      take('domain', values.domain!, from);
+    } else {
+      take('unscoped', true, from);
+    }
+    break;
+  }
+
+  const region = pick(layers, 'region');
+  if (region !== undefined) {
+    settings.region = region.value;
+    sources.region = region.source;
+  }
+
+  const resolution: KeystoneResolution = { missing, settings, sources };
+  if (region !== undefined) resolution.region = region.value;
+  if (missing.length === 0 && authUrl !== undefined && user) resolution.target = { kind: 'keystone', authUrl: authUrl.value, user, scope };
+  return resolution;
+}
+
+/** Plain values as layers, for callers (and tests) that have no sources to name. */
+export function plainLayers(values: readonly KeystoneSettings[], kind: Layer['kind'] = 'profile'): Layer<KeystoneSettings>[] {
+  return values.map((value) => layer(kind, value));
+}
+
+/**
+ * openstacksdk's `_handle_domain_id`: when a project is named, `domain_id`/`domain_name` are not a
+ * domain scope but the default for the user's and the project's domain (each only where not set).
+ * Without a project they stay a domain scope.
+ */
+export function domainAsDefaults(settings: KeystoneSettings): KeystoneSettings {
+  const { domain, domainId, ...rest } = settings;
+  return withoutUndefined({
+    ...rest,
+    userDomainId: rest.userDomainId ?? domainId,
+    projectDomainId: rest.projectDomainId ?? domainId,
+    userDomain: rest.userDomain ?? domain,
+    projectDomain: rest.projectDomain ?? domain,
+  });
+}
+
+function domainKey(domain: DomainRef): string[] {
+  return 'id' in domain ? ['id', domain.id] : ['name', domain.name];
+}
+
+/** The user as the cache key names it. */
+export function userKey(user: UserRef): unknown[] {
+  return 'id' in user ? ['id', user.id] : ['name', user.name, domainKey(user.domain)];
+}
+
+/** The scope as the cache key names it. */
+export function scopeKey(scope: Scope): unknown[] {
+  switch (scope.kind) {
+    case 'unscoped':
+      return ['unscoped'];
+    case 'domain':
+      return ['domain', domainKey(scope.domain)];
+    case 'project':
+      return 'id' in scope ? ['project', 'id', scope.id] : ['project', 'name', scope.name, domainKey(scope.domain)];
+  }
+}

@@ -1,0 +1,130 @@
+import type { HttpClient } from '../iam/http.js';
+import type { Prompter } from '../io/prompter.js';
+import type { ProfileSettings } from '../core/profile-settings.js';
+import type { Layer, Missing, Setting, Source, Values } from '../core/settings.js';
+import type { CachedToken, IssuedToken, TokenInfo } from '../core/token.js';
+
+/**
+ * A way of signing in. Each is one module under `methods/`, listed once in `registry.ts`; the
+ * commands ask the method for everything that differs between them, and never test its name.
+ */
+
+/** What a token is for: which IAM, which identity, which scope. Its shape belongs to its method. */
+export interface Target {
+  kind: string;
+}
+
+/** The store entry, besides the token, that a profile may keep: the secret its method renews with. */
+export type SecretRole = 'password' | 'client-secret';
+
+export interface SecretInput {
+  role: SecretRole;
+  /** How a person names it: "password", "client secret". */
+  what: string;
+  /** Its row: the `--…-stdin` flag, the variables, the clouds.yaml key. */
+  setting: Setting;
+  /** The `--save-…` switch that keeps it in the secret store for silent renewal. */
+  save: Setting;
+}
+
+export interface Resolution<T extends Target> {
+  target?: T;
+  missing: Missing[];
+  /** The values chosen, as the profile saves them (`kind` included). */
+  settings: ProfileSettings;
+  sources: Record<string, Source>;
+  region?: string;
+}
+
+export interface Described {
+  /** The auth URL or token URL. */
+  iam: string | null;
+  user: string | null;
+  scope: string | null;
+  region: string | null;
+}
+
+export type Validation = { valid: true; info?: TokenInfo } | { valid: false; status: number; message?: string };
+
+export interface AuthMethod<T extends Target = Target> {
+  /** Saved in the profile as `kind`, and the first element of every cache key. */
+  readonly kind: T['kind'];
+  /** How a person reads it: "Keystone password". */
+  readonly label: string;
+  /** Every flag and variable it reads, its secret's too. */
+  readonly settings: readonly Setting[];
+  /** Whether a layer's values say that this method is meant (a client id means client credentials). */
+  names(values: Values): boolean;
+  /** Whether a clouds.yaml entry (--os-cloud, OS_CLOUD) can describe a login of this method. */
+  readonly readsCloudsYaml: boolean;
+  /** The names OpenStack's tools give it (`auth_type` in clouds.yaml), as keystoneauth spells them. */
+  readonly authTypes: readonly string[];
+  readonly secret: SecretInput;
+
+  /** The target the layers (highest first) name, or what is missing. Pure. */
+  resolve(layers: readonly Layer[]): Resolution<T>;
+  /** Checks a resolution's URLs and values before anything is sent; returns the target to use. */
+  check(target: T, allowHttp: boolean): T;
+  /** The target's URLs as checked (normalised), in the form a profile saves them. */
+  urls(target: T): ProfileSettings;
+  /** The identity part of the cache key (IAM and who), then the scope part. */
+  identity(target: T): unknown[];
+  scopeKey(target: T): unknown[];
+  /** Asks IAM for a token with the secret. */
+  authenticate(http: HttpClient, target: T, secret: string, now: () => number): Promise<CachedToken>;
+  /** Questions for what `resolve` found missing, answered into a layer of values. */
+  ask(missing: readonly Missing[], prompter: Prompter): Promise<Values>;
+  /** The question that asks for the secret. */
+  secretPrompt(target: T): string;
+
+  /** For `profile show`, `profile list` and `status`. */
+  describe(settings: ProfileSettings): Described;
+  /** The login summary: "Logged in to {iam} as {who}, {scope}". */
+  summary(target: T, token: CachedToken): { iam: string; who: string; scope: string | undefined };
+  /** The IAM base a Keystone-style extension (login tokens, access keys) hangs off, if any. */
+  iamUrl?(target: T): string;
+
+  /** What it can do beyond getting a token. */
+  readonly can: {
+    /** Ask IAM whether a token is valid. */
+    validate?(http: HttpClient, issuer: string, caller: string, subject: string, method: 'GET' | 'HEAD'): Promise<Validation>;
+    /** Revoke a token at IAM. */
+    revoke?(http: HttpClient, issuer: string, token: string): Promise<'revoked' | 'already-invalid'>;
+    /** A new token (possibly rescoped) from the current one, without the secret. */
+    renewFromToken?(http: HttpClient, target: T, current: CachedToken, now: () => number): Promise<CachedToken>;
+    /** Take scope flags on `token renew`. */
+    rescope?: boolean;
+    /** `export --openstack`: the variables the OpenStack client reads. */
+    openstackVariables?(token: CachedToken, region: string | undefined): Map<string, string>;
+  };
+}
+
+/** A stable string identifying a target; equal targets give equal keys. */
+export function cacheKey<T extends Target>(method: AuthMethod<T>, target: T): string {
+  return JSON.stringify([method.kind, ...method.identity(target), ...method.scopeKey(target)]);
+}
+
+/** Whether a cached token's key names the same IAM and identity as `target`, whatever its scope. */
+export function sameIdentity<T extends Target>(method: AuthMethod<T>, target: T, key: string): boolean {
+  const identity = [method.kind, ...method.identity(target)];
+  try {
+    return JSON.stringify((JSON.parse(key) as unknown[]).slice(0, identity.length)) === JSON.stringify(identity);
+  } catch {
+    return false;
+  }
+}
+
+/** The method kind a cache key was made by. */
+export function keyKind(key: string): string | undefined {
+  try {
+    const parsed = JSON.parse(key) as unknown;
+    return Array.isArray(parsed) && typeof parsed[0] === 'string' ? parsed[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What IAM answered, as the store keeps it for `target`. */
+export function toCachedToken<T extends Target>(method: AuthMethod<T>, target: T, issued: IssuedToken, issuer: string): CachedToken {
+  return { v: 1, key: cacheKey(method, target), token: issued.token, ...issued.info, skewMs: issued.skewMs, issuer };
+}

@@ -1,0 +1,104 @@
+import { checkUrl, type Layer, type Missing, type Setting, type Values } from '../../core/settings.js';
+import { describeScope, describeUser, type KeystoneTarget } from '../../core/target.js';
+import { issueToken, passwordAuthBody, revokeToken, tokenAuthBody, validateToken } from '../../iam/keystone.js';
+import {
+  KEYSTONE_SETTINGS,
+  MISSING,
+  plainLayers,
+  resolveKeystone,
+  scopeKey,
+  userKey,
+  type KeystoneSettings,
+} from '../keystone-identity.js';
+import { toCachedToken, type AuthMethod } from '../method.js';
+import { openstackTokenVariables } from '../openstack-variables.js';
+
+/** Keystone v3 `password`: a user (by id, or by name and domain), a password, and a scope. */
+
+export const PASSWORD: Setting = {
+  key: 'passwordStdin',
+  flag: '--password-stdin',
+  env: ['OS_PASSWORD'],
+  clouds: 'auth.password',
+  saved: 'secret-store',
+  secret: true,
+  commands: ['login'],
+  help: 'read the password from stdin (else the variable, else a prompt)',
+};
+
+export const SAVE_PASSWORD: Setting = {
+  key: 'savePassword',
+  flag: '--save-password',
+  commands: ['login'],
+  help: 'keep the password in the secret store so tokens renew without asking',
+};
+
+export const keystonePassword: AuthMethod<KeystoneTarget> = {
+  kind: 'keystone',
+  label: 'Keystone password',
+  settings: [...KEYSTONE_SETTINGS, PASSWORD, SAVE_PASSWORD],
+  names: (values: Values) => values.username !== undefined || values.userId !== undefined,
+  readsCloudsYaml: true,
+  authTypes: ['password', 'v3password'],
+  secret: { role: 'password', what: 'password', setting: PASSWORD, save: SAVE_PASSWORD },
+
+  resolve(layers: readonly Layer[]) {
+    const resolution = resolveKeystone(layers as readonly Layer<KeystoneSettings>[]);
+    return {
+      ...resolution,
+      settings: { kind: 'keystone', ...resolution.settings },
+      sources: resolution.sources as Record<string, never>,
+    };
+  },
+  check: (target, allowHttp) => ({ ...target, authUrl: checkUrl(target.authUrl, 'auth URL', '--auth-url', allowHttp) }),
+  urls: (target) => ({ authUrl: target.authUrl }),
+  identity: (target) => [target.authUrl, userKey(target.user)],
+  scopeKey: (target) => [scopeKey(target.scope)],
+
+  async authenticate(http, target, password, now) {
+    const issued = await issueToken(http, target.authUrl, passwordAuthBody(target.user, password, target.scope), now);
+    return toCachedToken(keystonePassword, target, issued, target.authUrl);
+  },
+
+  async ask(missing: readonly Missing[], prompter) {
+    const answers: KeystoneSettings = {};
+    for (const item of missing) {
+      if (item === MISSING.authUrl) answers.authUrl = await prompter.input('Auth URL (the Keystone v3 base, e.g. https://iam.example.com/v3):');
+      else if (item === MISSING.user) answers.username = await prompter.input('User name:');
+      else if (item === MISSING.userDomain) answers.userDomain = await prompter.input("User's domain:", 'Default');
+      else if (item === MISSING.projectDomain) answers.projectDomain = await prompter.input("Project's domain:");
+    }
+    return answers as Values;
+  },
+  secretPrompt: (target) => `Password for ${describeUser(target.user)}:`,
+
+  describe(settings) {
+    const { target } = resolveKeystone(plainLayers([settings]));
+    return {
+      iam: settings.authUrl ?? null,
+      user: target ? describeUser(target.user) : null,
+      scope: target ? describeScope(target.scope) : null,
+      region: settings.region ?? null,
+    };
+  },
+  summary(target, token) {
+    const who = token.user?.name ? `${token.user.name}${token.user.domain?.name ? `@${token.user.domain.name}` : ''}` : describeUser(target.user);
+    let scope: string;
+    if (token.project) scope = `project ${token.project.name ?? token.project.id}${token.project.domain?.name ? ` in ${token.project.domain.name}` : ''}`;
+    else if (token.domain) scope = `domain ${token.domain.name ?? token.domain.id}`;
+    else scope = describeScope(target.scope);
+    return { iam: target.authUrl, who, scope };
+  },
+  iamUrl: (target) => target.authUrl,
+
+  can: {
+    validate: validateToken,
+    revoke: (http, issuer, token) => revokeToken(http, issuer, token, token),
+    async renewFromToken(http, target, current, now) {
+      const issued = await issueToken(http, target.authUrl, tokenAuthBody(current.token, target.scope), now, { 'x-auth-token': current.token });
+      return toCachedToken(keystonePassword, target, issued, target.authUrl);
+    },
+    rescope: true,
+    openstackVariables: openstackTokenVariables,
+  },
+};

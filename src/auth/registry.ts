@@ -1,0 +1,67 @@
+import type { ProfileSchema } from '../core/profile-settings.js';
+import type { Setting, Values } from '../core/settings.js';
+import { keyKind, type AuthMethod, type Target } from './method.js';
+import { keystonePassword } from './methods/keystone-password.js';
+import { oauth2ClientCredentials } from './methods/oauth2-client-credentials.js';
+
+/**
+ * Every way of signing in, in the order they are tried when the values present must decide.
+ * A new method is a module under `methods/` and one line here.
+ */
+export const AUTH_METHODS: readonly AuthMethod<never>[] = [keystonePassword, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
+
+/** The default when nothing names a method. */
+export const DEFAULT_METHOD = AUTH_METHODS[0]!;
+
+export function methodByKind(kind: string | undefined): AuthMethod<Target> | undefined {
+  return AUTH_METHODS.find((method) => method.kind === kind) as AuthMethod<Target> | undefined;
+}
+
+export function methodFor<T extends Target>(target: T): AuthMethod<T> {
+  const method = methodByKind(target.kind);
+  if (!method) throw new Error(`no auth method for target kind ${target.kind}`);
+  return method as unknown as AuthMethod<T>;
+}
+
+/** The method whose token a cached entry holds (by its key), if it is one authctl knows. */
+export function methodForKey(key: string): AuthMethod<Target> | undefined {
+  return methodByKind(keyKind(key));
+}
+
+/** The first method the values name, in registry order. */
+export function methodNamedBy(values: Values): AuthMethod<Target> | undefined {
+  return AUTH_METHODS.find((method) => method.names(values)) as AuthMethod<Target> | undefined;
+}
+
+/** Every method's settings, each row once. */
+export const METHOD_SETTINGS: readonly Setting[] = [...new Set(AUTH_METHODS.flatMap((method) => method.settings))];
+
+/** The variables that hold secrets a method reads: `exec` keeps them from the child. */
+export const METHOD_SECRET_VARIABLES: readonly string[] = METHOD_SETTINGS.filter((setting) => setting.secret).flatMap((setting) => setting.env ?? []);
+
+/** What a profile in the config file may hold, derived from the settings a login saves. */
+export function profileSchema(settings: readonly Setting[]): ProfileSchema {
+  const saved = settings.filter((setting) => setting.saved === 'profile');
+  return {
+    kinds: AUTH_METHODS.map((method) => method.kind),
+    strings: saved.filter((setting) => setting.arg !== undefined).map((setting) => setting.key) as ProfileSchema['strings'],
+    booleans: saved.filter((setting) => setting.arg === undefined).map((setting) => setting.key) as ProfileSchema['booleans'],
+    choices: Object.fromEntries(saved.filter((setting) => setting.choices).map((setting) => [setting.key, setting.choices!])),
+  };
+}
+
+/** clouds.yaml `auth.*` keys and the setting each becomes, from the methods that read clouds.yaml. */
+export function cloudsAuthKeys(): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const method of AUTH_METHODS.filter((candidate) => candidate.readsCloudsYaml)) {
+    for (const setting of method.settings) {
+      if (setting.clouds?.startsWith('auth.') && !setting.secret) keys[setting.clouds.slice('auth.'.length)] = setting.key;
+    }
+  }
+  return keys;
+}
+
+/** The clouds.yaml `auth_type` values some method logs in with. */
+export function cloudsAuthTypes(): string[] {
+  return AUTH_METHODS.filter((method) => method.readsCloudsYaml).flatMap((method) => method.authTypes);
+}

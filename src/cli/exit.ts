@@ -1,0 +1,70 @@
+import {
+  AuthctlError,
+  CancelledError,
+  ChildExitError,
+  CommandNotRunError,
+  LocalError,
+  NoTokenError,
+  RejectedError,
+  StoreError,
+  UnreachableError,
+  UsageError,
+} from '../core/errors.js';
+import type { Reporter } from '../io/reporter.js';
+
+/** Exit codes are part of authctl's interface: scripts branch on them. README documents each. */
+export const ExitCode = {
+  Ok: 0,
+  Unexpected: 1,
+  Usage: 2,
+  NoToken: 3,
+  Rejected: 4,
+  Unreachable: 5,
+  Keychain: 6,
+  Cancelled: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The one place an error becomes an exit code. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof ChildExitError) return error.status;
+  if (error instanceof CommandNotRunError) return error.status;
+  if (error instanceof UsageError) return ExitCode.Usage;
+  if (error instanceof NoTokenError) return ExitCode.NoToken;
+  if (error instanceof RejectedError) return ExitCode.Rejected;
+  if (error instanceof UnreachableError) return ExitCode.Unreachable;
+  if (error instanceof StoreError) return ExitCode.Keychain;
+  if (error instanceof CancelledError) return ExitCode.Cancelled;
+  if (error instanceof LocalError) return ExitCode.Unexpected;
+  return ExitCode.Unexpected;
+}
+
+/**
+ * Hints that name flags and variables, for the reasons the lower layers give (they know what
+ * went wrong, not how the user tells authctl otherwise).
+ */
+const HINTS: Record<string, string> = {
+  'tls-untrusted': 'give the CA that signed it with --cacert FILE (or OS_CACERT / AUTHCTL_CACERT)',
+  'client-rejected': 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET)',
+  'keychain-unavailable':
+    'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file',
+  'file-passphrase-missing': 'set AUTHCTL_FILE_PASSPHRASE to the passphrase the file store was written with',
+  'file-passphrase-wrong': 'use the passphrase the file store was written with (AUTHCTL_FILE_PASSPHRASE), or `authctl logout` and log in again',
+  'config-unwritable': 'check that the directory is writable (or set AUTHCTL_CONFIG_DIR); nothing was changed',
+};
+
+export function hintFor(error: AuthctlError): string | undefined {
+  return (error.reason !== undefined ? HINTS[error.reason] : undefined) ?? error.hint;
+}
+
+/** Says what went wrong (one line of cause, one of hint) and returns the exit code for it. */
+export function reportFailure(error: unknown, reporter: Reporter): number {
+  if (error instanceof AuthctlError) {
+    if (!error.silent) reporter.error(error.message, hintFor(error));
+    if (reporter.debugEnabled && error.cause instanceof Error) reporter.debug(error.cause.stack ?? error.cause.message);
+    return exitCodeFor(error);
+  }
+  reporter.error(`unexpected error: ${error instanceof Error ? error.message : String(error)}`, 'this is a bug in authctl; run with --debug and report it');
+  if (error instanceof Error && error.stack) reporter.debug(error.stack);
+  return ExitCode.Unexpected;
+}

@@ -1,0 +1,37 @@
+/**
+ * A profile's non-secret settings, as `authctl login` saves them in the config file. Secrets
+ * live in the secret store. `kind` names the auth method (`src/auth/registry.ts`).
+ */
+export interface ProfileSettings {
+  kind?: string;
+  authUrl?: string;
+  username?: string;
+  userId?: string;
+  userDomain?: string;
+  userDomainId?: string;
+  projectId?: string;
+  project?: string;
+  projectDomain?: string;
+  projectDomainId?: string;
+  domain?: string;
+  domainId?: string;
+  unscoped?: boolean;
+  /** Plain http:// to a non-loopback host was allowed at login. */
+  allowHttp?: boolean;
+  /** A CA file (absolute path) to trust for this profile's IAM, given at login. */
+  cacert?: string;
+  /** TLS verification was turned off at login (--insecure): warned about on every request. */
+  insecure?: boolean;
+  region?: string;
+  tokenUrl?: string;
+  clientId?: string;
+  store?: 'keychain' | 'file';
+}
+
+/** What the config file may hold in a profile: derived from the settings table, checked on every read. */
+export interface ProfileSchema {
+  kinds: readonly string[];
+  strings: readonly (keyof ProfileSettings)[];
+  booleans: readonly (keyof ProfileSettings)[];
+  choices: { readonly [key in keyof ProfileSettings]?: readonly string[] };
+}

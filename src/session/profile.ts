@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import type { CloudEntry } from '../auth/clouds-yaml.js';
+import { domainAsDefaults, type KeystoneSettings } from '../auth/keystone-identity.js';
+import { cacheKey, sameIdentity, type AuthMethod, type Target } from '../auth/method.js';
+import { DEFAULT_METHOD, methodByKind, methodNamedBy, METHOD_SETTINGS } from '../auth/registry.js';
+import { durationSetting } from '../core/duration.js';
+import { NoTokenError, UsageError } from '../core/errors.js';
+import type { ProfileSettings } from '../core/profile-settings.js';
+import { describeMissing, describeSourced, envLayer, layer, type Layer, type Source, type Values } from '../core/settings.js';
+import type { Env } from '../io/io.js';
+import type { ProfileSecrets } from '../store/profile-secrets.js';
+import type { Context, TlsChoice } from './context.js';
+
+/** A profile as a command needs it: its name, saved settings, secrets, clouds.yaml entry and TLS choice. */
+export interface OpenProfile {
+  name: string;
+  settings: ProfileSettings | undefined;
+  secrets: ProfileSecrets;
+  cloud?: CloudEntry;
+  /** The TLS choice for requests to this profile's IAM. */
+  tls: TlsChoice;
+}
+
+/** The method a profile was saved with (profiles from before `kind` was saved are Keystone password ones). */
+export function savedMethod(settings: ProfileSettings | undefined): AuthMethod<Target> | undefined {
+  return settings ? (methodByKind(settings.kind) ?? DEFAULT_METHOD) : undefined;
+}
+
+export async function openProfile(ctx: Context, name?: string): Promise<OpenProfile> {
+  const profileName = name ?? (await ctx.profileName());
+  const settings = (await ctx.config()).profile(profileName);
+  const method = savedMethod(settings);
+  const cloudName = ctx.cloudName();
+  // clouds.yaml describes Keystone logins: a profile of another method ignores OS_CLOUD, and refuses --os-cloud.
+  if (cloudName?.explicit && method && !method.readsCloudsYaml) {
+    throw new UsageError(`profile ${profileName} uses ${method.label}; --os-cloud names a Keystone login`, { hint: 'use another --profile for the cloud' });
+  }
+  const cloud = cloudName === undefined || (method && !method.readsCloudsYaml) ? undefined : await readCloud(ctx, cloudName.name);
+  // TLS: the command line and environment first (Context.tls), then the cloud entry, then the profile.
+  const cacert = cloud?.cacert ?? settings?.cacert;
+  const insecure = cloud?.verify === false || Boolean(settings?.insecure);
+  const tls = ctx.tls({ ...(cacert ? { cacert } : {}), ...(insecure ? { insecure } : {}) });
+  const secrets = await ctx.profileSecrets(profileName, ctx.storeKind(settings?.store));
+  return { name: profileName, settings, secrets, tls, ...(cloud ? { cloud } : {}) };
+}
+
+/** The `clouds.yaml` entry named by --os-cloud or OS_CLOUD, found the way OpenStack's tools find it. */
+async function readCloud(ctx: Context, name: string): Promise<CloudEntry> {
+  const { cloudsYamlCandidates, loadCloud, secureYamlCandidates } = await import('../auth/clouds-yaml.js');
+  const files = {
+    readFile(path: string): string | undefined {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw new UsageError(`cannot read ${path}: ${(error as Error).message}`, { hint: 'check its permissions' });
+      }
+    },
+  };
+  const home = ctx.env.HOME || ctx.home;
+  const entry = loadCloud(name, files, cloudsYamlCandidates(ctx.env, ctx.cwd, home), secureYamlCandidates(ctx.env, ctx.cwd, home));
+  ctx.secrets.add(entry.password);
+  return entry;
+}
+
+/**
+ * The method a command acts with. The command line decides when its flags name one (a client id,
+ * a user); else the profile's saved method; else a clouds.yaml entry (a Keystone login); else the
+ * environment's values, in registry order; else the default (Keystone password).
+ */
+export function chooseMethod(profile: Pick<OpenProfile, 'settings' | 'cloud'>, flags: Values, env: Env): AuthMethod<Target> {
+  const named = methodNamedBy(flags);
+  if (named) return named;
+  const saved = savedMethod(profile.settings);
+  if (saved) return saved;
+  if (profile.cloud) return DEFAULT_METHOD;
+  return methodNamedBy(envLayer(env, METHOD_SETTINGS).values) ?? DEFAULT_METHOD;
+}
+
+/**
+ * A cloud entry as a layer. OpenStack's rule: when a project is named, a cloud's `domain_*` is
+ * the default domain of the user and the project rather than a domain scope.
+ */
+function cloudLayer(cloud: CloudEntry, higher: readonly Layer[]): Layer {
+  const entryNamesProject = cloud.settings.project !== undefined || cloud.settings.projectId !== undefined;
+  const projectFromAbove = higher.some((from) => from.values.project !== undefined || from.values.projectId !== undefined);
+  const values: KeystoneSettings = !entryNamesProject && projectFromAbove ? domainAsDefaults(cloud.settings) : cloud.settings;
+  return layer('clouds.yaml', values as Values, `clouds.yaml cloud ${cloud.name}`);
+}
+
+/** The layers a method's values come from, highest first: flags, environment, clouds.yaml entry, saved profile. */
+export function methodLayers(env: Env, profile: Pick<OpenProfile, 'name' | 'settings' | 'cloud'>, method: AuthMethod<Target>, flags: Layer = layer('flag', {})): Layer[] {
+  const environment = envLayer(env, method.settings);
+  const layers = [flags, environment];
+  if (profile.cloud && method.readsCloudsYaml) layers.push(cloudLayer(profile.cloud, layers));
+  if (profile.settings && savedMethod(profile.settings) === method) layers.push(layer('profile', profile.settings as Values, `profile ${profile.name}`));
+  return layers;
+}
+
+export interface ResolvedTarget {
+  method: AuthMethod<Target>;
+  target: Target;
+  /** The cache key of `target`. */
+  key: string;
+  /** The values chosen, as the profile saves them, and where each came from. */
+  settings: ProfileSettings;
+  sources: Record<string, Source>;
+  region?: string;
+}
+
+/**
+ * The target a command acts for: what the command line, the environment, the clouds.yaml entry
+ * and the profile together name. Commands other than `login` fail here (exit 3) when it is incomplete.
+ */
+export function resolveTarget(ctx: Context, profile: Pick<OpenProfile, 'name' | 'settings' | 'cloud'>, flags: Layer = layer('flag', {})): ResolvedTarget {
+  const method = chooseMethod(profile, flags.values, ctx.env);
+  const layers = methodLayers(ctx.env, profile, method, flags);
+  const resolution = method.resolve(layers);
+  if (!resolution.target) {
+    const nothing = profile.settings === undefined && !profile.cloud && layers.every((from) => Object.keys(from.values).length === 0);
+    if (nothing) throw notLoggedIn(profile.name, 'does not exist');
+    throw new NoTokenError(`profile ${profile.name} is missing ${describeMissing(resolution.missing)}`, {
+      hint: 'run `authctl login`, or set the missing values in the environment',
+    });
+  }
+  const target = method.check(resolution.target, Boolean(profile.settings?.allowHttp));
+  debugSources(ctx, method, resolution.settings, resolution.sources);
+  const resolved: ResolvedTarget = { method, target, key: cacheKey(method, target), settings: resolution.settings, sources: resolution.sources };
+  if (resolution.region !== undefined) resolved.region = resolution.region;
+  return resolved;
+}
+
+/** `--debug`: each value in use and where it came from ("project demo (from OS_PROJECT_NAME)"). */
+export function debugSources(ctx: Context, method: AuthMethod<Target>, settings: ProfileSettings, sources: Record<string, Source>): void {
+  if (!ctx.reporter.debugEnabled) return;
+  const values = settings as Record<string, string | boolean | undefined>;
+  const parts = Object.entries(sources).map(([key, source]) => describeSourced(key, values[key] ?? '(derived)', source));
+  ctx.reporter.debug(`${method.label}: ${parts.join(', ') || 'no settings'}`);
+}
+
+export function notLoggedIn(profile: string, why: string): NoTokenError {
+  return new NoTokenError(`not logged in: profile ${profile} ${why}`, {
+    hint: `run \`authctl login${profile === 'default' ? '' : ` --profile ${profile}`}\``,
+  });
+}
+
+/** What renews a profile's token without asking, and why a saved secret was not used. */
+export interface RenewalSecret {
+  secret?: string;
+  /** A secret is saved, but for another IAM or identity: it is never sent elsewhere. */
+  savedForOther?: boolean;
+}
+
+/**
+ * The secret that renews without asking: from the environment, the clouds.yaml entry, else the
+ * one saved at login, but only for the IAM and identity it was saved with.
+ */
+export async function renewalSecret(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget): Promise<RenewalSecret> {
+  const { method } = resolved;
+  const input = method.secret.setting;
+  const fromEnv = input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '');
+  if (fromEnv !== undefined) return { secret: fromEnv };
+  if (method.readsCloudsYaml && input.clouds === 'auth.password' && profile.cloud?.password) return { secret: profile.cloud.password };
+  return savedSecret(profile, method, resolved.target);
+}
+
+/** The saved secret, if it was saved for the same IAM and identity as `target`. */
+export async function savedSecret(profile: OpenProfile, method: AuthMethod<Target>, target: Target): Promise<RenewalSecret> {
+  const secret = await profile.secrets.readSecret(method.secret.role);
+  if (secret === undefined) return {};
+  const saved = savedMethod(profile.settings) === method ? method.resolve([layer('profile', (profile.settings ?? {}) as Values)]).target : undefined;
+  if (saved && sameIdentity(method, target, cacheKey(method, saved))) return { secret };
+  return { savedForOther: true };
+}
+
+export function checkMinTtl(env: Env, flag: string | undefined): number {
+  const text = flag ?? (env.AUTHCTL_MIN_TTL || undefined);
+  if (text === undefined) return 5 * 60 * 1000;
+  const seconds = durationSetting(text, flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl');
+  if (seconds > 86400 * 7) throw new UsageError(`--min-ttl ${text} is over 7 days`, { hint: 'tokens live hours, not weeks; e.g. --min-ttl 10m' });
+  return seconds * 1000;
+}

@@ -1,0 +1,171 @@
+/**
+ * The cached path's budget: a warm `token get` or `export` runs dist/fast.cjs alone, loading no
+ * library from node_modules (each of commander, undici, the prompts, yaml costs more than the rest
+ * of the answer). Checked twice: statically, in what esbuild put into dist/fast.cjs (the metafile
+ * scripts/build.js writes), and at run time, by recording every module a real process loads after
+ * a real login against the test IAM server.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BIN, isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { loginEnv, newRealm, type Realm } from '../helpers/realm.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const METAFILE = join(ROOT, 'dist', 'fast.meta.json');
+
+/** Libraries the cached path must never load (the last two are no longer dependencies: keep them out for good). */
+const HEAVY = ['commander', 'undici', '@inquirer', 'yaml', 'chalk', 'conf'];
+/**
+ * node_modules packages allowed inside dist/fast.cjs: env-paths (a few lines, ES module only, so
+ * bundling it spares a require() of an ES module; called only without AUTHCTL_CONFIG_DIR).
+ */
+const BUNDLED_INTO_FAST = ['env-paths'];
+
+/** The package a path or request names: `.../node_modules/@scope/name/x.js` → `@scope/name`. */
+function packageOf(path: string): string | undefined {
+  const inModules = /(?:^|[/\\])node_modules[/\\]((?:@[^/\\]+[/\\])?[^/\\]+)/.exec(path);
+  if (inModules) return inModules[1]!.replace(/\\/g, '/');
+  return undefined;
+}
+
+const isHeavy = (name: string) => HEAVY.some((heavy) => name === heavy || name.startsWith(`${heavy}/`));
+
+describe('what esbuild put into dist/fast.cjs', () => {
+  it('holds no library from node_modules but the tiny ones it is allowed', () => {
+    expect(existsSync(METAFILE), `${METAFILE} is missing: run \`node scripts/build.js\``).toBe(true);
+    const meta = JSON.parse(readFileSync(METAFILE, 'utf8')) as {
+      outputs: Record<string, { inputs: Record<string, unknown>; imports: { path: string; kind: string; external?: boolean }[] }>;
+    };
+    const output = meta.outputs['dist/fast.cjs'];
+    expect(output, 'the metafile has no dist/fast.cjs output').toBeDefined();
+    const inputs = Object.keys(output!.inputs);
+    expect(inputs.some((input) => input.endsWith('src/fast.ts'))).toBe(true);
+    const packages = [...new Set(inputs.map(packageOf).filter((name) => name !== undefined))].sort();
+    expect(packages).toEqual(BUNDLED_INTO_FAST);
+    // Libraries it may load on demand stay external: a require() or import() at run time, never bundled.
+    expect(packages.filter(isHeavy)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Preloaded with --require: records every module request and every CommonJS file loaded, and,
+ * through an ES module load hook, every ES module (none are expected: the cached path never
+ * starts Node's ES module loader on its own). Written out when the process exits.
+ */
+const PRELOAD = `'use strict';
+const Module = require('node:module');
+const { writeFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
+const log = process.env.AUTHCTL_BUDGET_LOG;
+const requests = new Set();
+const load = Module._load;
+Module._load = function (request) {
+  requests.add(request);
+  return load.apply(this, arguments);
+};
+Module.register(pathToFileURL(process.env.AUTHCTL_BUDGET_HOOKS), { data: { log: log + '.esm' } });
+process.on('exit', () => {
+  writeFileSync(log, JSON.stringify({ requests: [...requests], files: Object.keys(require.cache) }));
+});
+`;
+
+const HOOKS = `import { appendFileSync } from 'node:fs';
+let log;
+export function initialize(data) {
+  log = data.log;
+  appendFileSync(log, '');
+}
+export async function load(url, context, next) {
+  appendFileSync(log, url + '\\n');
+  return next(url, context);
+}
+`;
+
+interface Loaded {
+  result: CliResult;
+  requests: string[];
+  /** Absolute paths of CommonJS files, then file: URLs of ES modules turned into paths. */
+  files: string[];
+  esm: string[];
+}
+
+function runRecorded(args: string[], env: Record<string, string | undefined>, dir: string, name: string): Promise<Loaded> {
+  const log = join(dir, `${name}.json`);
+  const childEnv = Object.fromEntries(
+    Object.entries({ ...env, AUTHCTL_BUDGET_LOG: log, AUTHCTL_BUDGET_HOOKS: join(dir, 'hooks.mjs') }).filter(([, v]) => v !== undefined),
+  ) as NodeJS.ProcessEnv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', join(dir, 'preload.cjs'), BIN, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const result = { code, signal, stdout, stderr };
+      if (!existsSync(log)) return reject(new Error(`the preload wrote no ${log}: ${JSON.stringify(result)}`));
+      const recorded = JSON.parse(readFileSync(log, 'utf8')) as { requests: string[]; files: string[] };
+      const esm = existsSync(`${log}.esm`) ? readFileSync(`${log}.esm`, 'utf8').split('\n').filter(Boolean) : [];
+      const esmFiles = esm.filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url));
+      resolve({ result, requests: recorded.requests, files: [...recorded.files, ...esmFiles], esm });
+    });
+  });
+}
+
+describe('a warm `token get` and `export`, as a process', () => {
+  let realm: Realm;
+  let env: Record<string, string | undefined>;
+  let dir: string;
+
+  beforeAll(async () => {
+    realm = await newRealm();
+    env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file' });
+    dir = env.HOME!;
+    writeFileSync(join(dir, 'preload.cjs'), PRELOAD);
+    writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
+    // A real login: the cached token is whatever authctl itself writes, in whatever format it has today.
+    const login = await runCli(['login'], { env });
+    expect(login.code, login.stderr).toBe(0);
+    env = { ...env, OS_PASSWORD: undefined };
+  });
+
+  it('the recorder sees what it should: a library loaded on demand, and the ES module bundle', async () => {
+    // Proof that the checks below can fail. A cloud from clouds.yaml on the same front door loads yaml from node_modules...
+    const clouds = join(dir, 'clouds.yaml');
+    writeFileSync(clouds, `clouds:\n  elsewhere:\n    auth:\n      auth_url: ${realm.authUrl}\n      username: nobody\n`);
+    const cloud = await runRecorded(['token', 'get', '--os-cloud', 'elsewhere'], { ...env, OS_CLIENT_CONFIG_FILE: clouds }, dir, 'cloud');
+    expect(cloud.requests).toContain('yaml');
+    expect(cloud.files.map(packageOf)).toContain('yaml');
+    // ...and any other command goes on to the full CLI, an ES module.
+    const full = await runRecorded(['login', '--help'], env, dir, 'full-cli');
+    expect(full.result.code, full.result.stderr).toBe(0);
+    expect(full.esm.some((url) => url.endsWith('/dist/authctl.js'))).toBe(true);
+  });
+
+  it.each([
+    ['token get', ['token', 'get'], /^gAAAAA[\w-]+\n$/],
+    ['export', ['export'], /^export \w+='gAAAAA[\w-]+'\n$/],
+  ])('%s answers from the cache with dist/fast.cjs alone: no library, no ES module', async (name, args, output) => {
+    const before = await realm.count('POST');
+    const loaded = await runRecorded(args, env, dir, name.replace(' ', '-'));
+    expect(loaded.result.code, loaded.result.stderr).toBe(0);
+    expect(loaded.result.stdout).toMatch(output);
+    expect(await realm.count('POST'), 'it asked IAM: the cache was not warm, so this measured the wrong path').toBe(before);
+
+    const heavy = [...loaded.requests, ...loaded.files].filter((entry) => isHeavy(packageOf(entry) ?? entry));
+    expect(heavy, 'libraries loaded on the cached path').toEqual([]);
+    const fromNodeModules = [...new Set(loaded.files.map(packageOf).filter((pkg) => pkg !== undefined))];
+    expect(fromNodeModules, 'node_modules packages loaded on the cached path').toEqual([]);
+    expect(loaded.esm, 'ES modules loaded on the cached path').toEqual([]);
+    // The whole of authctl that ran: the shim and the one bundle.
+    const ours = loaded.files.filter((file) => file !== join(dir, 'preload.cjs')).map((file) => relative(ROOT, file).replace(/\\/g, '/'));
+    expect(ours.sort()).toEqual(['bin/authctl', 'dist/fast.cjs']);
+  });
+});

@@ -14,17 +14,19 @@ export const TOKEN_OUTPUTS = ['token', 'json', 'exec-credential'] as const;
 
 export const GLOBAL_SETTINGS: readonly Setting[] = [
   { key: 'profile', flag: '--profile', short: '-p', arg: '<name>', env: ['AUTHCTL_PROFILE'], commands: ['global'], help: 'profile to use (default: the one chosen with `profile use`, else "default")' },
-  { key: 'store', flag: '--store', arg: '<kind>', env: ['AUTHCTL_STORE'], choices: STORE_KINDS, saved: 'profile', commands: ['global'], help: 'where secrets are kept (saved by login)' },
+  { key: 'store', flag: '--store', arg: '<kind>', env: ['AUTHCTL_STORE'], choices: STORE_KINDS, saved: 'profile', commands: ['global'], help: 'where secrets are kept' },
   { key: 'timeout', flag: '--timeout', arg: '<duration>', env: ['AUTHCTL_TIMEOUT'], defaultValue: '10s', commands: ['global'], help: 'network timeout, e.g. 10s' },
   { key: 'osCloud', flag: '--os-cloud', arg: '<name>', env: ['OS_CLOUD'], commands: ['global'], help: 'read settings from this clouds.yaml entry' },
-  { key: 'cacert', flag: '--cacert', arg: '<file>', env: ['AUTHCTL_CACERT', 'OS_CACERT'], clouds: 'cacert', saved: 'profile', commands: ['global'], help: 'also trust the CA certificates in this PEM file (saved by login)' },
-  { key: 'insecure', flag: '--insecure', clouds: 'verify', saved: 'profile', commands: ['global'], help: 'do not verify TLS certificates (warned about on every use; saved by login)' },
+  { key: 'cacert', flag: '--cacert', arg: '<file>', env: ['AUTHCTL_CACERT', 'OS_CACERT'], clouds: 'cacert', saved: 'profile', commands: ['global'], help: 'also trust the CA certificates in this PEM file' },
+  { key: 'insecure', flag: '--insecure', clouds: 'verify', saved: 'profile', commands: ['global'], help: 'do not verify TLS certificates (warned about on every use)' },
   { key: 'debug', flag: '--debug', env: ['AUTHCTL_DEBUG'], commands: ['global'], help: 'log each request to stderr, secrets replaced by fingerprints' },
   { key: 'configDir', env: ['AUTHCTL_CONFIG_DIR'], commands: ['global'], help: 'the config directory (default: the platform\'s, ~/.config/authctl on Linux); each has its own keychain entries' },
   { key: 'retries', env: ['AUTHCTL_RETRIES'], defaultValue: '3', commands: ['global'], help: 'attempts per request, 1 to 10 (connection errors, 429, 502, 503, 504)' },
   { key: 'lockTimeout', env: ['AUTHCTL_LOCK_TIMEOUT'], defaultValue: '30s', commands: ['global'], help: 'how long to wait for another authctl renewing the same profile' },
   { key: 'keychainTimeout', env: ['AUTHCTL_KEYCHAIN_TIMEOUT'], defaultValue: '3s', commands: ['global'], help: 'how long to wait for the OS keychain' },
   { key: 'keychainChunkSize', env: ['AUTHCTL_KEYCHAIN_CHUNK_SIZE'], commands: ['global'], help: 'split store entries over this many characters (default: 1200 on Windows, else never)', hidden: true },
+  { key: 'cloudsFile', env: ['OS_CLIENT_CONFIG_FILE'], commands: ['global'], help: 'the clouds.yaml to read (default: searched as OpenStack\'s tools search it)' },
+  { key: 'secureFile', env: ['OS_CLIENT_SECURE_FILE'], commands: ['global'], help: 'the secure.yaml merged over it' },
   { key: 'filePassphrase', env: ['AUTHCTL_FILE_PASSPHRASE'], secret: true, commands: ['global'], help: 'encrypt the file store (--store file) with this passphrase' },
 ];
 
@@ -72,7 +74,11 @@ export const SECRET_VARIABLES: readonly string[] = SETTINGS.filter((setting) => 
 
 /** A row's help as commander shows it: the line, then the variables and the default. */
 export function optionHelp(setting: Setting, path: CommandPath): string {
-  const notes = [...(setting.env?.length ? [`env ${setting.env.join(', ')}`] : []), ...(setting.defaultValue && !setting.choices ? [`default ${setting.defaultValue}`] : [])];
+  const notes = [
+    ...(setting.env?.length ? [`env ${setting.env.join(', ')}`] : []),
+    ...(setting.defaultValue && !setting.choices ? [`default ${setting.defaultValue}`] : []),
+    ...(setting.saved === 'profile' && setting.commands.includes('global') ? ['saved by login'] : []),
+  ];
   return `${helpFor(setting, path)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 

@@ -15,7 +15,7 @@ export interface Target {
 }
 
 /** The store entry, besides the token, that a profile may keep: the secret its method renews with. */
-export type SecretRole = 'password' | 'client-secret';
+export type SecretRole = string;
 
 export interface SecretInput {
   role: SecretRole;

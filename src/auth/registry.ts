@@ -33,6 +33,9 @@ export function methodNamedBy(values: Values): AuthMethod<Target> | undefined {
   return AUTH_METHODS.find((method) => method.names(values)) as AuthMethod<Target> | undefined;
 }
 
+/** The store entries methods keep their secrets in, besides the token: what logout removes. */
+export const SECRET_ROLES: readonly string[] = [...new Set(AUTH_METHODS.map((method) => method.secret.role))];
+
 /** Every method's settings, each row once. */
 export const METHOD_SETTINGS: readonly Setting[] = [...new Set(AUTH_METHODS.flatMap((method) => method.settings))];
 

@@ -1,4 +1,4 @@
-import { methodForKey } from '../auth/registry.js';
+import { methodForKey, SECRET_ROLES } from '../auth/registry.js';
 import { AuthctlError, UnreachableError } from '../core/errors.js';
 import { isExpired, isoTime } from '../core/token.js';
 import type { Context } from '../session/context.js';
@@ -52,7 +52,7 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
         : error;
     return 'not revoked';
   });
-  const removed = await profile.secrets.deleteAll();
+  const removed = await profile.secrets.deleteAll(SECRET_ROLES);
   if (!removed && revocation === 'nothing to revoke') {
     // `--all` also looks at the profile in use, which may exist only in the environment: no news is no news.
     if (!(quietIfEmpty && !profile.settings)) ctx.reporter.info(`profile ${name} was not logged in`);

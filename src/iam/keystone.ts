@@ -6,7 +6,7 @@ export type { IssuedToken };
 import type { HttpClient, HttpResponse } from './http.js';
 import { parseIsoTime, parseJsonBody, responseError, serverMessage, tokenFromHeader } from './response.js';
 
-/** Keystone v3 identity: `POST/GET/HEAD/DELETE {authUrl}/auth/tokens` (iam-api.md §1, §2). */
+/** Keystone v3 identity API: `POST/GET/HEAD/DELETE {authUrl}/auth/tokens`. */
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
@@ -39,7 +39,7 @@ export function passwordAuthBody(user: UserRef, password: string, scope: Scope):
   return withScope({ methods: ['password'], password: { user: { ...userJson(user), password } } }, scope);
 }
 
-/** Re-authentication from a token (seed 004). Keystone keeps the parent's expiry. */
+/** Re-authentication from a token (Keystone's `token` auth method). Keystone keeps the parent's expiry. */
 export function tokenAuthBody(token: string, scope: Scope | undefined): { auth: Record<string, unknown> } {
   return withScope({ methods: ['token'], token: { id: token } }, scope);
 }

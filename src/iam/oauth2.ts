@@ -5,12 +5,12 @@ import type { HttpClient } from './http.js';
 import type { IssuedToken } from './keystone.js';
 import { parseJsonBody, responseError, serverMessage } from './response.js';
 
-/** OAuth2 client credentials (RFC 6749 §4.4, client_secret_post; iam-api.md §3). */
+/** OAuth2 client credentials (RFC 6749 §4.4, client_secret_post). */
 
-/** Seed 002: the application-credential service's default lifetime, used when a server omits expires_in. */
+/** The vendor's application-credential service's default lifetime, used when a server omits expires_in. */
 export const DEFAULT_EXPIRES_IN_SECONDS = 1800;
 
-/** The default token endpoint under a service base URL (seed 002). */
+/** The default token endpoint under a service base URL (the vendor's application-credential service). */
 export function defaultTokenUrl(base: string): string {
   return `${base.replace(/\/+$/, '')}/api/v2/tenant/token`;
 }

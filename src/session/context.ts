@@ -6,7 +6,7 @@ import type { Env, IO } from '../io/io.js';
 import type { Prompter } from '../io/prompter.js';
 import { SecretRegistry } from '../io/redact.js';
 import { debugRequested, Reporter } from '../io/reporter.js';
-import { PROFILE_SCHEMA } from '../settings/table.js';
+import { PROFILE_SCHEMA, SETTINGS } from '../settings/table.js';
 import type { ChunkedStore } from '../store/chunked.js';
 import { ConfigFile, validateProfileName } from '../store/config.js';
 import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, openSecretStore } from '../store/open.js';
@@ -34,6 +34,9 @@ export interface TlsChoice {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_ATTEMPTS = 3;
 
+/** The variables that hold secrets (OS_PASSWORD, AUTHCTL_CLIENT_SECRET, AUTHCTL_FILE_PASSPHRASE, ...), from the settings table. */
+const SECRET_VARIABLES: readonly string[] = SETTINGS.filter((setting) => setting.secret).flatMap((setting) => setting.env ?? []);
+
 /** One command's run: the Factory's world, the global options, and what they make (reporter, config, stores, HTTP clients). */
 export class Context {
   readonly env: Env;
@@ -55,6 +58,9 @@ export class Context {
     this.secrets = secrets;
     this.env = factory.env;
     this.io = factory.io;
+    // A secret in the environment is one the run has seen, used or not: a keychain or server
+    // message that quotes it must not print it (status --json, warnings before it is sent).
+    for (const name of SECRET_VARIABLES) this.secrets.add(factory.env[name]);
     this.#network = networkSettings(globals, factory.env);
     this.reporter = new Reporter(() => factory.io.stderr, factory.env, this.secrets, debugRequested(globals.debug, factory.env));
   }

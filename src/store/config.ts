@@ -67,7 +67,7 @@ export class ConfigFile {
     change(data);
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      // Tab-indented, no final newline: the layout the file had when conf wrote it.
+      // Tab-indented, no final newline: the layout the file has always had.
       writeAtomically(this.path, JSON.stringify(data, undefined, '\t'));
     } catch (error) {
       throw new LocalError(`cannot write the config file ${this.path}: ${(error as Error).message}`, {

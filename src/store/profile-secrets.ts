@@ -2,8 +2,8 @@ import { parseCachedToken, serializeCachedToken, type CachedToken } from '../cor
 import type { ChunkedStore } from './chunked.js';
 
 /** The secret-store entries of one profile, by role. */
-export type SecretRole = 'token' | 'password' | 'client-secret';
-const ROLES: readonly SecretRole[] = ['token', 'password', 'client-secret'];
+/** An entry's role: `token`, or the name of the secret a method renews with (`password`, `client-secret`, ...). */
+export type SecretRole = string;
 
 /** A profile's secrets: its cached token, and the password or client secret saved for silent renewal. */
 export class ProfileSecrets {
@@ -48,12 +48,12 @@ export class ProfileSecrets {
     await this.#store.write(this.#account('token'), serializeCachedToken(token));
   }
 
-  async readSecret(role: Exclude<SecretRole, 'token'>): Promise<string | undefined> {
+  async readSecret(role: SecretRole): Promise<string | undefined> {
     const { value } = await this.#store.read(this.#account(role));
     return value;
   }
 
-  async writeSecret(role: Exclude<SecretRole, 'token'>, value: string): Promise<void> {
+  async writeSecret(role: SecretRole, value: string): Promise<void> {
     await this.#store.write(this.#account(role), value);
   }
 
@@ -62,9 +62,9 @@ export class ProfileSecrets {
   }
 
   /** Removes every entry of the profile; says whether anything was there. */
-  async deleteAll(): Promise<boolean> {
+  async deleteAll(secretRoles: readonly SecretRole[]): Promise<boolean> {
     let deleted = false;
-    for (const role of ROLES) deleted = (await this.#store.delete(this.#account(role))) || deleted;
+    for (const role of ['token', ...secretRoles]) deleted = (await this.#store.delete(this.#account(role))) || deleted;
     return deleted;
   }
 }

@@ -6,7 +6,7 @@ import type { Env, IO } from '../io/io.js';
 import type { Prompter } from '../io/prompter.js';
 import { SecretRegistry } from '../io/redact.js';
 import { debugRequested, Reporter } from '../io/reporter.js';
-import { PROFILE_SCHEMA, SETTINGS } from '../settings/table.js';
+import { PROFILE_SCHEMA, SECRET_VARIABLES } from '../settings/table.js';
 import type { ChunkedStore } from '../store/chunked.js';
 import { ConfigFile, validateProfileName } from '../store/config.js';
 import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, openSecretStore } from '../store/open.js';
@@ -33,9 +33,6 @@ export interface TlsChoice {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_ATTEMPTS = 3;
-
-/** The variables that hold secrets (OS_PASSWORD, AUTHCTL_CLIENT_SECRET, AUTHCTL_FILE_PASSPHRASE, ...), from the settings table. */
-const SECRET_VARIABLES: readonly string[] = SETTINGS.filter((setting) => setting.secret).flatMap((setting) => setting.env ?? []);
 
 /** One command's run: the Factory's world, the global options, and what they make (reporter, config, stores, HTTP clients). */
 export class Context {

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { runFast } from '../../src/fast.js';
+import { run } from '../../src/main.js';
+import { testFactory, type TestHarness } from '../helpers/factory.js';
+import { entries, loggedIn, OS_ENV, PASSWORD } from '../helpers/steps.js';
+
+/** Runs a bad command line after a login; it must exit 2, print nothing on stdout, send nothing and change nothing. */
+async function refused(t: TestHarness, argv: string[], env: Record<string, string> = { ...OS_ENV, OS_PASSWORD: PASSWORD }): Promise<string> {
+  const before = entries(t);
+  const requests = t.http.requests.length;
+  const code = await run(argv, t.withEnv(env));
+  expect({ code, stdout: t.stdout() }).toEqual({ code: 2, stdout: '' });
+  expect(entries(t)).toEqual(before);
+  expect(t.http.requests).toHaveLength(requests);
+  const stderr = t.stderr();
+  t.clearOutput();
+  return stderr;
+}
+
+describe('bad input: exit 2, one error line and a hint, the stored token unchanged', () => {
+  it('an unknown --store value', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    const said = await refused(t, ['token', 'get', '--store', 'vault']);
+    expect(said).toBe("authctl: option '--store <kind>' argument 'vault' is invalid. Allowed choices are keychain, file.\n");
+    // The fast door does not take it; the full CLI explains.
+    expect(await runFast(['token', 'get', '--store', 'vault'], t.factory)).toBeUndefined();
+  });
+
+  it('an unknown AUTHCTL_STORE value', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    const said = await refused(t, ['token', 'get'], { ...OS_ENV, AUTHCTL_STORE: 'vault' });
+    expect(said).toBe('authctl: unknown store "vault"\nhint: use one of: keychain, file\n');
+    expect(await runFast(['token', 'get'], t.withEnv({ ...OS_ENV, AUTHCTL_STORE: 'vault' }))).toBe(2);
+    expect(t.stderr()).toBe(said);
+  });
+
+  it('--min-ttl garbage, through either door', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    const said = await refused(t, ['token', 'get', '--min-ttl', 'soon']);
+    expect(said).toBe('authctl: --min-ttl "soon" is not a duration\nhint: give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d\n');
+    expect(await runFast(['token', 'get', '--min-ttl', 'soon'], t.withEnv({ ...OS_ENV }))).toBe(2);
+    expect(t.stderr()).toBe(said);
+    t.clearOutput();
+    expect(await refused(t, ['export', '--min-ttl', '8d'])).toBe('authctl: --min-ttl 8d is over 7 days\nhint: tokens live hours, not weeks; e.g. --min-ttl 10m\n');
+  });
+
+  it('AUTHCTL_MIN_TTL garbage names the variable', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    expect(await refused(t, ['token', 'get'], { ...OS_ENV, AUTHCTL_MIN_TTL: '5 minutes' })).toBe(
+      'authctl: AUTHCTL_MIN_TTL "5 minutes" is not a duration\nhint: give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d\n',
+    );
+  });
+
+  it('--username and --user-id together', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    expect(await refused(t, ['login', '--username', 'bob', '--user-id', 'u-bob'])).toBe('authctl: --username and --user-id cannot be used together\nhint: give one way of naming it\n');
+  });
+
+  it('two scopes on the command line', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    expect(await refused(t, ['login', '--project', 'demo', '--domain', 'Default'])).toBe('authctl: --project and --domain cannot be used together\nhint: give one way of naming it\n');
+  });
+
+  it('an http:// auth URL to a remote host', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    const said = await refused(t, ['login', '--auth-url', 'http://iam.example.com/v3']);
+    expect(said).toBe('authctl: refusing plain http:// for iam.example.com: credentials would cross the network unencrypted\nhint: use https://, or pass --allow-http if you really mean it\n');
+  });
+
+  it('an unknown flag, its value not echoed', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    expect(await refused(t, ['token', 'get', '--pasword=hunter2hunter2'])).toBe("authctl: unknown option '--pasword=…'\n");
+  });
+
+  it('AUTHCTL_RETRIES out of range fails every command', async () => {
+    const t = testFactory();
+    await loggedIn(t);
+    expect(await refused(t, ['status'], { AUTHCTL_RETRIES: '0' })).toBe('authctl: AUTHCTL_RETRIES "0" is not a number of attempts from 1 to 10\nhint: e.g. AUTHCTL_RETRIES=3\n');
+  });
+});

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/main.js';
+import { fingerprint } from '../../src/io/redact.js';
+import { NOW, testFactory } from '../helpers/factory.js';
+import { AUTH_URL, keystoneError, TOKENS_URL, validated } from '../helpers/iam-responses.js';
+import { entries, HOUR, loggedIn, MINUTE, OS_ENV } from '../helpers/steps.js';
+
+const TOKEN = 'gAAAA-first';
+const askedAbout = (method: 'GET' | 'HEAD' | 'DELETE') => (request: { method: string; headers?: Record<string, string> }) => {
+  expect(request.method).toBe(method);
+  expect(request.headers).toMatchObject({ 'x-auth-token': TOKEN, 'x-subject-token': TOKEN });
+};
+
+describe('token check', () => {
+  it('GET 200: exit 0 and the report', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.clock.advance(10 * MINUTE);
+    t.http.on('GET', TOKENS_URL, (request) => {
+      askedAbout('GET')(request);
+      return validated({ token: TOKEN, issuedAt: NOW, expiresAt: NOW + HOUR });
+    });
+    expect(await run(['token', 'check'], t.withEnv({ ...OS_ENV }))).toBe(0);
+    expect(t.stderr()).toBe('');
+    expect(t.stdout()).toBe(
+      [
+        'valid:      yes',
+        'user:       alice (u-alice) in domain Default',
+        'domain:     Default',
+        'scope:      project demo (p-demo) in domain Default',
+        'roles:      member',
+        'issued_at:  2026-12-01T12:00:00Z',
+        'expires_at: 2026-12-01T13:00:00Z',
+        'time left:  50m',
+        'checked:    at IAM',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--json prints the report as JSON', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.http.on('GET', TOKENS_URL, validated({ token: TOKEN, issuedAt: NOW, expiresAt: NOW + HOUR }));
+    expect(await run(['token', 'check', '--json'], t.withEnv({ ...OS_ENV }))).toBe(0);
+    expect(JSON.parse(t.stdout())).toEqual({
+      valid: true,
+      checked: 'iam',
+      profile: 'default',
+      user: { id: 'u-alice', name: 'alice', domain: { id: 'default', name: 'Default' } },
+      scope: { project: { id: 'p-demo', name: 'demo', domain: { id: 'default', name: 'Default' } } },
+      roles: ['member'],
+      issued_at: '2026-12-01T12:00:00Z',
+      expires_at: '2026-12-01T13:00:00Z',
+      seconds_left: 3600,
+    });
+  });
+
+  it('--quiet asks with HEAD and prints nothing', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.http.on('HEAD', TOKENS_URL, (request) => {
+      askedAbout('HEAD')(request);
+      return { status: 200, headers: { 'X-Subject-Token': TOKEN } };
+    });
+    expect(await run(['token', 'check', '--quiet'], t.withEnv({ ...OS_ENV }))).toBe(0);
+    expect(t.stdout() + t.stderr()).toBe('');
+  });
+
+  it('404: exit 3, the report says why, and the token IAM quotes back is a fingerprint', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.http.on('GET', TOKENS_URL, keystoneError(404, `Could not find token: ${TOKEN}.`));
+    expect(await run(['token', 'check'], t.withEnv({ ...OS_ENV }))).toBe(3);
+    const reason = `IAM does not accept it (404: Could not find token: <${fingerprint(TOKEN)}>.): invalid, expired or revoked`;
+    expect(t.stdout()).toBe(`valid:   no (${reason})\nchecked: at IAM\n`);
+    expect(t.stderr()).toBe(`authctl: the token is not valid: ${reason}\nhint: run \`authctl token get\` (renews if it can) or \`authctl login\`\n`);
+  });
+
+  it('--quiet 404: exit 3 and silence', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.http.on('HEAD', TOKENS_URL, { status: 404 });
+    expect(await run(['token', 'check', '-q'], t.withEnv({ ...OS_ENV }))).toBe(3);
+    expect(t.stdout() + t.stderr()).toBe('');
+  });
+
+  it('--offline judges from the cache, with no request', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.clock.advance(2 * HOUR);
+    expect(await run(['token', 'check', '--offline', '--json'], t.withEnv({ ...OS_ENV }))).toBe(3);
+    expect(JSON.parse(t.stdout())).toMatchObject({ valid: false, reason: 'expired', checked: 'offline', seconds_left: 0 });
+    expect(t.stderr()).toBe('authctl: the token is not valid: expired\nhint: run `authctl token get` (renews if it can) or `authctl login`\n');
+  });
+
+  it('not logged in: exit 3, nothing sent', async () => {
+    const t = testFactory();
+    expect(await run(['token', 'check'], t.withEnv({ ...OS_ENV }))).toBe(3);
+    expect(t.stderr()).toBe('authctl: not logged in: profile default has no cached token\nhint: run `authctl login`\n');
+  });
+});
+
+describe('logout', () => {
+  it('revokes with DELETE and removes every secret of the profile', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN, ['--save-password']);
+    expect(Object.keys(entries(t)).sort()).toEqual(['default:password', 'default:token']);
+    t.http.on('DELETE', TOKENS_URL, (request) => {
+      askedAbout('DELETE')(request);
+      return { status: 204 };
+    });
+    expect(await run(['logout'], t.withEnv({}))).toBe(0);
+    expect(t.stdout()).toBe('');
+    expect(t.stderr()).toBe('Logged out of profile default: token revoked at IAM, secrets removed from the keychain\n');
+    expect(entries(t)).toEqual({});
+  });
+
+  it('removes the local copy even when IAM answers 503, then exit 5', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN, ['--save-password']);
+    t.http.on('DELETE', TOKENS_URL, keystoneError(503, 'Service Unavailable'));
+    expect(await run(['logout'], t.withEnv({}))).toBe(5);
+    expect(t.stdout()).toBe('');
+    expect(t.stderr()).toBe(
+      `warning: profile default: could not revoke the token at IAM: revoking the token at ${AUTH_URL} failed: IAM answered 503: Service Unavailable\n` +
+        'Logged out of profile default: not revoked, secrets removed from the keychain\n' +
+        'authctl: the token of profile default could not be revoked (IAM unreachable); it stays valid at IAM until it expires\n' +
+        'hint: the local copy is gone either way; if the token may have leaked, ask your IAM administrator to revoke it\n',
+    );
+    expect(entries(t)).toEqual({});
+  });
+
+  it('an expired token is only forgotten: no request', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.clock.advance(2 * HOUR);
+    expect(await run(['logout'], t.withEnv({}))).toBe(0);
+    expect(t.stderr()).toBe('Logged out of profile default: the token had already expired (2026-12-01T13:00:00Z), secrets removed from the keychain\n');
+    expect(entries(t)).toEqual({});
+  });
+
+  it('a profile with nothing stored says so', async () => {
+    const t = testFactory();
+    expect(await run(['logout'], t.withEnv({}))).toBe(0);
+    expect(t.stderr()).toBe('profile default was not logged in\n');
+  });
+
+  it('then `token get` is exit 3: the token is gone', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.http.on('DELETE', TOKENS_URL, { status: 204 });
+    expect(await run(['logout'], t.withEnv({}))).toBe(0);
+    t.clearOutput();
+    expect(await run(['token', 'get'], t.withEnv({}))).toBe(3);
+    expect(t.stdout()).toBe('');
+    expect(t.stderr()).toMatch(/^authctl: no token is cached for profile default/);
+  });
+});

@@ -12,8 +12,8 @@ __authctl_spec() {
       nargs=0 ;;
     'login')
       subs=()
-      opts=('--allow-http' '--json' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '--region' '--password-stdin' '--save-password' '--client-id' '--token-url' '--client-secret-stdin' '--save-secret' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--region' '--client-id' '--token-url' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--allow-http' '--json' '--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--application-credential-secret-stdin' '--save-secret' '--password-stdin' '--save-password' '--client-id' '--token-url' '--client-secret-stdin' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--client-id' '--token-url' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token')
       subs=('get' 'check' 'renew')
@@ -32,8 +32,8 @@ __authctl_spec() {
       nargs=0 ;;
     'token renew')
       subs=()
-      opts=('--json' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--unscoped' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--json' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'logout')
       subs=()

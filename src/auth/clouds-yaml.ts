@@ -4,7 +4,7 @@ import { UsageError } from '../core/errors.js';
 import { checkText } from '../core/settings.js';
 import { withoutUndefined } from '../util/objects.js';
 import { domainAsDefaults, type KeystoneSettings } from './keystone-identity.js';
-import { cloudsAuthKeys, cloudsAuthTypes } from './registry.js';
+import { cloudsAuthKeys, cloudsAuthTypes, cloudsSecretKeys } from './registry.js';
 
 /**
  * OpenStack's `clouds.yaml`, read the way openstacksdk's `openstack/config/loader.py` reads it:
@@ -22,8 +22,12 @@ export interface CloudEntry {
   name: string;
   /** Where it was found (the clouds.yaml path), for messages. */
   source: string;
-  settings: KeystoneSettings;
+  settings: KeystoneSettings & Record<string, string | boolean | undefined>;
   password?: string;
+  /** Secret `auth` values (`password`, `application_credential_secret`, ...), by their clouds.yaml key. */
+  secrets: Record<string, string>;
+  /** `auth_type`, as the entry names its method. */
+  authType?: string;
   /** A CA file; a relative path is resolved against the directory of the file that gave it. */
   cacert?: string;
   verify?: boolean;
@@ -36,6 +40,9 @@ const AUTH_KEYS = cloudsAuthKeys() as Record<string, keyof KeystoneSettings>;
 
 type AuthKey = string;
 
+/** The secret `auth` keys a method reads (`password`, `application_credential_secret`, ...). */
+const SECRET_KEYS = cloudsSecretKeys();
+
 /** The `auth_type` values a method of the registry logs in with. */
 const AUTH_TYPES = new Set(cloudsAuthTypes());
 const TOKEN_KEYS = ['token', 'auth_token', 'auth-token'] as const;
@@ -47,6 +54,7 @@ interface RawCloud {
   path: string;
   auth: Partial<Record<AuthKey, string>>;
   password?: string;
+  secrets: Record<string, string>;
   region?: string;
   cacert?: string;
   verify?: boolean;
@@ -220,6 +228,7 @@ function tokenKey(entry: Mapping, auth: Mapping): string | undefined {
 }
 
 function refuseToken(path: string, name: string, entry: Mapping, auth: Mapping): void {
+  if (SECRET_KEYS.includes('token')) return;
   const key = tokenKey(entry, auth);
   if (key === undefined) return;
   throw new UsageError(`${path}: cloud ${JSON.stringify(name)} logs in with a token (clouds.${name}.${key}); authctl only logs in with a password`, {
@@ -256,6 +265,9 @@ function readEntry(file: YamlFile, name: string): RawCloud | undefined {
     path: file.path,
     auth: readAuth(file.path, auth, `${prefix}.auth`),
     password: textAt(file.path, auth, 'password', `${prefix}.auth.password`),
+    secrets: Object.fromEntries(
+      SECRET_KEYS.map((key) => [key, textAt(file.path, auth, key, `${prefix}.auth.${key}`)]).filter((pair): pair is [string, string] => pair[1] !== undefined),
+    ),
     region: region === undefined ? undefined : checkText(region, `${prefix}.region_name in ${file.path}`),
     cacert: resolveCacert(file.path, cacert === undefined ? undefined : checkText(cacert, `${prefix}.cacert in ${file.path}`)),
     verify: verifyAt(file.path, entry, `${prefix}.verify`),
@@ -268,15 +280,15 @@ function readEntry(file: YamlFile, name: string): RawCloud | undefined {
 /** secure.yaml over clouds.yaml, as openstacksdk's merge_clouds does (auth merged key by key). */
 function merge(base: RawCloud | undefined, secure: RawCloud | undefined): RawCloud | undefined {
   if (!base || !secure) return base ?? secure;
-  return { ...base, ...secure, auth: { ...base.auth, ...secure.auth } };
+  return { ...base, ...secure, auth: { ...base.auth, ...secure.auth }, secrets: { ...base.secrets, ...secure.secrets } };
 }
 
 function checkAuthType(name: string, base: RawCloud | undefined, secure: RawCloud | undefined): void {
   const from = secure?.authType !== undefined ? secure : base;
   const authType = from?.authType;
   if (!from || authType === undefined || AUTH_TYPES.has(authType)) return;
-  throw new UsageError(`${from.path}: cloud ${JSON.stringify(name)} has auth_type ${JSON.stringify(authType)}; authctl only logs in with a password`, {
-    hint: 'use a cloud entry with auth_type "password" (or none), or give the settings with flags',
+  throw new UsageError(`${from.path}: cloud ${JSON.stringify(name)} has auth_type ${JSON.stringify(authType)}, which authctl does not know`, {
+    hint: `use one of: ${[...AUTH_TYPES].join(', ')}`,
   });
 }
 
@@ -312,6 +324,8 @@ function toEntry(name: string, raw: RawCloud): CloudEntry {
     source: raw.path,
     settings: isProjectScoped(settings) ? domainAsDefaults(settings) : settings,
     password: raw.password,
+    secrets: raw.secrets,
+    authType: raw.authType,
     cacert: raw.cacert,
     verify: raw.verify,
   });

@@ -14,7 +14,21 @@ import { withoutUndefined } from '../util/objects.js';
 
 export type KeystoneSettings = Pick<
   ProfileSettings,
-  'authUrl' | 'username' | 'userId' | 'userDomain' | 'userDomainId' | 'projectId' | 'project' | 'projectDomain' | 'projectDomainId' | 'domain' | 'domainId' | 'unscoped' | 'region'
+  | 'authUrl'
+  | 'username'
+  | 'userId'
+  | 'userDomain'
+  | 'userDomainId'
+  | 'projectId'
+  | 'project'
+  | 'projectDomain'
+  | 'projectDomainId'
+  | 'domain'
+  | 'domainId'
+  | 'trustId'
+  | 'systemScope'
+  | 'unscoped'
+  | 'region'
 >;
 
 type StringKey = Exclude<keyof KeystoneSettings, 'unscoped'>;
@@ -48,10 +62,29 @@ export const SCOPE_SETTINGS = [
   row('projectDomainId', { flag: '--project-domain-id', arg: '<id>', env: ['OS_PROJECT_DOMAIN_ID'], clouds: 'auth.project_domain_id', commands: SCOPE_COMMANDS, help: "the project's domain id" }),
   row('domain', { flag: '--domain', arg: '<name>', env: ['OS_DOMAIN_NAME'], clouds: 'auth.domain_name', commands: SCOPE_COMMANDS, help: { login: 'scope to a domain by name', 'token renew': 'rescope to a domain by name' } }),
   row('domainId', { flag: '--domain-id', arg: '<id>', env: ['OS_DOMAIN_ID'], clouds: 'auth.domain_id', commands: SCOPE_COMMANDS, help: { login: 'scope to a domain by id', 'token renew': 'rescope to a domain by id' } }),
+  row('trustId', { flag: '--trust-id', arg: '<id>', env: ['OS_TRUST_ID'], clouds: 'auth.trust_id', commands: SCOPE_COMMANDS, help: { login: 'scope to a trust (as its trustee)', 'token renew': 'rescope to a trust' } }),
+  row('systemScope', { flag: '--system-scope', arg: '<all>', env: ['OS_SYSTEM_SCOPE'], clouds: 'auth.system_scope', commands: SCOPE_COMMANDS, help: { login: 'scope to the system (the only value is "all")', 'token renew': 'rescope to the system' } }),
   row('unscoped', { flag: '--unscoped', commands: SCOPE_COMMANDS, help: { login: 'get an unscoped token', 'token renew': 'renew as an unscoped token' } }),
 ] as const;
 
 export const REGION = row('region', { flag: '--region', arg: '<name>', env: ['OS_REGION_NAME'], clouds: 'region_name', commands: ['login'], help: 'region, kept for `export --openstack`' });
+
+/** A TOTP passcode for a second factor (Keystone's multi-factor rules, or the v3totp method). */
+export const PASSCODE: Setting = {
+  key: 'passcode',
+  env: ['OS_PASSCODE'],
+  clouds: 'auth.passcode',
+  secret: true,
+  commands: ['login', 'token get'],
+  help: 'the TOTP passcode, where the account asks for a second factor (else AUTHCTL_PASSCODE_COMMAND, else a prompt at a terminal)',
+};
+
+export const PASSCODE_COMMAND: Setting = {
+  key: 'passcodeCommand',
+  env: ['AUTHCTL_PASSCODE_COMMAND'],
+  commands: ['login', 'token get'],
+  help: 'a command line that prints the current TOTP passcode (oathtool, ykman, a password manager): lets renewals answer a second factor',
+};
 
 /** Every setting of a Keystone v3 login but its secret. */
 export const KEYSTONE_SETTINGS: readonly (Setting & { key: keyof KeystoneSettings })[] = [AUTH_URL, ...USER_SETTINGS, ...SCOPE_SETTINGS, REGION];
@@ -100,6 +133,8 @@ export function checkFlagConflicts(flags: KeystoneSettings): void {
       ['--project', flags.project],
       ['--domain', flags.domain],
       ['--domain-id', flags.domainId],
+      ['--trust-id', flags.trustId],
+      ['--system-scope', flags.systemScope],
       ['--unscoped', flags.unscoped || undefined],
     ] as const
   ).filter(([, value]) => value !== undefined);
@@ -108,10 +143,12 @@ export function checkFlagConflicts(flags: KeystoneSettings): void {
 
 /** Whether the values name a scope (rescoping, or a scope given alongside a credential that carries its own). */
 export function namesScope(values: KeystoneSettings): boolean {
-  return values.projectId !== undefined || values.project !== undefined || values.domainId !== undefined || values.domain !== undefined || Boolean(values.unscoped);
+  return scopeFrom(values) !== undefined;
 }
 
-function scopeFrom(values: KeystoneSettings): 'projectId' | 'project' | 'domainId' | 'domain' | 'unscoped' | undefined {
+function scopeFrom(values: KeystoneSettings): 'projectId' | 'project' | 'domainId' | 'domain' | 'trustId' | 'systemScope' | 'unscoped' | undefined {
+  if (values.trustId !== undefined) return 'trustId';
+  if (values.systemScope !== undefined) return 'systemScope';
   if (values.projectId !== undefined) return 'projectId';
   if (values.project !== undefined) return 'project';
   if (values.domainId !== undefined) return 'domainId';
@@ -180,6 +217,15 @@ export function resolveKeystone(layers: readonly Layer<KeystoneSettings>[]): Key
     } else if (kind === 'domain') {
       scope = { kind: 'domain', domain: { name: values.domain! } };
       take('domain', values.domain!, from);
+    } else if (kind === 'trustId') {
+      scope = { kind: 'trust', trustId: values.trustId! };
+      take('trustId', values.trustId!, from);
+    } else if (kind === 'systemScope') {
+      if (values.systemScope !== 'all') {
+        throw new UsageError(`system scope ${JSON.stringify(values.systemScope)} (from ${from.origin('systemScope')}) is not "all"`, { hint: 'Keystone has one system scope: --system-scope all' });
+      }
+      scope = { kind: 'system' };
+      take('systemScope', 'all', from);
     } else {
       take('unscoped', true, from);
     }
@@ -237,5 +283,9 @@ export function scopeKey(scope: Scope): unknown[] {
       return ['domain', domainKey(scope.domain)];
     case 'project':
       return 'id' in scope ? ['project', 'id', scope.id] : ['project', 'name', scope.name, domainKey(scope.domain)];
+    case 'system':
+      return ['system', 'all'];
+    case 'trust':
+      return ['trust', scope.trustId];
   }
 }

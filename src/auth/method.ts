@@ -23,8 +23,8 @@ export interface SecretInput {
   what: string;
   /** Its row: the `--…-stdin` flag, the variables, the clouds.yaml key. */
   setting: Setting;
-  /** The `--save-…` switch that keeps it in the secret store for silent renewal. */
-  save: Setting;
+  /** The `--save-…` switch that keeps it in the secret store for silent renewal; none for one-time codes. */
+  save?: Setting;
 }
 
 export interface Resolution<T extends Target> {
@@ -42,6 +42,17 @@ export interface Described {
   user: string | null;
   scope: string | null;
   region: string | null;
+}
+
+/** What a method may use while it signs in: the network, the clock, and a second factor on demand. */
+export interface AuthIO {
+  http: HttpClient;
+  now: () => number;
+  /**
+   * A one-time passcode (TOTP) for `user`: from OS_PASSCODE, AUTHCTL_PASSCODE_COMMAND, or a
+   * prompt where a person can be asked; undefined when there is no way to get one.
+   */
+  passcode(user: string): Promise<string | undefined>;
 }
 
 export type Validation = { valid: true; info?: TokenInfo } | { valid: false; status: number; message?: string };
@@ -70,8 +81,8 @@ export interface AuthMethod<T extends Target = Target> {
   /** The identity part of the cache key (IAM and who), then the scope part. */
   identity(target: T): unknown[];
   scopeKey(target: T): unknown[];
-  /** Asks IAM for a token with the secret. */
-  authenticate(http: HttpClient, target: T, secret: string, now: () => number): Promise<CachedToken>;
+  /** Asks IAM for a token with the secret (and a second factor through `io`, if IAM wants one). */
+  authenticate(io: AuthIO, target: T, secret: string): Promise<CachedToken>;
   /** Questions for what `resolve` found missing, answered into a layer of values. */
   ask(missing: readonly Missing[], prompter: Prompter): Promise<Values>;
   /** The question that asks for the secret. */
@@ -91,11 +102,13 @@ export interface AuthMethod<T extends Target = Target> {
     /** Revoke a token at IAM. */
     revoke?(http: HttpClient, issuer: string, token: string): Promise<'revoked' | 'already-invalid'>;
     /** A new token (possibly rescoped) from the current one, without the secret. */
-    renewFromToken?(http: HttpClient, target: T, current: CachedToken, now: () => number): Promise<CachedToken>;
+    renewFromToken?(io: AuthIO, target: T, current: CachedToken): Promise<CachedToken>;
     /** Take scope flags on `token renew`. */
     rescope?: boolean;
-    /** `export --openstack`: the variables the OpenStack client reads. */
-    openstackVariables?(token: CachedToken, region: string | undefined): Map<string, string>;
+    /** `export --openstack`: the variables the OpenStack client reads (some methods hand it their secret). */
+    openstackVariables?(token: CachedToken, region: string | undefined, target: T, secret: string | undefined): Map<string, string>;
+    /** `openstackVariables` wants the secret (the OpenStack client refuses this method's bare token). */
+    openstackNeedsSecret?: boolean;
   };
 }
 

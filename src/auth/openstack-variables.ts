@@ -12,6 +12,13 @@ export const OPENSTACK_NAMES = [
   'OS_DOMAIN_ID',
   'OS_DOMAIN_NAME',
   'OS_REGION_NAME',
+  'OS_APPLICATION_CREDENTIAL_ID',
+  'OS_APPLICATION_CREDENTIAL_NAME',
+  'OS_APPLICATION_CREDENTIAL_SECRET',
+  'OS_USERNAME',
+  'OS_USER_ID',
+  'OS_USER_DOMAIN_NAME',
+  'OS_USER_DOMAIN_ID',
 ] as const;
 
 /** What OpenStack's own clients read for token auth, scoped as a Keystone token was issued. */

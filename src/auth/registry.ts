@@ -1,6 +1,7 @@
 import type { ProfileSchema } from '../core/profile-settings.js';
 import type { Setting, Values } from '../core/settings.js';
 import { keyKind, type AuthMethod, type Target } from './method.js';
+import { keystoneApplicationCredential } from './methods/keystone-application-credential.js';
 import { keystonePassword } from './methods/keystone-password.js';
 import { oauth2ClientCredentials } from './methods/oauth2-client-credentials.js';
 
@@ -8,10 +9,10 @@ import { oauth2ClientCredentials } from './methods/oauth2-client-credentials.js'
  * Every way of signing in, in the order they are tried when the values present must decide.
  * A new method is a module under `methods/` and one line here.
  */
-export const AUTH_METHODS: readonly AuthMethod<never>[] = [keystonePassword, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
+export const AUTH_METHODS: readonly AuthMethod<never>[] = [keystoneApplicationCredential, keystonePassword, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
 
 /** The default when nothing names a method. */
-export const DEFAULT_METHOD = AUTH_METHODS[0]!;
+export const DEFAULT_METHOD = keystonePassword as unknown as AuthMethod<Target>;
 
 export function methodByKind(kind: string | undefined): AuthMethod<Target> | undefined {
   return AUTH_METHODS.find((method) => method.kind === kind) as AuthMethod<Target> | undefined;
@@ -36,8 +37,19 @@ export function methodNamedBy(values: Values): AuthMethod<Target> | undefined {
 /** The store entries methods keep their secrets in, besides the token: what logout removes. */
 export const SECRET_ROLES: readonly string[] = [...new Set(AUTH_METHODS.map((method) => method.secret.role))];
 
+/** `--auth-type` / OS_AUTH_TYPE / clouds.yaml `auth_type`: the method by the name OpenStack's tools give it. */
+export const AUTH_TYPE: Setting = {
+  key: 'authType',
+  flag: '--auth-type',
+  arg: '<type>',
+  env: ['OS_AUTH_TYPE'],
+  clouds: 'auth_type',
+  commands: ['login'],
+  help: `the way of signing in: ${AUTH_METHODS.map((method) => method.authTypes[0]).filter(Boolean).join(', ')} (default: what the values given name, else v3password)`,
+};
+
 /** Every method's settings, each row once. */
-export const METHOD_SETTINGS: readonly Setting[] = [...new Set(AUTH_METHODS.flatMap((method) => method.settings))];
+export const METHOD_SETTINGS: readonly Setting[] = [...new Set([AUTH_TYPE, ...AUTH_METHODS.flatMap((method) => method.settings)])];
 
 /** The variables that hold secrets a method reads: `exec` keeps them from the child. */
 export const METHOD_SECRET_VARIABLES: readonly string[] = METHOD_SETTINGS.filter((setting) => setting.secret).flatMap((setting) => setting.env ?? []);
@@ -67,4 +79,22 @@ export function cloudsAuthKeys(): Record<string, string> {
 /** The clouds.yaml `auth_type` values some method logs in with. */
 export function cloudsAuthTypes(): string[] {
   return AUTH_METHODS.filter((method) => method.readsCloudsYaml).flatMap((method) => method.authTypes);
+}
+
+/** The secret `auth.*` keys of clouds.yaml some method reads. */
+export function cloudsSecretKeys(): string[] {
+  const keys = AUTH_METHODS.filter((method) => method.readsCloudsYaml).flatMap((method) =>
+    method.settings.filter((setting) => setting.secret && setting.clouds?.startsWith('auth.')).map((setting) => setting.clouds!.slice('auth.'.length)),
+  );
+  return [...new Set(keys)];
+}
+
+/** The method OpenStack's tools name `name` (`v3applicationcredential`, `password`, ...), if authctl has it. */
+export function methodByAuthType(name: string): AuthMethod<Target> | undefined {
+  return AUTH_METHODS.find((method) => method.authTypes.includes(name)) as AuthMethod<Target> | undefined;
+}
+
+/** Every auth type name authctl knows, for messages and help. */
+export function authTypeNames(): string[] {
+  return AUTH_METHODS.flatMap((method) => method.authTypes);
 }

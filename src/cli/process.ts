@@ -66,6 +66,18 @@ export function processFactory(): Factory {
       return createHttpClient(options);
     },
     prompter: () => terminalPrompter(io),
+    runCommand(commandLine, env, timeoutMs) {
+      const { execFile } = process.getBuiltinModule('node:child_process');
+      const [shell, flag] = process.platform === 'win32' ? ['cmd.exe', '/c'] : ['/bin/sh', '-c'];
+      return new Promise((resolve, reject) => {
+        // stderr goes to the terminal: a command that asks (a password manager) can say so there.
+        const child = execFile(shell, [flag, commandLine], { env: env as NodeJS.ProcessEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 }, (error, stdout) => {
+          if (error) reject(error);
+          else resolve(stdout);
+        });
+        child.stderr?.pipe(process.stderr);
+      });
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { ChildExitError, CommandNotRunError, UsageError } from '../core/errors.js';
 import type { Env } from '../io/io.js';
 import type { Context } from '../session/context.js';
-import { checkMinTtl } from '../session/profile.js';
+import { checkMinTtl, renewalSecret } from '../session/profile.js';
 import { cachedOrFresh } from '../session/resolve.js';
 import { SECRET_VARIABLES } from '../settings/table.js';
 import { checkVariableOptions, variables, type VariableOptions } from '../shell/variables.js';
@@ -34,8 +34,9 @@ export async function execRun(ctx: Context, opts: ExecOptions, command: { args: 
   checkVariableOptions(opts);
   const [program, ...args] = command.args;
   if (program === undefined) throw new UsageError('no command to run', { hint: 'authctl exec -- COMMAND [ARGS...]' });
-  const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
-  const env = childEnvironment(ctx.env, variables(token, opts, resolved), Boolean(opts.openstack));
+  const { token, resolved, profile } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
+  const secret = opts.openstack && resolved.method.can.openstackNeedsSecret ? (await renewalSecret(ctx, profile, resolved)).secret : undefined;
+  const env = childEnvironment(ctx.env, variables(token, opts, resolved, secret), Boolean(opts.openstack));
   // At a terminal, Ctrl-C and Ctrl-\ reach the command directly (same process group): forwarding
   // them too would deliver them twice, and many programs take a second Ctrl-C as "quit now".
   const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', ...(ctx.io.stdin.isTTY ? [] : (['SIGINT', 'SIGQUIT'] as const))];

@@ -1,5 +1,5 @@
 import type { Context } from '../session/context.js';
-import { checkMinTtl } from '../session/profile.js';
+import { checkMinTtl, renewalSecret } from '../session/profile.js';
 import { cachedOrFresh } from '../session/resolve.js';
 import { renderVariables, type ShellName } from '../shell/formats.js';
 import { checkVariableOptions, variableNames, variables, type VariableOptions } from '../shell/variables.js';
@@ -22,6 +22,7 @@ export async function exportRun(ctx: Context, opts: ExportOptions): Promise<void
     ctx.io.stdout.write(renderVariables(shell, new Map(variableNames(opts).map((name) => [name, ''])), true));
     return;
   }
-  const { token, resolved } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
-  ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved)));
+  const { token, resolved, profile } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
+  const secret = opts.openstack && resolved.method.can.openstackNeedsSecret ? (await renewalSecret(ctx, profile, resolved)).secret : undefined;
+  ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved, secret)));
 }

@@ -5,12 +5,12 @@ import { AUTH_METHODS } from '../auth/registry.js';
 import { formatDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
-import { describeMissing, flagLayer, layer, missingSetting, type Layer, type Missing, type Values } from '../core/settings.js';
+import { describeMissing, flagLayer, layer, missingSetting, type Layer, type Missing, type Setting, type Values } from '../core/settings.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
 import { tokenJson } from '../core/token-json.js';
 import { canPrompt, readStdinSecret } from '../io/io.js';
 import type { Context } from '../session/context.js';
-import { chooseMethod, debugSources, methodLayers, openProfile, savedSecret, type OpenProfile } from '../session/profile.js';
+import { chooseMethod, cloudSecret, debugSources, methodLayers, openProfile, savedSecret, type OpenProfile } from '../session/profile.js';
 import { SETTINGS } from '../settings/table.js';
 
 export type LoginOptions = Record<string, string | boolean | undefined> & { allowHttp?: boolean; json?: boolean };
@@ -24,11 +24,11 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   // Reach the store before asking for or sending a secret: an unavailable keychain fails now.
   const previousToken = await profile.secrets.readToken();
 
-  const method = chooseMethod(profile, flags.values, ctx.env);
+  const method = chooseMethod(profile, flags.values, ctx.env, true);
   refuseOtherMethodsSecrets(method, opts);
   const { target, secret, settings } = await loginInputs(ctx, opts, profile, method, flags);
   ctx.secrets.add(secret);
-  const token = await method.authenticate(await ctx.http(profile.tls), target, secret, () => ctx.now());
+  const token = await method.authenticate(await ctx.authIO(profile.tls, true), target, secret);
 
   const previous = profile.settings;
   const store = ctx.storeChosenExplicitly ? ctx.storeKind(undefined) : previous?.store;
@@ -54,7 +54,7 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   }
 
   // A saved secret belongs to the IAM and identity it was saved for; a login as anyone else drops it.
-  if (opts[method.secret.save.key]) await profile.secrets.writeSecret(method.secret.role, secret);
+  if (method.secret.save && opts[method.secret.save.key]) await profile.secrets.writeSecret(method.secret.role, secret);
   else if (previous && !sameIdentityAs(profile, method, target)) await profile.secrets.deleteSecret(method.secret.role);
 
   ctx.reporter.success(loginSummary(profile.name, method, target, token, ctx.now()));
@@ -65,10 +65,11 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
 function refuseOtherMethodsSecrets(method: AuthMethod<Target>, opts: LoginOptions): void {
   for (const other of AUTH_METHODS as readonly AuthMethod<Target>[]) {
     if (other === method || other.secret.role === method.secret.role) continue;
-    const given = [other.secret.setting, other.secret.save].filter((setting) => opts[setting.key]);
+    // Rows two methods share (--save-secret) are not the other method's alone.
+    const given = [other.secret.setting, other.secret.save].filter((setting): setting is Setting => setting !== undefined && Boolean(opts[setting.key]) && !method.settings.includes(setting));
     if (given.length === 0) continue;
     throw new UsageError(`${given.map((setting) => setting.flag).join(' and ')} ${given.length > 1 ? 'are' : 'is'} for ${other.label} logins`, {
-      hint: `this is a ${method.label} login: use ${method.secret.setting.flag} / ${method.secret.save.flag}, or name the other method's settings (e.g. ${other.settings.find((setting) => setting.saved === 'profile' && setting.flag)?.flag ?? 'its flags'})`,
+      hint: `this is a ${method.label} login: use ${[method.secret.setting.flag, method.secret.save?.flag].filter(Boolean).join(' / ')}, or name the other method's settings (e.g. ${other.settings.find((setting) => setting.saved === 'profile' && setting.flag)?.flag ?? 'its flags'})`,
     });
   }
 }
@@ -95,8 +96,7 @@ async function loginInputs(ctx: Context, opts: LoginOptions, profile: OpenProfil
   const missingSecret = missingSetting(method.secret.what, input);
   let secret: string | undefined = opts[input.key]
     ? await readStdinSecret(ctx.io, input.flag!.replace(/^--|-stdin$/g, ''))
-    : (input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '') ??
-      (method.readsCloudsYaml && input.clouds === 'auth.password' ? profile.cloud?.password : undefined));
+    : (input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '') ?? cloudSecret(profile, method));
   if (resolution.missing.length > 0 && !canPrompt(ctx.io)) {
     throw missingError([...resolution.missing, ...(secret === undefined ? [missingSecret] : [])]);
   }

@@ -40,7 +40,7 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
   const { secret } = await renewalSecret(ctx, profile, resolved);
   if (secret !== undefined) ctx.secrets.add(secret);
   const token = await ctx.withRefreshLock(profile.name, async () => {
-    const renewed = secret !== undefined ? await method.authenticate(await ctx.http(profile.tls), target, secret, () => ctx.now()) : await fromCurrentToken(ctx, profile, resolved, await profile.secrets.readToken());
+    const renewed = secret !== undefined ? await method.authenticate(await ctx.authIO(profile.tls, true), target, secret) : await fromCurrentToken(ctx, profile, resolved, await profile.secrets.readToken());
     await profile.secrets.writeToken(renewed);
     return renewed;
   });
@@ -61,13 +61,13 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
 async function fromCurrentToken(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, current: CachedToken | undefined): Promise<CachedToken> {
   const { method, target } = resolved;
   const { secret } = method;
-  const how = `set ${secret.setting.env?.[0] ?? secret.setting.flag}, or log in with ${secret.save.flag}, to renew without a current token`;
+  const how = `set ${secret.setting.env?.[0] ?? secret.setting.flag}${secret.save ? `, or log in with ${secret.save.flag},` : ''} to renew without a current token`;
   const renew = method.can.renewFromToken;
   if (!renew) throw new NoTokenError(`no ${secret.what} to renew profile ${profile.name} with`, { hint: how });
   if (!current || !sameIdentity(method, target, current.key)) throw new NoTokenError(`no ${secret.what} and no current token to renew profile ${profile.name} from`, { hint: `run \`authctl login\`; or ${how}` });
   if (isExpired(current, ctx.now())) throw new NoTokenError(`the token of profile ${profile.name} has expired and there is no ${secret.what} to renew it`, { hint: `run \`authctl login\`; or ${how}` });
   ctx.secrets.add(current.token);
-  const renewed = await renew(await ctx.http(profile.tls), target, current, () => ctx.now());
+  const renewed = await renew(await ctx.authIO(profile.tls, true), target, current);
   if (renewed.expiresAt <= current.expiresAt) {
     ctx.reporter.warn(`renewed from the current token, so the expiry did not move (still ${isoTime(renewed.expiresAt)}): Keystone never extends a token's lifetime`);
     ctx.reporter.info(`  for a full lifetime: ${how}`);

@@ -16,6 +16,16 @@ export interface ProfileSettings {
   domain?: string;
   domainId?: string;
   unscoped?: boolean;
+  trustId?: string;
+  systemScope?: string;
+  applicationCredentialId?: string;
+  applicationCredentialName?: string;
+  /** v3multifactor: the methods combined in one request, e.g. `v3password,v3totp`. */
+  authMethods?: string;
+  /** OAuth2: how the client authenticates at the token endpoint (`basic` or `post`). */
+  clientAuth?: string;
+  oauth2Scope?: string;
+  audience?: string;
   /** Plain http:// to a non-loopback host was allowed at login. */
   allowHttp?: boolean;
   /** A CA file (absolute path) to trust for this profile's IAM, given at login. */

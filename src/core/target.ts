@@ -11,6 +11,8 @@ export type Scope =
   | { kind: 'project'; id: string }
   | { kind: 'project'; name: string; domain: DomainRef }
   | { kind: 'domain'; domain: DomainRef }
+  | { kind: 'system' }
+  | { kind: 'trust'; trustId: string }
   | { kind: 'unscoped' };
 
 export interface KeystoneTarget {
@@ -41,6 +43,10 @@ export function describeScope(scope: Scope): string {
       return 'unscoped';
     case 'domain':
       return describeDomain(scope.domain);
+    case 'system':
+      return 'system (all)';
+    case 'trust':
+      return `trust ${scope.trustId}`;
     case 'project':
       return 'id' in scope ? `project id ${scope.id}` : `project ${scope.name} in ${describeDomain(scope.domain)}`;
   }

@@ -1,4 +1,4 @@
-import { UnreachableError } from '../core/errors.js';
+import { RejectedError, UnreachableError } from '../core/errors.js';
 import type { DomainRef, Scope, UserRef } from '../core/target.js';
 import { clockSkew, type IssuedToken, type NamedRef, type TokenInfo } from '../core/token.js';
 
@@ -27,7 +27,33 @@ export function scopeJson(scope: Scope): Record<string, unknown> | undefined {
       return { domain: domainJson(scope.domain) };
     case 'project':
       return { project: 'id' in scope ? { id: scope.id } : { name: scope.name, domain: domainJson(scope.domain) } };
+    case 'system':
+      return { system: { all: true } };
+    case 'trust':
+      return { 'OS-TRUST:trust': { id: scope.trustId } };
   }
+}
+
+/** One auth method's part of a request (keystoneauth's AuthMethod): its name and its `identity.<name>` member. */
+export type AuthPiece = [name: string, data: Record<string, unknown>];
+
+export const passwordPiece = (user: UserRef, password: string): AuthPiece => ['password', { user: { ...userJson(user), password } }];
+export const totpPiece = (user: UserRef, passcode: string): AuthPiece => ['totp', { user: { ...userJson(user), passcode } }];
+export const tokenPiece = (token: string): AuthPiece => ['token', { id: token }];
+
+/** An application credential by id, or by name with its user. */
+export type ApplicationCredentialRef = { id: string } | { name: string; user: UserRef };
+
+export const applicationCredentialPiece = (credential: ApplicationCredentialRef, secret: string): AuthPiece => [
+  'application_credential',
+  'id' in credential ? { id: credential.id, secret } : { name: credential.name, user: userJson(credential.user), secret },
+];
+
+/** A `POST /auth/tokens` body from method pieces, several of them for multi-factor in one request. */
+export function authBody(pieces: readonly AuthPiece[], scope: Scope | undefined): { auth: Record<string, unknown> } {
+  const identity: Record<string, unknown> = { methods: pieces.map(([name]) => name) };
+  for (const [name, data] of pieces) identity[name] = data;
+  return withScope(identity, scope);
 }
 
 function withScope(identity: Record<string, unknown>, scope: Scope | undefined): { auth: Record<string, unknown> } {
@@ -36,12 +62,12 @@ function withScope(identity: Record<string, unknown>, scope: Scope | undefined):
 }
 
 export function passwordAuthBody(user: UserRef, password: string, scope: Scope): { auth: Record<string, unknown> } {
-  return withScope({ methods: ['password'], password: { user: { ...userJson(user), password } } }, scope);
+  return authBody([passwordPiece(user, password)], scope);
 }
 
 /** Re-authentication from a token (Keystone's `token` auth method). Keystone keeps the parent's expiry. */
 export function tokenAuthBody(token: string, scope: Scope | undefined): { auth: Record<string, unknown> } {
-  return withScope({ methods: ['token'], token: { id: token } }, scope);
+  return authBody([tokenPiece(token)], scope);
 }
 
 
@@ -110,6 +136,38 @@ export function tokensUrl(authUrl: string): string {
   return `${authUrl}/auth/tokens`;
 }
 
+/**
+ * Keystone's 401 for a user whose multi-factor rules are not met yet: the factors given were
+ * right, and a receipt (header `Openstack-Auth-Receipt`) carries them to a second request that
+ * adds what `requiredMethods` lists.
+ */
+export class ReceiptRequiredError extends RejectedError {
+  constructor(
+    readonly receipt: string,
+    readonly requiredMethods: string[][],
+    readonly expiresAt: number | undefined,
+    authUrl: string,
+  ) {
+    super(`login to ${authUrl} needs a second factor (${requiredMethods.map((rule) => rule.join(' + ')).join(', or ') || 'totp'})`, { reason: 'second-factor-required' });
+  }
+}
+
+function receiptOf(response: HttpResponse, authUrl: string): ReceiptRequiredError | undefined {
+  const receipt = response.headers['openstack-auth-receipt'];
+  if (response.status !== 401 || !receipt) return undefined;
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(response.body) as Record<string, unknown>;
+  } catch {
+    // the header is what matters
+  }
+  const rules = Array.isArray(body.required_auth_methods)
+    ? body.required_auth_methods.filter((rule): rule is string[] => Array.isArray(rule) && rule.every((method) => typeof method === 'string'))
+    : [];
+  const expiresAt = parseIsoTime((body.receipt as Record<string, unknown> | undefined)?.expires_at);
+  return new ReceiptRequiredError(receipt, rules, expiresAt, authUrl);
+}
+
 export async function issueToken(
   http: HttpClient,
   authUrl: string,
@@ -124,6 +182,8 @@ export async function issueToken(
     body: JSON.stringify(body),
   });
   const received = now();
+  const receipt = receiptOf(response, authUrl);
+  if (receipt) throw receipt;
   if (response.status !== 201 && response.status !== 200) {
     throw responseError(response, {
       action: `login to ${authUrl}`,

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { durationSetting } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
+import type { AuthIO } from '../auth/method.js';
 import type { HttpClient } from '../iam/http.js';
-import type { Env, IO } from '../io/io.js';
+import { canPrompt, type Env, type IO } from '../io/io.js';
 import type { Prompter } from '../io/prompter.js';
 import { SecretRegistry } from '../io/redact.js';
 import { debugRequested, Reporter } from '../io/reporter.js';
@@ -201,6 +202,44 @@ export class Context {
 
   prompter(): Prompter {
     return this.#factory.prompter();
+  }
+
+  /**
+   * What an auth method may use to sign in for a profile. A second factor comes from
+   * OS_PASSCODE, else AUTHCTL_PASSCODE_COMMAND, else (when `ask` and a person is at the
+   * terminal) a masked prompt; otherwise there is none, and the method says so.
+   */
+  async authIO(tls: TlsChoice, ask: boolean): Promise<AuthIO> {
+    const http = await this.http(tls);
+    return {
+      http,
+      now: () => this.now(),
+      passcode: async (user) => {
+        const code = await this.#passcode(user, ask);
+        this.secrets.add(code);
+        return code;
+      },
+    };
+  }
+
+  async #passcode(user: string, ask: boolean): Promise<string | undefined> {
+    const given = this.env.OS_PASSCODE;
+    if (given) return given.trim();
+    const command = this.env.AUTHCTL_PASSCODE_COMMAND;
+    if (command) {
+      let output: string;
+      try {
+        output = await this.#factory.runCommand(command, this.env, this.#network.timeoutMs * 3);
+      } catch (error) {
+        const status = (error as { code?: unknown; signal?: unknown }).code ?? (error as { signal?: unknown }).signal;
+        throw new UsageError(`AUTHCTL_PASSCODE_COMMAND failed${status === undefined ? '' : ` (${String(status)})`}`, { hint: 'run it by hand: it must print the current code on stdout', cause: error });
+      }
+      const code = output.trim();
+      if (!/^\d{6,8}$/.test(code)) throw new UsageError('AUTHCTL_PASSCODE_COMMAND did not print a passcode (6 to 8 digits)', { hint: 'run it by hand: it must print the current code and nothing else on stdout' });
+      return code;
+    }
+    if (!ask || !canPrompt(this.io)) return undefined;
+    return this.prompter().password(`Passcode for ${user}:`);
   }
 }
 

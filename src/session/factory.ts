@@ -28,4 +28,6 @@ export interface Factory {
   openStore(kind: StoreKind, options: StoreOptions): Promise<SecretStore>;
   httpClient(options: HttpOptions): Promise<HttpClient>;
   prompter(): Prompter;
+  /** Runs a command line (AUTHCTL_PASSCODE_COMMAND) through the platform's shell; resolves to its stdout, rejects naming its exit status. */
+  runCommand(commandLine: string, env: Env, timeoutMs: number): Promise<string>;
 }

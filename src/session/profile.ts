@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CloudEntry } from '../auth/clouds-yaml.js';
 import { domainAsDefaults, type KeystoneSettings } from '../auth/keystone-identity.js';
 import { cacheKey, sameIdentity, type AuthMethod, type Target } from '../auth/method.js';
-import { DEFAULT_METHOD, methodByKind, methodNamedBy, METHOD_SETTINGS } from '../auth/registry.js';
+import { authTypeNames, DEFAULT_METHOD, methodByAuthType, methodByKind, methodNamedBy, METHOD_SETTINGS } from '../auth/registry.js';
 import { durationSetting } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
@@ -60,21 +60,36 @@ async function readCloud(ctx: Context, name: string): Promise<CloudEntry> {
   };
   const home = ctx.env.HOME || ctx.home;
   const entry = loadCloud(name, files, cloudsYamlCandidates(ctx.env, ctx.cwd, home), secureYamlCandidates(ctx.env, ctx.cwd, home));
+  for (const secret of Object.values(entry.secrets)) ctx.secrets.add(secret);
   ctx.secrets.add(entry.password);
   return entry;
 }
 
+function byAuthType(name: string, from: string): AuthMethod<Target> {
+  const method = methodByAuthType(name);
+  if (!method) throw new UsageError(`unknown auth type ${JSON.stringify(name)} (from ${from})`, { hint: `use one of: ${authTypeNames().join(', ')}` });
+  return method;
+}
+
 /**
- * The method a command acts with. The command line decides when its flags name one (a client id,
- * a user); else the profile's saved method; else a clouds.yaml entry (a Keystone login); else the
- * environment's values, in registry order; else the default (Keystone password).
+ * The method a command acts with, as keystoneauth chooses: a type named by `--auth-type`, else
+ * by the flags' values (a client id, a user, an application credential); else OS_AUTH_TYPE
+ * (at login, or where no profile was saved: a saved profile keeps its method, so an
+ * `export --openstack` in the shell, which sets OS_AUTH_TYPE=token, does not turn it into
+ * another); else the profile's saved method; else the clouds.yaml entry's `auth_type` or
+ * values; else the environment's values, in registry order; else Keystone password.
  */
-export function chooseMethod(profile: Pick<OpenProfile, 'settings' | 'cloud'>, flags: Values, env: Env): AuthMethod<Target> {
+export function chooseMethod(profile: Pick<OpenProfile, 'settings' | 'cloud'>, flags: Values, env: Env, login = false): AuthMethod<Target> {
+  if (typeof flags.authType === 'string') return byAuthType(flags.authType, '--auth-type');
   const named = methodNamedBy(flags);
   if (named) return named;
   const saved = savedMethod(profile.settings);
+  if (env.OS_AUTH_TYPE && (login || !saved)) return byAuthType(env.OS_AUTH_TYPE, 'OS_AUTH_TYPE');
   if (saved) return saved;
-  if (profile.cloud) return DEFAULT_METHOD;
+  if (profile.cloud) {
+    if (profile.cloud.authType) return byAuthType(profile.cloud.authType, `clouds.yaml cloud ${profile.cloud.name}`);
+    return methodNamedBy(profile.cloud.settings as Values) ?? DEFAULT_METHOD;
+  }
   return methodNamedBy(envLayer(env, METHOD_SETTINGS).values) ?? DEFAULT_METHOD;
 }
 
@@ -161,7 +176,8 @@ export async function renewalSecret(ctx: Context, profile: OpenProfile, resolved
   const input = method.secret.setting;
   const fromEnv = input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '');
   if (fromEnv !== undefined) return { secret: fromEnv };
-  if (method.readsCloudsYaml && input.clouds === 'auth.password' && profile.cloud?.password) return { secret: profile.cloud.password };
+  const fromCloud = cloudSecret(profile, method);
+  if (fromCloud !== undefined) return { secret: fromCloud };
   return savedSecret(profile, method, resolved.target);
 }
 
@@ -180,4 +196,11 @@ export function checkMinTtl(env: Env, flag: string | undefined): number {
   const seconds = durationSetting(text, flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl');
   if (seconds > 86400 * 7) throw new UsageError(`--min-ttl ${text} is over 7 days`, { hint: 'tokens live hours, not weeks; e.g. --min-ttl 10m' });
   return seconds * 1000;
+}
+
+/** The method's secret as the clouds.yaml entry (or its secure.yaml) gives it. */
+export function cloudSecret(profile: Pick<OpenProfile, 'cloud'>, method: AuthMethod<Target>): string | undefined {
+  const key = method.secret.setting.clouds;
+  if (!method.readsCloudsYaml || !key?.startsWith('auth.') || !profile.cloud) return undefined;
+  return profile.cloud.secrets[key.slice('auth.'.length)];
 }

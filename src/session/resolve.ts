@@ -1,3 +1,4 @@
+import { SecondFactorNeededError } from '../auth/second-factor.js';
 import { formatDuration } from '../core/duration.js';
 import { NoTokenError, UnreachableError } from '../core/errors.js';
 import { isExpired, isServable, remainingMs, type CachedToken } from '../core/token.js';
@@ -39,13 +40,19 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
       return { token: current, profile, resolved, fresh: false };
     }
     try {
-      const token = await method.authenticate(await ctx.http(profile.tls), resolved.target, secret, () => ctx.now());
+      // Never a prompt here: a shell or CI step must not hang; a passcode command may answer.
+      const token = await method.authenticate(await ctx.authIO(profile.tls, false), resolved.target, secret);
       await profile.secrets.writeToken(token);
       if (remainingMs(token, ctx.now()) <= minTtlMs) {
         ctx.reporter.warn(`IAM issues tokens for ${formatDuration(remainingMs(token, ctx.now()))}, less than --min-ttl ${formatDuration(minTtlMs)}: every call will renew; lower --min-ttl (or AUTHCTL_MIN_TTL)`);
       }
       return { token, profile, resolved, fresh: true };
     } catch (error) {
+      if (error instanceof SecondFactorNeededError) {
+        throw new NoTokenError(`${renewalReason(profile.name, current ?? cached, resolved, ctx.now(), minTtlMs)}, and ${error.message.replace(/^login to \S+: /, '')}, which a silent renewal cannot answer`, {
+          hint: `run \`authctl login${profile.name === 'default' ? '' : ` --profile ${profile.name}`}\` at a terminal, or set AUTHCTL_PASSCODE_COMMAND to a command that prints the code`,
+        });
+      }
       // IAM is down but the token still works: better a short-lived token than a broken shell.
       const usable = current ?? cached;
       if (error instanceof UnreachableError && usable?.key === key && !isExpired(usable, ctx.now())) {
@@ -59,16 +66,20 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
 
 function cannotRenew(profile: string, cached: CachedToken | undefined, resolved: ResolvedTarget, now: number, minTtlMs: number, savedForOther: boolean): NoTokenError {
   const { secret } = resolved.method;
-  const how = `${secret.setting.env?.[0] ?? secret.setting.flag} or \`authctl login ${secret.save.flag}\``;
-  let why: string;
-  if (!cached) why = `no token is cached for profile ${profile}`;
-  else if (cached.key !== resolved.key) why = `the cached token of profile ${profile} was issued for other settings (auth URL, user or scope)`;
-  else if (isExpired(cached, now)) why = `the token of profile ${profile} has expired`;
-  else why = `the token of profile ${profile} expires in ${formatDuration(remainingMs(cached, now))}, within --min-ttl ${formatDuration(minTtlMs)}`;
+  const how = `${secret.setting.env?.[0] ?? secret.setting.flag}${secret.save ? ` or \`authctl login ${secret.save.flag}\`` : ''}`;
+  const why = renewalReason(profile, cached, resolved, now, minTtlMs);
   const saved = savedForOther
     ? `, and the saved ${secret.what} belongs to another IAM URL or user, so it is not sent here`
     : ', and there is no saved secret to renew it';
   return new NoTokenError(`${why}${saved}`, {
     hint: `run \`authctl login${profile === 'default' ? '' : ` --profile ${profile}`}\` (to renew silently: ${how})`,
   });
+}
+
+/** Why the cached token will not do. */
+function renewalReason(profile: string, cached: CachedToken | undefined, resolved: ResolvedTarget, now: number, minTtlMs: number): string {
+  if (!cached) return `no token is cached for profile ${profile}`;
+  if (cached.key !== resolved.key) return `the cached token of profile ${profile} was issued for other settings (auth URL, user or scope)`;
+  if (isExpired(cached, now)) return `the token of profile ${profile} has expired`;
+  return `the token of profile ${profile} expires in ${formatDuration(remainingMs(cached, now))}, within --min-ttl ${formatDuration(minTtlMs)}`;
 }

@@ -29,13 +29,13 @@ export function variableNames(opts: VariableOptions): string[] {
  * The variables for a token: `Token` (or `--var`), or with `--openstack` what OpenStack's own
  * clients read, as the token's method says.
  */
-export function variables(token: CachedToken, opts: VariableOptions, resolved: { method: AuthMethod<Target>; region?: string }): Map<string, string> {
+export function variables(token: CachedToken, opts: VariableOptions, resolved: { method: AuthMethod<Target>; target: Target; region?: string }, secret?: string): Map<string, string> {
   const base = opts.openstack ? 'OS_TOKEN' : (opts.var ?? 'Token');
   let result: Map<string, string>;
   if (opts.openstack) {
     const openstack = resolved.method.can.openstackVariables;
     if (!openstack) throw new UsageError(`--openstack needs a Keystone token; this profile uses ${resolved.method.label}`, { hint: 'drop --openstack' });
-    result = openstack(token, resolved.region);
+    result = openstack(token, resolved.region, resolved.target, secret);
   } else {
     result = new Map([[base, token.token]]);
   }

@@ -35,6 +35,8 @@ export interface TestFactoryOptions {
   stdoutTty?: boolean;
   /** Questions the prompter expects, in order. Any other question fails the test. */
   answers?: readonly Answer[];
+  /** What each command line run through the Factory (AUTHCTL_PASSCODE_COMMAND) prints; any other fails. */
+  commands?: Record<string, string>;
 }
 
 export interface TestHarness {
@@ -161,6 +163,11 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
       return http;
     },
     prompter: () => prompter,
+    async runCommand(commandLine) {
+      const output = options.commands?.[commandLine];
+      if (output === undefined) throw Object.assign(new Error(`testFactory: unexpected command ${JSON.stringify(commandLine)}`), { code: 127 });
+      return output;
+    },
   };
 
   onTestFinished(() => {

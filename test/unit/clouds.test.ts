@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cloudsYamlCandidates, loadCloud, secureYamlCandidates, type CloudFiles } from '../../src/auth/clouds-yaml.js';
 import { domainAsDefaults, plainLayers, resolveKeystone } from '../../src/auth/keystone-identity.js';
+import { cloudsAuthTypes } from '../../src/auth/registry.js';
 import { ExitCode, exitCodeFor } from '../../src/cli/exit.js';
 import { AuthctlError } from '../../src/core/errors.js';
 
@@ -120,7 +121,7 @@ describe('secure.yaml', () => {
 
   it('may hold a whole cloud; the source is still clouds.yaml', () => {
     const entry = load('extra', { [`${USER_DIR}/clouds.yaml`]: PROD, [`${USER_DIR}/secure.yaml`]: 'clouds: {extra: {auth: {username: eve, password: pw}}}' });
-    expect(entry).toEqual({ name: 'extra', source: `${USER_DIR}/clouds.yaml`, settings: { username: 'eve' }, password: 'pw' });
+    expect(entry).toEqual({ name: 'extra', source: `${USER_DIR}/clouds.yaml`, settings: { username: 'eve' }, password: 'pw', secrets: { password: 'pw' } });
   });
 });
 
@@ -168,6 +169,7 @@ clouds:
         region: 'RegionOne',
       },
       password: 'pw',
+      secrets: { password: 'pw' },
       cacert: '/etc/ssl/iam.pem',
       verify: true,
     });
@@ -216,7 +218,7 @@ clouds:
 
   it('treats null and empty values as absent', () => {
     const entry = load('c', { [`${CWD}/clouds.yaml`]: "clouds:\n  c:\n    auth:\n      username: ''\n      user_id: ~\n      password:\n    verify: null\n" });
-    expect(entry).toEqual({ name: 'c', source: `${CWD}/clouds.yaml`, settings: {} });
+    expect(entry).toEqual({ name: 'c', source: `${CWD}/clouds.yaml`, settings: {}, secrets: {} });
   });
 
   it('accepts password auth types, YAML merge keys, and lets a repeated key win as PyYAML does', () => {
@@ -309,21 +311,28 @@ describe('errors', () => {
   });
 
   it.each([
-    ['auth_type: v3applicationcredential', 'has auth_type "v3applicationcredential"'],
     ['auth_type: v2password', 'has auth_type "v2password"'],
     ['auth_type: token', 'has auth_type "token"'],
     ['auth_plugin: v3oidcpassword', 'has auth_type "v3oidcpassword"'],
-  ])('refuses a non-password entry: %s', (line, what) => {
+  ])('refuses an entry of an auth type authctl does not know: %s', (line, what) => {
     expect(failure(() => load('prod', at(`clouds:\n  prod:\n    ${line}\n`)))).toEqual({
-      message: `${FILE}: cloud "prod" ${what}; authctl only logs in with a password`,
-      hint: 'use a cloud entry with auth_type "password" (or none), or give the settings with flags',
+      message: `${FILE}: cloud "prod" ${what}, which authctl does not know`,
+      hint: `use one of: ${cloudsAuthTypes().join(', ')}`,
       exitCode: ExitCode.Usage,
     });
   });
 
+  it('reads an application-credential entry with its secret from secure.yaml', () => {
+    const files = {
+      ...at('clouds:\n  ci:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: https://iam.example.com/v3\n      application_credential_id: ac-1\n'),
+      [`${USER_DIR}/secure.yaml`]: 'clouds:\n  ci:\n    auth:\n      application_credential_secret: s3cret\n',
+    };
+    expect(load('ci', files)).toMatchObject({ authType: 'v3applicationcredential', settings: { authUrl: 'https://iam.example.com/v3', applicationCredentialId: 'ac-1' }, secrets: { application_credential_secret: 's3cret' } });
+  });
+
   it('lets secure.yaml decide the auth type, and names the file it came from', () => {
     const files = { ...at('clouds:\n  prod:\n    auth_type: password\n'), [`${USER_DIR}/secure.yaml`]: 'clouds:\n  prod:\n    auth_type: v3totp\n' };
-    expect(failure(() => load('prod', files)).message).toBe(`${USER_DIR}/secure.yaml: cloud "prod" has auth_type "v3totp"; authctl only logs in with a password`);
+    expect(failure(() => load('prod', files)).message).toBe(`${USER_DIR}/secure.yaml: cloud "prod" has auth_type "v3totp", which authctl does not know`);
   });
 
   it.each([

@@ -1,9 +1,11 @@
 import { checkUrl, type Layer, type Missing, type Setting, type Values } from '../../core/settings.js';
 import { describeScope, describeUser, type KeystoneTarget } from '../../core/target.js';
-import { issueToken, passwordAuthBody, revokeToken, tokenAuthBody, validateToken } from '../../iam/keystone.js';
+import { issueToken, passwordAuthBody, ReceiptRequiredError, revokeToken, tokenAuthBody, validateToken } from '../../iam/keystone.js';
 import {
   KEYSTONE_SETTINGS,
   MISSING,
+  PASSCODE,
+  PASSCODE_COMMAND,
   plainLayers,
   resolveKeystone,
   scopeKey,
@@ -12,6 +14,7 @@ import {
 } from '../keystone-identity.js';
 import { toCachedToken, type AuthMethod } from '../method.js';
 import { openstackTokenVariables } from '../openstack-variables.js';
+import { continueWithPasscode } from '../second-factor.js';
 
 /** Keystone v3 `password`: a user (by id, or by name and domain), a password, and a scope. */
 
@@ -36,7 +39,7 @@ export const SAVE_PASSWORD: Setting = {
 export const keystonePassword: AuthMethod<KeystoneTarget> = {
   kind: 'keystone',
   label: 'Keystone password',
-  settings: [...KEYSTONE_SETTINGS, PASSWORD, SAVE_PASSWORD],
+  settings: [...KEYSTONE_SETTINGS, PASSWORD, SAVE_PASSWORD, PASSCODE, PASSCODE_COMMAND],
   names: (values: Values) => values.username !== undefined || values.userId !== undefined,
   readsCloudsYaml: true,
   authTypes: ['password', 'v3password'],
@@ -55,8 +58,15 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
   identity: (target) => [target.authUrl, userKey(target.user)],
   scopeKey: (target) => [scopeKey(target.scope)],
 
-  async authenticate(http, target, password, now) {
-    const issued = await issueToken(http, target.authUrl, passwordAuthBody(target.user, password, target.scope), now);
+  async authenticate(io, target, password) {
+    let issued;
+    try {
+      issued = await issueToken(io.http, target.authUrl, passwordAuthBody(target.user, password, target.scope), io.now);
+    } catch (error) {
+      // Multi-factor rules: the password was right, and a passcode completes the login.
+      if (!(error instanceof ReceiptRequiredError)) throw error;
+      issued = await continueWithPasscode(io, target.authUrl, target.user, target.scope, error);
+    }
     return toCachedToken(keystonePassword, target, issued, target.authUrl);
   },
 
@@ -94,8 +104,8 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
   can: {
     validate: validateToken,
     revoke: (http, issuer, token) => revokeToken(http, issuer, token, token),
-    async renewFromToken(http, target, current, now) {
-      const issued = await issueToken(http, target.authUrl, tokenAuthBody(current.token, target.scope), now, { 'x-auth-token': current.token });
+    async renewFromToken(io, target, current) {
+      const issued = await issueToken(io.http, target.authUrl, tokenAuthBody(current.token, target.scope), io.now, { 'x-auth-token': current.token });
       return toCachedToken(keystonePassword, target, issued, target.authUrl);
     },
     rescope: true,

@@ -89,8 +89,8 @@ export const oauth2ClientCredentials: AuthMethod<OAuth2Target> = {
   identity: (target) => [target.tokenUrl, target.clientId],
   scopeKey: () => [],
 
-  async authenticate(http, target, secret, now) {
-    return toCachedToken(oauth2ClientCredentials, target, await clientCredentialsToken(http, target, secret, now), target.tokenUrl);
+  async authenticate(io, target, secret) {
+    return toCachedToken(oauth2ClientCredentials, target, await clientCredentialsToken(io.http, target, secret, io.now), target.tokenUrl);
   },
   // A client id and token URL are configuration, not something to ask a person for.
   ask: async () => ({}),

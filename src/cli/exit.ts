@@ -46,6 +46,9 @@ export function exitCodeFor(error: unknown): number {
 const HINTS: Record<string, string> = {
   'tls-untrusted': 'give the CA that signed it with --cacert FILE (or OS_CACERT / AUTHCTL_CACERT)',
   'client-rejected': 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET)',
+  'client-rejected-post': 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET); if the server wants the secret in the form body, log in with --client-auth post',
+  'client-rejected-basic': 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET); if the server wants HTTP Basic, log in with --client-auth basic',
+  'second-factor-needed': 'give the passcode in OS_PASSCODE, or a command that prints it in AUTHCTL_PASSCODE_COMMAND, or log in at a terminal to be asked',
   'keychain-unavailable':
     'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file',
   'file-passphrase-missing': 'set AUTHCTL_FILE_PASSPHRASE to the passphrase the file store was written with',

@@ -24,7 +24,7 @@ export interface ProfileSettings {
   authMethods?: string;
   /** OAuth2: how the client authenticates at the token endpoint (`basic` or `post`). */
   clientAuth?: string;
-  oauth2Scope?: string;
+  scope?: string;
   audience?: string;
   /** Plain http:// to a non-loopback host was allowed at login. */
   allowHttp?: boolean;

@@ -23,10 +23,16 @@ export interface KeystoneTarget {
   scope: Scope;
 }
 
+/** How an OAuth2 client proves itself: HTTP Basic (RFC 6749 §2.3.1) or the secret in the form body. */
+export type ClientAuth = 'basic' | 'post';
+
 export interface OAuth2Target {
-  kind: 'oauth2';
+  kind: string;
   tokenUrl: string;
   clientId: string;
+  clientAuth: ClientAuth;
+  scope?: string;
+  audience?: string;
 }
 
 export function describeDomain(domain: DomainRef): string {

@@ -15,25 +15,45 @@ export function defaultTokenUrl(base: string): string {
   return `${base.replace(/\/+$/, '')}/api/v2/tenant/token`;
 }
 
-export function clientCredentialsBody(clientId: string, clientSecret: string): string {
-  return new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString();
+/** Whether a token URL is the vendor's application-credential service, which takes the secret in the form body. */
+export function isTenantTokenUrl(tokenUrl: string): boolean {
+  return new URL(tokenUrl).pathname.replace(/\/+$/, '').endsWith('/api/v2/tenant/token');
+}
+
+/** The form body; with `post` it carries the client's id and secret, with `basic` only the client id stays out too. */
+export function clientCredentialsBody(clientId: string, clientSecret: string, target: Pick<OAuth2Target, 'clientAuth' | 'scope' | 'audience'> = { clientAuth: 'post' }): string {
+  const form = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (target.clientAuth === 'post') {
+    form.set('client_id', clientId);
+    form.set('client_secret', clientSecret);
+  }
+  if (target.scope) form.set('scope', target.scope);
+  if (target.audience) form.set('audience', target.audience);
+  return form.toString();
+}
+
+/** RFC 6749 §2.3.1: id and secret form-urlencoded, then joined by a colon and base64-encoded. */
+export function basicAuthorization(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
 export async function clientCredentialsToken(http: HttpClient, target: OAuth2Target, clientSecret: string, now: () => number): Promise<IssuedToken> {
-  const response = await http.send({
-    method: 'POST',
-    url: target.tokenUrl,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: clientCredentialsBody(target.clientId, clientSecret),
-  });
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  if (target.clientAuth === 'basic') headers.authorization = basicAuthorization(target.clientId, clientSecret);
+  const response = await http.send({ method: 'POST', url: target.tokenUrl, headers, body: clientCredentialsBody(target.clientId, clientSecret, target) });
   const received = now();
   const origin = new URL(target.tokenUrl).origin;
   const action = `client-credentials login to ${target.tokenUrl}`;
   if (response.status === 400 || response.status === 401 || response.status === 403) {
     // RFC 6749 §5.2 answers a bad client with 400 or 401; the vendor's service with 400 {error_code, error_msg}.
     const said = serverMessage(response.body);
-    throw new RejectedError(`${action} was rejected (${response.status})${said ? `: ${said}` : ''}`, {
-      reason: 'client-rejected',
+    // A server that wants the other way of sending the secret says invalid_client too.
+    const other = target.clientAuth === 'basic' ? 'post' : 'basic';
+    const how = target.clientAuth === 'basic' ? 'with HTTP Basic' : 'in the form body';
+    const invalidClient = /invalid_client/.test(response.body);
+    throw new RejectedError(`${action} was rejected (${response.status})${said ? `: ${said}` : ''}${invalidClient ? ` (the secret was sent ${how})` : ''}`, {
+      reason: invalidClient ? `client-rejected-${other}` : 'client-rejected',
       hint: 'check the client id and secret',
     });
   }

@@ -86,8 +86,8 @@ describe('OAuth2 client credentials from the environment only', () => {
     t.http.on('POST', DEFAULT_TOKEN_URL, { status: 401, body: { error: 'invalid_client', error_description: `bad secret ${SECRET}` } });
     expect(await run(['token', 'get'], t.factory)).toBe(4);
     expect(t.stdout()).toBe('');
-    expect(t.stderr()).toMatch(/^authctl: client-credentials login to https:\/\/auth\.example\.com\/api\/v2\/tenant\/token was rejected \(401\): invalid_client: bad secret <sha256:[0-9a-f]{12}>\n/);
-    expect(t.stderr()).toContain('hint: check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET)\n');
+    expect(t.stderr()).toMatch(/^authctl: client-credentials login to https:\/\/auth\.example\.com\/api\/v2\/tenant\/token was rejected \(401\): invalid_client: bad secret <sha256:[0-9a-f]{12}> \(the secret was sent in the form body\)\n/);
+    expect(t.stderr()).toContain('hint: check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET); if the server wants HTTP Basic, log in with --client-auth basic\n');
     expect(t.stderr()).not.toContain(SECRET);
   });
 
@@ -103,5 +103,40 @@ describe('OAuth2 client credentials from the environment only', () => {
     expect(JSON.parse(readFileSync(join(t.configDir, 'config.json'), 'utf8'))).toEqual({ profiles: { default: { kind: 'oauth2', clientId: 'svc-app', tokenUrl: DEFAULT_TOKEN_URL } } });
     expect(t.store.entries.get('default:client-secret')).toBe(`authctl1:${SECRET}`);
     expect(NOW).toBe(t.clock.now());
+  });
+});
+
+describe('client authentication', () => {
+  const OTHER_URL = 'https://idp.example.com/oauth2/token';
+
+  it('uses HTTP Basic for any endpoint but the vendor one: id and secret form-encoded, nothing secret in the body', async () => {
+    const t = testFactory({ env: { ...CLIENT_ENV, AUTHCTL_TOKEN_URL: OTHER_URL, AUTHCTL_OAUTH2_SCOPE: 'read write', AUTHCTL_OAUTH2_AUDIENCE: 'api://x' } });
+    t.http.on('POST', OTHER_URL, (request) => {
+      expect(request.headers?.authorization).toBe(`Basic ${Buffer.from(`svc-app:${SECRET}`).toString('base64')}`);
+      expect(formBody(request)).toEqual({ grant_type: 'client_credentials', scope: 'read write', audience: 'api://x' });
+      return granted('at-basic');
+    });
+    expect(await run(['token', 'get'], t.factory)).toBe(0);
+    expect(t.stdout()).toBe('at-basic\n');
+  });
+
+  it('--client-auth post sends the secret in the form body and is saved in the profile', async () => {
+    const t = testFactory({ env: { AUTHCTL_CLIENT_SECRET: SECRET } });
+    t.http.on('POST', OTHER_URL, (request) => {
+      expect(request.headers?.authorization).toBeUndefined();
+      expect(formBody(request)).toEqual({ grant_type: 'client_credentials', client_id: 'svc-app', client_secret: SECRET });
+      return granted('at-post');
+    });
+    expect(await run(['login', '--client-id', 'svc-app', '--token-url', OTHER_URL, '--client-auth', 'post'], t.factory)).toBe(0);
+    expect(JSON.parse(readFileSync(join(t.configDir, 'config.json'), 'utf8'))).toEqual({ profiles: { default: { kind: 'oauth2', clientId: 'svc-app', tokenUrl: OTHER_URL, clientAuth: 'post' } } });
+  });
+
+  it('a client id and secret with characters Basic must encode', async () => {
+    const t = testFactory({ env: { AUTHCTL_CLIENT_ID: 'svc:app', AUTHCTL_CLIENT_SECRET: 'p ss:w%rd', AUTHCTL_TOKEN_URL: OTHER_URL } });
+    t.http.on('POST', OTHER_URL, (request) => {
+      expect(request.headers?.authorization).toBe(`Basic ${Buffer.from('svc%3Aapp:p+ss%3Aw%25rd').toString('base64')}`);
+      return granted('at-encoded');
+    });
+    expect(await run(['token', 'get'], t.factory)).toBe(0);
   });
 });

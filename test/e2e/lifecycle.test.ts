@@ -304,7 +304,7 @@ describe.runIf(haveKeyring)('client credentials', () => {
     await realm.fault({ path: '/api/v2/tenant/token', status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'client authentication failed' }) });
     const result = await runCli(['login', '--client-id', 'x', '--token-url', realm.tokenUrl], { env: isolatedEnv({ AUTHCTL_CLIENT_SECRET: 'nope' }) });
     expect(result.code).toBe(4);
-    expect(result.stderr).toMatch(/was rejected \(401\): invalid_client: client authentication failed\n/);
+    expect(result.stderr).toMatch(/was rejected \(401\): invalid_client: client authentication failed \(the secret was sent in the form body\)\n/);
   });
 
   it('token check needs --offline for a client-credentials profile', async () => {

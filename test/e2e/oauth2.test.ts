@@ -44,7 +44,8 @@ describe.runIf(ready)('a real OAuth2 server (oidc-provider)', () => {
     const result = await runCli(['login', '--client-id', server.client.id, '--token-url', server.tokenUrl], { env: isolatedEnv({ AUTHCTL_CLIENT_SECRET: 'not-the-secret' }) });
     expect(result.code).toBe(4);
     expect(result.stderr).toBe(
-      `authctl: client-credentials login to ${server.tokenUrl} was rejected (401): invalid_client: client authentication failed\nhint: check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET)\n`,
+      `authctl: client-credentials login to ${server.tokenUrl} was rejected (401): invalid_client: client authentication failed (the secret was sent with HTTP Basic)\n` +
+        'hint: check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET); if the server wants the secret in the form body, log in with --client-auth post\n',
     );
   });
 

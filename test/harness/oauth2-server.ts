@@ -1,6 +1,6 @@
 /**
  * A real, certified OAuth 2.0 authorization server (oidc-provider v9) on 127.0.0.1, for end-to-end
- * tests of authctl's client-credentials login (RFC 6749 §4.4, client_secret_post).
+ * tests of authctl's client-credentials login (RFC 6749 §4.4, HTTP Basic as §2.3.1 requires every server to accept).
  *
  * Each call starts an isolated provider (own port, own in-memory store, own keys), so parallel
  * tests never share state.
@@ -113,7 +113,7 @@ function clientMetadata({ id, secret }: OAuth2Client): ClientMetadata {
   return {
     client_id: id,
     client_secret: secret,
-    token_endpoint_auth_method: 'client_secret_post',
+    token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],

@@ -1,6 +1,7 @@
+import { UsageError } from '../../core/errors.js';
 import { checkUrl, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source, type Values } from '../../core/settings.js';
-import type { OAuth2Target } from '../../core/target.js';
-import { clientCredentialsToken, defaultTokenUrl } from '../../iam/oauth2.js';
+import type { ClientAuth, OAuth2Target } from '../../core/target.js';
+import { clientCredentialsToken, defaultTokenUrl, isTenantTokenUrl } from '../../iam/oauth2.js';
 import { AUTH_URL } from '../keystone-identity.js';
 import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 
@@ -43,6 +44,19 @@ export const SAVE_SECRET: Setting = {
   help: 'keep the client secret in the secret store so tokens renew without asking',
 };
 
+export const CLIENT_AUTH: Setting = {
+  key: 'clientAuth',
+  flag: '--client-auth',
+  arg: '<how>',
+  choices: ['basic', 'post'],
+  saved: 'profile',
+  commands: ['login'],
+  help: 'send the client secret with HTTP Basic or in the form body (default: post for {auth-url}/api/v2/tenant/token, else basic)',
+};
+
+export const OAUTH2_SCOPE: Setting = { key: 'scope', flag: '--scope', arg: '<scopes>', env: ['AUTHCTL_OAUTH2_SCOPE'], saved: 'profile', commands: ['login'], help: 'OAuth2 scopes to ask for, space-separated' };
+export const OAUTH2_AUDIENCE: Setting = { key: 'audience', flag: '--audience', arg: '<audience>', env: ['AUTHCTL_OAUTH2_AUDIENCE'], saved: 'profile', commands: ['login'], help: 'the OAuth2 audience to ask a token for' };
+
 const MISSING_CLIENT_ID = missingSetting('client id', CLIENT_ID);
 const MISSING_TOKEN_URL: Missing = { what: 'token URL', flag: '--token-url or --auth-url', env: 'AUTHCTL_TOKEN_URL or OS_AUTH_URL' };
 
@@ -50,12 +64,15 @@ interface OAuth2Values {
   clientId?: string;
   tokenUrl?: string;
   authUrl?: string;
+  clientAuth?: string;
+  scope?: string;
+  audience?: string;
 }
 
 export const oauth2ClientCredentials: AuthMethod<OAuth2Target> = {
   kind: 'oauth2',
   label: 'OAuth2 client credentials',
-  settings: [CLIENT_ID, TOKEN_URL, AUTH_URL, CLIENT_SECRET, SAVE_SECRET],
+  settings: [CLIENT_ID, TOKEN_URL, AUTH_URL, CLIENT_AUTH, OAUTH2_SCOPE, OAUTH2_AUDIENCE, CLIENT_SECRET, SAVE_SECRET],
   names: (values: Values) => values.clientId !== undefined || values.tokenUrl !== undefined,
   readsCloudsYaml: false,
   authTypes: [],
@@ -81,13 +98,27 @@ export const oauth2ClientCredentials: AuthMethod<OAuth2Target> = {
       sources.tokenUrl = sourceOf(from, 'authUrl');
     }
     const missing = [...(clientId ? [] : [MISSING_CLIENT_ID]), ...(tokenUrl ? [] : [MISSING_TOKEN_URL])];
-    const settings = { kind: 'oauth2', ...(clientId ? { clientId: clientId.value } : {}), ...(tokenUrl ? { tokenUrl } : {}) };
-    return clientId && tokenUrl ? { target: { kind: 'oauth2', clientId: clientId.value, tokenUrl }, missing, settings, sources } : { missing, settings, sources };
+    const settings: Record<string, string> = { kind: 'oauth2', ...(clientId ? { clientId: clientId.value } : {}), ...(tokenUrl ? { tokenUrl } : {}) };
+    const optional: Record<string, string> = {};
+    for (const key of ['clientAuth', 'scope', 'audience'] as const) {
+      const found = pick(typed, key);
+      if (!found) continue;
+      optional[key] = settings[key] = found.value;
+      sources[key] = found.source;
+    }
+    if (!clientId || !tokenUrl) return { missing, settings, sources };
+    const clientAuth = (optional.clientAuth ?? (isTenantTokenUrl(tokenUrl) ? 'post' : 'basic')) as ClientAuth;
+    const target: OAuth2Target = { kind: 'oauth2', clientId: clientId.value, tokenUrl, clientAuth, ...(optional.scope ? { scope: optional.scope } : {}), ...(optional.audience ? { audience: optional.audience } : {}) };
+    return { target, missing, settings, sources };
   },
-  check: (target, allowHttp) => ({ ...target, tokenUrl: checkUrl(target.tokenUrl, 'token URL', '--token-url', allowHttp) }),
+  check(target, allowHttp) {
+    if (target.clientAuth !== 'basic' && target.clientAuth !== 'post') throw new UsageError(`client auth ${JSON.stringify(target.clientAuth)} is not basic or post`, { hint: 'e.g. --client-auth basic' });
+    return { ...target, tokenUrl: checkUrl(target.tokenUrl, 'token URL', '--token-url', allowHttp) };
+  },
   urls: (target) => ({ tokenUrl: target.tokenUrl }),
   identity: (target) => [target.tokenUrl, target.clientId],
-  scopeKey: () => [],
+  // Tokens for other scopes or audiences are other tokens; none asked for keeps the key short.
+  scopeKey: (target) => (target.scope || target.audience ? ['scope', target.scope ?? null, 'audience', target.audience ?? null] : []),
 
   async authenticate(io, target, secret) {
     return toCachedToken(oauth2ClientCredentials, target, await clientCredentialsToken(io.http, target, secret, io.now), target.tokenUrl);

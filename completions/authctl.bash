@@ -12,8 +12,8 @@ __authctl_spec() {
       nargs=0 ;;
     'login')
       subs=()
-      opts=('--allow-http' '--json' '--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--application-credential-secret-stdin' '--save-secret' '--password-stdin' '--save-password' '--client-id' '--token-url' '--client-secret-stdin' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--client-id' '--token-url' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--allow-http' '--json' '--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--application-credential-secret-stdin' '--save-secret' '--password-stdin' '--save-password' '--auth-methods' '--token-stdin' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '--client-secret-stdin' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--auth-methods' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token')
       subs=('get' 'check' 'renew')
@@ -104,6 +104,7 @@ __authctl_values() {
       esac ;;
     'login')
       case $2 in
+        '--client-auth') __authctl_add 'basic' 'post' ;;
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
         '--cacert') __authctl_files ;;

@@ -45,7 +45,6 @@ const SECRET_KEYS = cloudsSecretKeys();
 
 /** The `auth_type` values a method of the registry logs in with. */
 const AUTH_TYPES = new Set(cloudsAuthTypes());
-const TOKEN_KEYS = ['token', 'auth_token', 'auth-token'] as const;
 
 type Mapping = Record<string, unknown>;
 
@@ -218,24 +217,6 @@ function isPresent(value: unknown): boolean {
   return value !== undefined && value !== null && value !== '';
 }
 
-/** The token key an entry logs in with, in `auth` or (as openstacksdk also reads it) at the top. */
-function tokenKey(entry: Mapping, auth: Mapping): string | undefined {
-  for (const key of TOKEN_KEYS) {
-    if (isPresent(own(auth, key))) return `auth.${key}`;
-    if (isPresent(own(entry, key))) return key;
-  }
-  return undefined;
-}
-
-function refuseToken(path: string, name: string, entry: Mapping, auth: Mapping): void {
-  if (SECRET_KEYS.includes('token')) return;
-  const key = tokenKey(entry, auth);
-  if (key === undefined) return;
-  throw new UsageError(`${path}: cloud ${JSON.stringify(name)} logs in with a token (clouds.${name}.${key}); authctl only logs in with a password`, {
-    hint: 'use a cloud entry with a username and password, or give the settings with flags',
-  });
-}
-
 function readAuth(path: string, auth: Mapping, prefix: string): Partial<Record<AuthKey, string>> {
   const out: Partial<Record<AuthKey, string>> = {};
   for (const key of Object.keys(AUTH_KEYS) as AuthKey[]) {
@@ -258,7 +239,6 @@ function readEntry(file: YamlFile, name: string): RawCloud | undefined {
   const entry = mappingAt(file.path, clouds, name, prefix);
   if (!entry) throw typeError(file.path, prefix, 'a mapping', null, `give the cloud's settings as indented "key: value" lines under "${name}:"`);
   const auth = mappingAt(file.path, entry, 'auth', `${prefix}.auth`) ?? {};
-  refuseToken(file.path, name, entry, auth);
   const region = textAt(file.path, entry, 'region_name', `${prefix}.region_name`);
   const cacert = textAt(file.path, entry, 'cacert', `${prefix}.cacert`);
   return withoutUndefined({

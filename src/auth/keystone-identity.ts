@@ -1,4 +1,7 @@
 import { UsageError } from '../core/errors.js';
+import { issueToken, revokeToken, tokenAuthBody, validateToken } from '../iam/keystone.js';
+import { toCachedToken, type AuthMethod } from './method.js';
+import { openstackTokenVariables } from './openstack-variables.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import { layer, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source } from '../core/settings.js';
 import type { DomainRef, KeystoneTarget, Scope, UserRef } from '../core/target.js';
@@ -288,4 +291,21 @@ export function scopeKey(scope: Scope): unknown[] {
     case 'trust':
       return ['trust', scope.trustId];
   }
+}
+
+/**
+ * What a Keystone token got with a user's own factors can do: be validated and revoked, renew
+ * (or rescope) from itself with the token method, and serve the OpenStack client as a token.
+ */
+export function userTokenCapabilities<T extends { kind: string; authUrl: string; scope: Scope }>(method: () => AuthMethod<T>): AuthMethod<T>['can'] {
+  return {
+    validate: validateToken,
+    revoke: (http, issuer, token) => revokeToken(http, issuer, token, token),
+    async renewFromToken(io, target, current) {
+      const issued = await issueToken(io.http, target.authUrl, tokenAuthBody(current.token, target.scope), io.now, { 'x-auth-token': current.token });
+      return toCachedToken(method(), target, issued, target.authUrl);
+    },
+    rescope: true,
+    openstackVariables: openstackTokenVariables,
+  };
 }

@@ -25,6 +25,8 @@ export interface SecretInput {
   setting: Setting;
   /** The `--save-…` switch that keeps it in the secret store for silent renewal; none for one-time codes. */
   save?: Setting;
+  /** A one-time passcode: asked for through `AuthIO.passcode` (variable, command, prompt), never saved. */
+  oneTime?: boolean;
 }
 
 export interface Resolution<T extends Target> {
@@ -49,10 +51,10 @@ export interface AuthIO {
   http: HttpClient;
   now: () => number;
   /**
-   * A one-time passcode (TOTP) for `user`: from OS_PASSCODE, AUTHCTL_PASSCODE_COMMAND, or a
-   * prompt where a person can be asked; undefined when there is no way to get one.
+   * A one-time passcode (TOTP): from OS_PASSCODE, AUTHCTL_PASSCODE_COMMAND, or a prompt (with
+   * this question) where a person can be asked; undefined when there is no way to get one.
    */
-  passcode(user: string): Promise<string | undefined>;
+  passcode(question: string): Promise<string | undefined>;
 }
 
 export type Validation = { valid: true; info?: TokenInfo } | { valid: false; status: number; message?: string };

@@ -26,7 +26,7 @@ export async function continueWithPasscode(io: AuthIO, authUrl: string, user: Us
   if (receipt.expiresAt !== undefined && receipt.expiresAt <= io.now()) {
     throw new RejectedError(`login to ${authUrl}: the receipt for the second factor expired before the passcode was given`, { hint: 'log in again and give the passcode within its lifetime (5 minutes by default)' });
   }
-  const passcode = await io.passcode(describeUser(user));
+  const passcode = await io.passcode(`Passcode for ${describeUser(user)}:`);
   if (passcode === undefined) throw new SecondFactorNeededError(authUrl, user);
   try {
     return await issueToken(io.http, authUrl, authBody([totpPiece(user, passcode)], scope), io.now, { 'openstack-auth-receipt': receipt.receipt });

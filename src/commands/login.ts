@@ -94,9 +94,10 @@ async function loginInputs(ctx: Context, opts: LoginOptions, profile: OpenProfil
   if (resolution.target) method.check(resolution.target, allowHttp);
   const input = method.secret.setting;
   const missingSecret = missingSetting(method.secret.what, input);
-  let secret: string | undefined = opts[input.key]
-    ? await readStdinSecret(ctx.io, input.flag!.replace(/^--|-stdin$/g, ''))
-    : (input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '') ?? cloudSecret(profile, method));
+  // A one-time passcode is asked for when it is needed (OS_PASSCODE, AUTHCTL_PASSCODE_COMMAND, a prompt).
+  let secret: string | undefined;
+  if (input.flag && opts[input.key]) secret = await readStdinSecret(ctx.io, input.flag.replace(/^--|-stdin$/g, ''));
+  else if (!method.secret.oneTime) secret = input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '') ?? cloudSecret(profile, method);
   if (resolution.missing.length > 0 && !canPrompt(ctx.io)) {
     throw missingError([...resolution.missing, ...(secret === undefined ? [missingSecret] : [])]);
   }
@@ -111,7 +112,8 @@ async function loginInputs(ctx: Context, opts: LoginOptions, profile: OpenProfil
   const target = method.check(resolution.target!, allowHttp);
   debugSources(ctx, method, resolution.settings, resolution.sources);
   const settings: ProfileSettings = { ...resolution.settings, ...method.urls(target) };
-  secret ??= (await savedSecret(profile, method, target)).secret;
+  if (method.secret.oneTime) secret ??= await (await ctx.authIO(profile.tls, true)).passcode(method.secretPrompt(target));
+  else secret ??= (await savedSecret(profile, method, target)).secret;
   if (secret === undefined) {
     if (!canPrompt(ctx.io)) throw missingError([missingSecret]);
     secret = await ctx.prompter().password(method.secretPrompt(target));

@@ -214,15 +214,15 @@ export class Context {
     return {
       http,
       now: () => this.now(),
-      passcode: async (user) => {
-        const code = await this.#passcode(user, ask);
+      passcode: async (question) => {
+        const code = await this.#passcode(question, ask);
         this.secrets.add(code);
         return code;
       },
     };
   }
 
-  async #passcode(user: string, ask: boolean): Promise<string | undefined> {
+  async #passcode(question: string, ask: boolean): Promise<string | undefined> {
     const given = this.env.OS_PASSCODE;
     if (given) return given.trim();
     const command = this.env.AUTHCTL_PASSCODE_COMMAND;
@@ -239,7 +239,7 @@ export class Context {
       return code;
     }
     if (!ask || !canPrompt(this.io)) return undefined;
-    return this.prompter().password(`Passcode for ${user}:`);
+    return this.prompter().password(question);
   }
 }
 

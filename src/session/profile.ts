@@ -173,6 +173,8 @@ export interface RenewalSecret {
  */
 export async function renewalSecret(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget): Promise<RenewalSecret> {
   const { method } = resolved;
+  // A passcode is never saved: a renewal has one only from OS_PASSCODE or AUTHCTL_PASSCODE_COMMAND.
+  if (method.secret.oneTime) return { secret: await (await ctx.authIO(profile.tls, false)).passcode(`Passcode (${method.label}):`) };
   const input = method.secret.setting;
   const fromEnv = input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '');
   if (fromEnv !== undefined) return { secret: fromEnv };

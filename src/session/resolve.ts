@@ -66,7 +66,7 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<Tok
 
 function cannotRenew(profile: string, cached: CachedToken | undefined, resolved: ResolvedTarget, now: number, minTtlMs: number, savedForOther: boolean): NoTokenError {
   const { secret } = resolved.method;
-  const how = `${secret.setting.env?.[0] ?? secret.setting.flag}${secret.save ? ` or \`authctl login ${secret.save.flag}\`` : ''}`;
+  const how = secret.oneTime ? 'AUTHCTL_PASSCODE_COMMAND, a command that prints the passcode' : `${secret.setting.env?.[0] ?? secret.setting.flag}${secret.save ? ` or \`authctl login ${secret.save.flag}\`` : ''}`;
   const why = renewalReason(profile, cached, resolved, now, minTtlMs);
   const saved = savedForOther
     ? `, and the saved ${secret.what} belongs to another IAM URL or user, so it is not sent here`

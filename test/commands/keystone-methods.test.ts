@@ -90,7 +90,7 @@ describe('auth types', () => {
   it('an unknown one: exit 2 listing the known ones', async () => {
     const t = testFactory({ env: { OS_AUTH_TYPE: 'v3oidcpassword', OS_AUTH_URL: AUTH_URL } });
     expect(await run(['login'], t.factory)).toBe(2);
-    expect(t.stderr()).toMatch(/^authctl: unknown auth type "v3oidcpassword" \(from OS_AUTH_TYPE\)\nhint: use one of: v3applicationcredential, applicationcredential, password, v3password\n$/);
+    expect(t.stderr()).toMatch(/^authctl: unknown auth type "v3oidcpassword" \(from OS_AUTH_TYPE\)\nhint: use one of: v3applicationcredential, applicationcredential, password, v3password, v3totp, v3multifactor, v3token, token\n$/);
   });
 });
 
@@ -193,5 +193,68 @@ describe('trust and system scope', () => {
     const t = testFactory({ env: { OS_AUTH_URL: AUTH_URL, OS_USERNAME: 'bob', OS_USER_DOMAIN_NAME: 'Default', OS_PASSWORD: 'pw-1234', OS_SYSTEM_SCOPE: 'some' } });
     expect(await run(['login'], t.factory)).toBe(2);
     expect(t.stderr()).toBe('authctl: system scope "some" (from OS_SYSTEM_SCOPE) is not "all"\nhint: Keystone has one system scope: --system-scope all\n');
+  });
+});
+
+const USER_ENV = { OS_AUTH_URL: AUTH_URL, OS_USERNAME: 'alice', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_NAME: 'demo' };
+const ALICE = { name: 'alice', domain: { name: 'Default' } };
+const DEMO = { project: { name: 'demo', domain: { name: 'Default' } } };
+
+describe('v3totp, v3multifactor, v3token', () => {
+  it('v3totp: methods ["totp"] with the passcode, which is never saved', async () => {
+    const t = testFactory({ env: { ...USER_ENV, OS_AUTH_TYPE: 'v3totp', OS_PASSCODE: '246810' } });
+    t.http.on('POST', TOKENS_URL, (request) => {
+      expect(jsonBody(request)).toEqual({ auth: { identity: { methods: ['totp'], totp: { user: { ...ALICE, passcode: '246810' } } }, scope: DEMO } });
+      return issued({ token: 'gAAAA-totp', issuedAt: NOW, expiresAt: NOW + HOUR, methods: ['totp'] });
+    });
+    expect(await run(['login'], t.factory)).toBe(0);
+    expect([...t.store.entries.keys()]).toEqual(['default:token']);
+    expect(JSON.parse(readFileSync(join(t.configDir, 'config.json'), 'utf8')).profiles.default.kind).toBe('keystone-totp');
+  });
+
+  it('v3totp renews with AUTHCTL_PASSCODE_COMMAND, and without one exits 3 naming it', async () => {
+    const t = testFactory({ env: { ...USER_ENV, OS_AUTH_TYPE: 'v3totp', OS_PASSCODE: '246810' }, commands: { 'print-code': '135790\n' } });
+    t.http.on('POST', TOKENS_URL, issued({ token: 'gAAAA-totp', issuedAt: NOW, expiresAt: NOW + HOUR }));
+    expect(await run(['login'], t.factory)).toBe(0);
+    t.clearOutput();
+    t.clock.advance(HOUR);
+    expect(await run(['token', 'get'], t.withEnv({}))).toBe(3);
+    expect(t.stderr()).toMatch(/^authctl: the token of profile default has expired, and there is no saved secret to renew it\nhint: .*AUTHCTL_PASSCODE_COMMAND/);
+    t.clearOutput();
+    t.http.on('POST', TOKENS_URL, (request) => {
+      expect(JSON.stringify(jsonBody(request))).toContain('"passcode":"135790"');
+      return issued({ token: 'gAAAA-totp-2', issuedAt: NOW + HOUR, expiresAt: NOW + 2 * HOUR });
+    });
+    expect(await run(['token', 'get'], t.withEnv({ AUTHCTL_PASSCODE_COMMAND: 'print-code' }))).toBe(0);
+    expect(t.stdout()).toBe('gAAAA-totp-2\n');
+  });
+
+  it('v3multifactor with OS_AUTH_METHODS=v3password,v3totp: both in one request', async () => {
+    const t = testFactory({ env: { ...USER_ENV, OS_AUTH_TYPE: 'v3multifactor', OS_AUTH_METHODS: 'v3password,v3totp', OS_PASSWORD: 'pw-1234', OS_PASSCODE: '112233' } });
+    t.http.on('POST', TOKENS_URL, (request) => {
+      expect(jsonBody(request)).toEqual({
+        auth: { identity: { methods: ['password', 'totp'], password: { user: { ...ALICE, password: 'pw-1234' } }, totp: { user: { ...ALICE, passcode: '112233' } } }, scope: DEMO },
+      });
+      return issued({ token: 'gAAAA-mf', issuedAt: NOW, expiresAt: NOW + HOUR, methods: ['password', 'totp'] });
+    });
+    expect(await run(['login'], t.factory)).toBe(0);
+  });
+
+  it('v3multifactor refuses a method it cannot send', async () => {
+    const t = testFactory({ env: { ...USER_ENV, OS_AUTH_TYPE: 'v3multifactor', OS_AUTH_METHODS: 'v3password,v3oidc', OS_PASSWORD: 'pw-1234' } });
+    expect(await run(['login'], t.factory)).toBe(2);
+    expect(t.stderr()).toBe('authctl: OS_AUTH_METHODS lists v3oidc; v3multifactor combines v3password and v3totp\nhint: e.g. OS_AUTH_METHODS=v3password,v3totp\n');
+  });
+
+  it('v3token: rescopes OS_TOKEN with the token method; the given token is not saved without --save-secret', async () => {
+    const t = testFactory({ env: { OS_AUTH_URL: AUTH_URL, OS_AUTH_TYPE: 'v3token', OS_TOKEN: 'gAAAA-given', OS_PROJECT_ID: 'p-demo' } });
+    t.http.on('POST', TOKENS_URL, (request) => {
+      expect(request.headers?.['x-auth-token']).toBe('gAAAA-given');
+      expect(jsonBody(request)).toEqual({ auth: { identity: { methods: ['token'], token: { id: 'gAAAA-given' } }, scope: { project: { id: 'p-demo' } } } });
+      return issued({ token: 'gAAAA-rescoped', issuedAt: NOW, expiresAt: NOW + HOUR, methods: ['token', 'password'] });
+    });
+    expect(await run(['login'], t.factory)).toBe(0);
+    expect([...t.store.entries.keys()]).toEqual(['default:token']);
+    expect(t.stderr()).not.toContain('gAAAA-given');
   });
 });

@@ -1,6 +1,6 @@
 import { checkUrl, type Layer, type Missing, type Setting, type Values } from '../../core/settings.js';
 import { describeScope, describeUser, type KeystoneTarget } from '../../core/target.js';
-import { issueToken, passwordAuthBody, ReceiptRequiredError, revokeToken, tokenAuthBody, validateToken } from '../../iam/keystone.js';
+import { issueToken, passwordAuthBody, ReceiptRequiredError } from '../../iam/keystone.js';
 import {
   KEYSTONE_SETTINGS,
   MISSING,
@@ -10,10 +10,10 @@ import {
   resolveKeystone,
   scopeKey,
   userKey,
+  userTokenCapabilities,
   type KeystoneSettings,
 } from '../keystone-identity.js';
 import { toCachedToken, type AuthMethod } from '../method.js';
-import { openstackTokenVariables } from '../openstack-variables.js';
 import { continueWithPasscode } from '../second-factor.js';
 
 /** Keystone v3 `password`: a user (by id, or by name and domain), a password, and a scope. */
@@ -101,14 +101,5 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
   },
   iamUrl: (target) => target.authUrl,
 
-  can: {
-    validate: validateToken,
-    revoke: (http, issuer, token) => revokeToken(http, issuer, token, token),
-    async renewFromToken(io, target, current) {
-      const issued = await issueToken(io.http, target.authUrl, tokenAuthBody(current.token, target.scope), io.now, { 'x-auth-token': current.token });
-      return toCachedToken(keystonePassword, target, issued, target.authUrl);
-    },
-    rescope: true,
-    openstackVariables: openstackTokenVariables,
-  },
+  can: userTokenCapabilities(() => keystonePassword),
 };

@@ -26,6 +26,8 @@ export interface ProfileSettings {
   clientAuth?: string;
   scope?: string;
   audience?: string;
+  oauth2Endpoint?: string;
+  oauth2ClientId?: string;
   /** Plain http:// to a non-loopback host was allowed at login. */
   allowHttp?: boolean;
   /** A CA file (absolute path) to trust for this profile's IAM, given at login. */

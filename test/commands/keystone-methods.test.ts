@@ -90,7 +90,7 @@ describe('auth types', () => {
   it('an unknown one: exit 2 listing the known ones', async () => {
     const t = testFactory({ env: { OS_AUTH_TYPE: 'v3oidcpassword', OS_AUTH_URL: AUTH_URL } });
     expect(await run(['login'], t.factory)).toBe(2);
-    expect(t.stderr()).toMatch(/^authctl: unknown auth type "v3oidcpassword" \(from OS_AUTH_TYPE\)\nhint: use one of: v3applicationcredential, applicationcredential, password, v3password, v3totp, v3multifactor, v3token, token\n$/);
+    expect(t.stderr()).toMatch(/^authctl: unknown auth type "v3oidcpassword" \(from OS_AUTH_TYPE\)\nhint: use one of: v3applicationcredential, applicationcredential, password, v3password, v3totp, v3multifactor, v3token, token, v3oauth2clientcredential\n$/);
   });
 });
 
@@ -256,5 +256,18 @@ describe('v3totp, v3multifactor, v3token', () => {
     expect(await run(['login'], t.factory)).toBe(0);
     expect([...t.store.entries.keys()]).toEqual(['default:token']);
     expect(t.stderr()).not.toContain('gAAAA-given');
+  });
+});
+
+describe('v3oauth2clientcredential', () => {
+  it("asks Keystone's /OS-OAUTH2/token with HTTP Basic, as Keystone wants", async () => {
+    const t = testFactory({ env: { OS_AUTH_URL: AUTH_URL, OS_AUTH_TYPE: 'v3oauth2clientcredential', OS_OAUTH2_CLIENT_ID: 'ac-1', OS_OAUTH2_CLIENT_SECRET: APP_SECRET } });
+    t.http.on('POST', `${AUTH_URL}/OS-OAUTH2/token`, (request) => {
+      expect(request.headers?.authorization).toBe(`Basic ${Buffer.from(`ac-1:${APP_SECRET}`).toString('base64')}`);
+      expect(request.body).toBe('grant_type=client_credentials');
+      return { status: 200, body: { access_token: 'gAAAA-oauth2', token_type: 'Bearer', expires_in: 3600 } };
+    });
+    expect(await run(['token', 'get'], t.factory)).toBe(0);
+    expect(t.stdout()).toBe('gAAAA-oauth2\n');
   });
 });

@@ -125,7 +125,7 @@ export function humanReport(report: CheckReport): string {
   const rows: [string, string][] = [['valid', report.valid ? 'yes' : `no (${report.reason})`]];
   if (report.user) rows.push(['user', named(report.user)], ['domain', report.user.domain?.name ?? report.user.domain?.id ?? '-']);
   if (report.scope !== undefined) {
-    rows.push(['scope', report.scope === null ? 'unscoped' : 'project' in report.scope ? `project ${named(report.scope.project)}` : `domain ${named(report.scope.domain)}`]);
+    rows.push(['scope', describeScopeJson(report.scope)]);
   }
   if (report.roles) rows.push(['roles', report.roles.join(', ') || '-']);
   if (report.issued_at !== undefined) rows.push(['issued_at', report.issued_at ?? '-']);
@@ -134,4 +134,11 @@ export function humanReport(report: CheckReport): string {
   rows.push(['checked', report.checked === 'iam' ? 'at IAM' : 'offline, from the cache']);
   const width = Math.max(...rows.map(([key]) => key.length)) + 1;
   return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}\n`).join('');
+}
+
+function describeScopeJson(scope: ScopeJson): string {
+  if (scope === null) return 'unscoped';
+  if ('system' in scope) return 'system (all)';
+  if ('domain' in scope) return `domain ${named(scope.domain)}`;
+  return `project ${named(scope.project)}${scope.trust ? ` (trust ${scope.trust.id})` : ''}`;
 }

@@ -1,11 +1,12 @@
 import { isoTime, type CachedToken, type NamedRef, type TokenInfo } from './token.js';
 
-export type ScopeJson = { project: NamedRef & { domain?: NamedRef } } | { domain: NamedRef } | null;
+export type ScopeJson = { project: NamedRef & { domain?: NamedRef }; trust?: { id: string } } | { domain: NamedRef } | { system: { all: true } } | null;
 
-/** A token's scope as the JSON outputs write it: `{project}`, `{domain}`, or null when unscoped. */
+/** A token's scope as the JSON outputs write it: `{project}` (with `trust` for a trust), `{domain}`, `{system}`, or null when unscoped. */
 export function scopeJson(info: TokenInfo): ScopeJson {
-  if (info.project) return { project: info.project };
+  if (info.project) return info.trust ? { project: info.project, trust: info.trust } : { project: info.project };
   if (info.domain) return { domain: info.domain };
+  if (info.system) return { system: { all: true } };
   return null;
 }
 

@@ -15,6 +15,10 @@ export interface TokenInfo {
   domain?: NamedRef;
   roles?: string[];
   methods?: string[];
+  /** System scope (`{"system": {"all": true}}`). */
+  system?: boolean;
+  /** The trust a trust-scoped token acts under. */
+  trust?: { id: string };
 }
 
 /** A token as IAM issued it, before it is cached. */
@@ -103,7 +107,9 @@ export function parseCachedToken(text: string): CachedToken | undefined {
     (c.project === undefined || isNamedRef(c.project, true)) &&
     (c.domain === undefined || isNamedRef(c.domain, false)) &&
     (c.roles === undefined || (Array.isArray(c.roles) && c.roles.every(isString))) &&
-    (c.methods === undefined || (Array.isArray(c.methods) && c.methods.every(isString)));
+    (c.methods === undefined || (Array.isArray(c.methods) && c.methods.every(isString))) &&
+    (c.system === undefined || typeof c.system === 'boolean') &&
+    (c.trust === undefined || (typeof c.trust === 'object' && c.trust !== null && isString((c.trust as Record<string, unknown>).id)));
   return valid ? (c as unknown as CachedToken) : undefined;
 }
 

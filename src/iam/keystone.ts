@@ -111,6 +111,9 @@ export function parseTokenBody(body: unknown): TokenInfo | { error: string } {
     info.roles = raw.roles.map((role) => namedRef(role)?.name).filter((name): name is string => name !== undefined);
   }
   if (Array.isArray(raw.methods)) info.methods = raw.methods.filter((m): m is string => typeof m === 'string');
+  if ((raw.system as { all?: unknown } | undefined)?.all === true) info.system = true;
+  const trust = raw['OS-TRUST:trust'] as { id?: unknown } | undefined;
+  if (typeof trust?.id === 'string') info.trust = { id: trust.id };
   return info;
 }
 

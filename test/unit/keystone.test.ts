@@ -92,3 +92,14 @@ describe('Keystone token bodies', () => {
     expect(() => readTokenResponse(response({ 'x-subject-token': 't' }, { token: { expires_at: future(now - 1000) } }), 'https://iam', now)).toThrow('already expired');
   });
 });
+
+describe('system and trust scope', () => {
+  it('reads a system-scoped and a trust-scoped token, and writes them in the JSON scope', async () => {
+    const { scopeJson } = await import('../../src/core/token-json.js');
+    const system = parseTokenBody({ token: { expires_at: '2030-01-01T00:00:00.000000Z', system: { all: true } } });
+    expect(system).toMatchObject({ system: true });
+    expect(scopeJson(system as never)).toEqual({ system: { all: true } });
+    const trust = parseTokenBody({ token: { expires_at: '2030-01-01T00:00:00.000000Z', project: { id: 'p', name: 'demo' }, 'OS-TRUST:trust': { id: 'tr-1', impersonation: false } } });
+    expect(scopeJson(trust as never)).toEqual({ project: { id: 'p', name: 'demo' }, trust: { id: 'tr-1' } });
+  });
+});

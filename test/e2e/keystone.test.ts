@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keystoneMissing, startKeystone, type KeystoneHarness } from '../harness/keystone.js';
 import { isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
+import { totp } from '../helpers/totp.js';
 
 const keyring = inject('keyring');
 const ready =
@@ -249,6 +250,113 @@ describe.runIf(ready)('a real Keystone', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toBe('/smartcity\n');
       expect(openstack(['--version'], clean).status).toBe(0);
+    });
+  });
+  describe('every way the OpenStack client signs in', () => {
+    const osc = (script: string, exported: string) => {
+      const home = mkdtempSync(join(tmpdir(), 'authctl-osc-'));
+      return spawnSync('sh', ['-c', `eval "$1"; ${script}`, 'sh', exported], { env: { PATH: SYSTEM_PATH, HOME: home }, encoding: 'utf8', timeout: 60_000 });
+    };
+
+    it('application credential by id, from OS_* alone: the credential scope, renewal by secret, and the OpenStack client from export --openstack', async () => {
+      const { appCredential } = keystone.fixtures;
+      const env = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_AUTH_TYPE: 'v3applicationcredential', OS_APPLICATION_CREDENTIAL_ID: appCredential.id, OS_APPLICATION_CREDENTIAL_SECRET: appCredential.secret });
+      const login = await runCli(['login'], { env });
+      expect(login.code, login.stderr).toBe(0);
+      expect(login.stderr).toMatch(/^Logged in to http:\/\/127\.0\.0\.1:\d+\/v3 as smartcity-member@Fiware \(application credential \w+\), project \/smartcity in Fiware /);
+      const json = JSON.parse((await runCli(['token', 'get', '--json'], { env })).stdout) as { token: string; scope: unknown };
+      expect(json.scope).toMatchObject({ project: { id: keystone.fixtures.project.id } });
+      expect(await keystoneHead(keystone, json.token)).toBe(200);
+      // Keystone refuses the token method for it: renewal without the secret says what is needed.
+      const renew = await runCli(['token', 'renew'], { env: { ...env, OS_APPLICATION_CREDENTIAL_SECRET: undefined } });
+      expect(renew.code).toBe(3);
+      expect(renew.stderr).toMatch(/^authctl: no application credential secret to renew profile default with\n/);
+      const exported = await runCli(['export', '--openstack'], { env });
+      expect(exported.code, exported.stderr).toBe(0);
+      const result = osc('openstack token issue -f value -c project_id', exported.stdout);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(`${keystone.fixtures.project.id}\n`);
+    });
+
+    it('application credential by name with its user; a scope alongside is exit 2; a deleted one is exit 4; a wrong secret is exit 4', async () => {
+      const { appCredential, deletedAppCredential } = keystone.fixtures;
+      const byName = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_APPLICATION_CREDENTIAL_NAME: appCredential.name, OS_USERNAME: appCredential.userName, OS_USER_DOMAIN_NAME: appCredential.userDomain, OS_APPLICATION_CREDENTIAL_SECRET: appCredential.secret });
+      expect((await runCli(['login'], { env: byName })).code).toBe(0);
+      const scoped = await runCli(['login', '--project', '/smartcity'], { env: byName });
+      expect(scoped.code).toBe(2);
+      expect(scoped.stderr).toMatch(/carries its own scope/);
+      const deleted = await runCli(['login'], { env: isolatedEnv({ OS_AUTH_URL: keystone.url, OS_APPLICATION_CREDENTIAL_ID: deletedAppCredential.id, OS_APPLICATION_CREDENTIAL_SECRET: deletedAppCredential.secret }) });
+      expect(deleted.code).toBe(4);
+      const wrong = await runCli(['login'], { env: isolatedEnv({ OS_AUTH_URL: keystone.url, OS_APPLICATION_CREDENTIAL_ID: appCredential.id, OS_APPLICATION_CREDENTIAL_SECRET: 'not-the-secret' }) });
+      expect(wrong.code).toBe(4);
+      expect(wrong.stderr).not.toContain('not-the-secret');
+    });
+
+    it('v3totp with a code computed from the credential', async () => {
+      const { totpUser } = keystone.fixtures;
+      const env = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_AUTH_TYPE: 'v3totp', OS_USERNAME: totpUser.name, OS_USER_DOMAIN_NAME: totpUser.domain, OS_PROJECT_NAME: '/smartcity', OS_PASSCODE: totp(totpUser.totpSecret) });
+      const login = await runCli(['login'], { env });
+      expect(login.code, login.stderr).toBe(0);
+      const json = JSON.parse((await runCli(['token', 'get', '--json'], { env })).stdout) as { token: string };
+      expect(await keystoneHead(keystone, json.token)).toBe(200);
+    });
+
+    it('a user with multi-factor rules: the receipt is answered with AUTHCTL_PASSCODE_COMMAND; without a way to give a code, exit 4 saying so', async () => {
+      const { mfaUser } = keystone.fixtures;
+      const base = { OS_AUTH_URL: keystone.url, OS_USERNAME: mfaUser.name, OS_USER_DOMAIN_NAME: mfaUser.domain, OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: mfaUser.password };
+      const none = await runCli(['login'], { env: isolatedEnv(base) });
+      expect(none.code).toBe(4);
+      expect(none.stderr).toMatch(/requires a second factor \(a TOTP passcode\)\nhint: give the passcode in OS_PASSCODE, or a command that prints it in AUTHCTL_PASSCODE_COMMAND/);
+      const command = `printf %s ${totp(mfaUser.totpSecret)}`;
+      const env = isolatedEnv({ ...base, AUTHCTL_PASSCODE_COMMAND: command });
+      const login = await runCli(['login'], { env });
+      expect(login.code, login.stderr).toBe(0);
+      const json = JSON.parse((await runCli(['token', 'check', '--json'], { env })).stdout) as { valid: boolean };
+      expect(json.valid).toBe(true);
+      const wrong = await runCli(['login'], { env: isolatedEnv({ ...base, OS_PASSCODE: '000000' }) });
+      expect(wrong.code).toBe(4);
+      expect(wrong.stderr).toMatch(/the passcode was refused/);
+    });
+
+    it('v3multifactor: password and passcode in one request', async () => {
+      const { mfaUser } = keystone.fixtures;
+      const env = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_AUTH_TYPE: 'v3multifactor', OS_AUTH_METHODS: 'v3password,v3totp', OS_USERNAME: mfaUser.name, OS_USER_DOMAIN_NAME: mfaUser.domain, OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: mfaUser.password, OS_PASSCODE: totp(mfaUser.totpSecret) });
+      const login = await runCli(['login'], { env });
+      expect(login.code, login.stderr).toBe(0);
+    });
+
+    it('v3token: a new token rescoped from OS_TOKEN, which Keystone accepts', async () => {
+      const unscoped = memberEnv(keystone, { OS_PROJECT_NAME: undefined });
+      await runCli(['login', '--unscoped'], { env: unscoped });
+      const source = await tokenOf(unscoped);
+      const env = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_AUTH_TYPE: 'v3token', OS_TOKEN: source, OS_PROJECT_ID: keystone.fixtures.project.id });
+      const login = await runCli(['login'], { env });
+      expect(login.code, login.stderr).toBe(0);
+      const json = JSON.parse((await runCli(['token', 'get', '--json'], { env })).stdout) as { token: string; scope: unknown };
+      expect(json.token).not.toBe(source);
+      expect(json.scope).toMatchObject({ project: { id: keystone.fixtures.project.id } });
+    });
+
+    it('trust scope as the trustee, system scope as the admin', async () => {
+      const { trust, admin } = keystone.fixtures;
+      const trustee = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_USERNAME: trust.trusteeName, OS_USER_DOMAIN_NAME: trust.trusteeDomain, OS_PASSWORD: trust.trusteePassword, OS_TRUST_ID: trust.id });
+      const login = await runCli(['login'], { env: trustee });
+      expect(login.code, login.stderr).toBe(0);
+      expect(JSON.parse((await runCli(['token', 'get', '--json'], { env: trustee })).stdout)).toMatchObject({ scope: { trust: { id: trust.id } } });
+      const system = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_USERNAME: admin.name, OS_USER_DOMAIN_NAME: admin.domainName, OS_PASSWORD: admin.password, OS_SYSTEM_SCOPE: 'all' });
+      expect((await runCli(['login'], { env: system })).code).toBe(0);
+      expect(JSON.parse((await runCli(['token', 'get', '--json'], { env: system })).stdout)).toMatchObject({ scope: { system: { all: true } } });
+    });
+
+    it("v3oauth2clientcredential: Keystone's /v3/OS-OAUTH2/token with the application credential, HTTP Basic", async () => {
+      const { appCredential } = keystone.fixtures;
+      const env = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_AUTH_TYPE: 'v3oauth2clientcredential', OS_OAUTH2_CLIENT_ID: appCredential.id, OS_OAUTH2_CLIENT_SECRET: appCredential.secret });
+      const result = await runCli(['token', 'get'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(await keystoneHead(keystone, result.stdout.trim())).toBe(200);
+      const post = await runCli(['login', '--client-id', appCredential.id, '--token-url', `${keystone.url}/OS-OAUTH2/token`, '--client-auth', 'post'], { env: isolatedEnv({ AUTHCTL_CLIENT_SECRET: appCredential.secret }) });
+      expect(post.code).toBe(4);
+      expect(post.stderr).toMatch(/invalid_client.*\(the secret was sent in the form body\)\nhint: .*--client-auth basic/);
     });
   });
 });

@@ -2,24 +2,67 @@
  * A real OpenStack Keystone (Debian's python3-keystone under uWSGI) on 127.0.0.1, for end-to-end
  * tests of authctl's Keystone v3 login (recipe and measured behaviour: shared/reference/keystone.md).
  *
- * Each call starts an isolated server: own temp dir (config, sqlite, Fernet and credential keys,
- * log), own port, own admin password, own fixtures. Instances can run in parallel.
+ * Each call starts an isolated server: own temp dir (config, sqlite, Fernet token, receipt and
+ * credential keys, log), own port, own admin password, own fixtures. Instances can run in parallel.
+ * Sign-in methods: Keystone's default ones (password, token, application_credential, ...) plus
+ * totp, with multi-factor receipts. The fixtures hold application credentials (also the OAuth2
+ * clients of /v3/OS-OAUTH2/token), a TOTP user, an MFA user and a trust; the admin has system scope.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { base32Encode } from '../helpers/totp.js';
 
 export interface KeystoneFixtures {
   domain: { id: string; name: 'Fiware' };
   project: { id: string; name: '/smartcity' };
   otherProject: { id: string; name: string };
   member: { id: string; name: string; password: string; domainName: 'Fiware' };
+  /**
+   * The bootstrap admin: admin role on project admin and on the system, so it can also log in
+   * with `scope: {system: {all: true}}`.
+   */
   admin: { id: string; name: 'admin'; password: string; projectName: 'admin'; domainName: 'Default' };
+  /** The member's application credential on /smartcity, `unrestricted: true`. */
+  appCredential: AppCredentialFixture;
+  /** A second one of the member on /smartcity, `unrestricted: false` (Keystone's default). */
+  restrictedAppCredential: AppCredentialFixture;
+  /** Created, then deleted: logging in with it gets 404. */
+  deletedAppCredential: { id: string; secret: string };
+  /** Password and TOTP credential, no MFA rules: password alone or TOTP alone each log in. */
+  totpUser: TotpUserFixture;
+  /** Password and TOTP credential, and MFA rule [["password","totp"]]: both factors are needed. */
+  mfaUser: TotpUserFixture;
+  /** The member (trustor) delegates its member role on /smartcity to `trustee` (no roles of its own); impersonation false. */
+  trust: { id: string; trusteeName: 'trustee'; trusteeDomain: 'Fiware'; trusteeId: string; trusteePassword: string };
+}
+
+export interface AppCredentialFixture {
+  id: string;
+  name: string;
+  secret: string;
+  /** The owner: the member user. */
+  userId: string;
+  userName: string;
+  userDomain: 'Fiware';
+  /** The project the credential is scoped to: /smartcity. */
+  projectId: string;
+  unrestricted: boolean;
+}
+
+export interface TotpUserFixture {
+  id: string;
+  name: string;
+  /** The domain's name. */
+  domain: 'Fiware';
+  password: string;
+  /** Base32 (upper case, no padding), the credential's blob: codes from test/helpers/totp.ts. */
+  totpSecret: string;
 }
 
 export interface KeystoneHarness {
@@ -58,6 +101,17 @@ const PROJECT_NAME = '/smartcity';
 const OTHER_PROJECT_NAME = '/othercity';
 const MEMBER_NAME = 'smartcity-member';
 const MEMBER_ROLE = 'member';
+const TOTP_USER_NAME = 'totp-user';
+const MFA_USER_NAME = 'mfa-user';
+const TRUSTEE_NAME = 'trustee' as const;
+const APP_CREDENTIAL_NAME = 'authctl-unrestricted';
+const RESTRICTED_APP_CREDENTIAL_NAME = 'authctl-restricted';
+const DELETED_APP_CREDENTIAL_NAME = 'authctl-deleted';
+const AUTH_METHODS = ['external', 'password', 'token', 'oauth1', 'mapped', 'application_credential', 'totp'] as const;
+const TOKEN_KEYS = 'fernet-keys';
+const RECEIPT_KEYS = 'receipt-keys';
+const CREDENTIAL_KEYS = 'credential-keys';
+const KEY_REPOSITORIES = [TOKEN_KEYS, RECEIPT_KEYS, CREDENTIAL_KEYS] as const;
 
 /** Everything one instance owns; `children` is what must die before `dir` can go. */
 interface Instance {
@@ -165,15 +219,6 @@ async function keystoneManage(instance: Instance, args: string[]): Promise<void>
   if (outcome !== CLEAN_EXIT) throw await failure(instance, `keystone-manage ${args[0]} ${outcome}`);
 }
 
-/**
- * As root, fernet_setup and credential_setup need an owner for the key folders. Anyone else can
- * only own them themselves, and naming yourself fails when your uid has no passwd entry (docker
- * --user 4242: "Unknown user '4242' in --keystone-user"), so then no owner is named at all.
- */
-function ownerArgs(): string[] {
-  return process.getuid?.() === 0 ? ['--keystone-user', 'root', '--keystone-group', 'root'] : [];
-}
-
 // ---------------------------------------------------------------------------------------------
 // Configuration and database
 
@@ -185,11 +230,19 @@ function keystoneConf(dir: string, expirationSeconds: number): string {
     'provider = fernet',
     `expiration = ${expirationSeconds}`,
     '[fernet_tokens]',
-    `key_repository = ${join(dir, 'fernet-keys')}`,
+    `key_repository = ${join(dir, TOKEN_KEYS)}`,
     '[fernet_receipts]',
-    `key_repository = ${join(dir, 'fernet-keys')}`,
+    // Multi-factor receipts get their own keys; without this Keystone reads /etc/keystone/fernet-keys.
+    `key_repository = ${join(dir, RECEIPT_KEYS)}`,
+    '[receipt]',
+    'provider = fernet',
     '[credential]',
-    `key_repository = ${join(dir, 'credential-keys')}`,
+    `key_repository = ${join(dir, CREDENTIAL_KEYS)}`,
+    // With caching on, the second TOTP login of a user answers 500 (KeyError: 'encrypted_blob').
+    'caching = false',
+    '[auth]',
+    // The default plus totp: application_credential and token are in it already.
+    `methods = ${AUTH_METHODS.join(',')}`,
     '[identity]',
     // The default (12) costs ~200 ms per password login; 4 costs ~9 ms.
     'password_hash_rounds = 4',
@@ -217,8 +270,27 @@ async function createInstance(expirationSeconds: number): Promise<Instance> {
   return instance;
 }
 
+/**
+ * The three Fernet key folders (tokens, receipts, credential encryption), written here rather than
+ * by `keystone-manage fernet_setup`, `receipt_setup` and `credential_setup`: those are three more
+ * Python starts (2-2.5 s of CPU each, measured) competing with db_sync for the cores, and all they
+ * leave is what writeKeyRepository writes. Measured over 6 interleaved starts: 4 s less CPU and
+ * about 1 s less wall time than running fernet_setup and credential_setup.
+ */
 async function initializeKeys(instance: Instance): Promise<void> {
-  await Promise.all([keystoneManage(instance, ['fernet_setup', ...ownerArgs()]), keystoneManage(instance, ['credential_setup', ...ownerArgs()])]);
+  await Promise.all(KEY_REPOSITORIES.map((name) => writeKeyRepository(join(instance.dir, name))));
+}
+
+/**
+ * What keystone-manage's *_setup leave (keystone/common/fernet_utils.py): a 0700 folder with a
+ * staged key `0` and a primary key `1`, each a 0600 file holding a Fernet key: 32 random bytes,
+ * URL-safe base64 with padding (Python's urlsafe_b64decode refuses it unpadded). Owned by whoever
+ * runs the tests, which is who runs Keystone.
+ */
+async function writeKeyRepository(path: string): Promise<void> {
+  await mkdir(path, { mode: 0o700 });
+  const fernetKey = () => randomBytes(32).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  await Promise.all(['0', '1'].map((name) => writeFile(join(path, name), fernetKey(), { mode: 0o600, flag: 'wx' })));
 }
 
 /**
@@ -228,7 +300,9 @@ async function initializeKeys(instance: Instance): Promise<void> {
 async function bootstrap(instance: Instance, adminPassword: string): Promise<void> {
   await keystoneManage(instance, [
     'bootstrap',
-    '--bootstrap-password', adminPassword,
+    // One argument: a base64url password starts with '-' one time in 64, and argparse then takes
+    // it for an option ("--bootstrap-password: expected one argument").
+    `--bootstrap-password=${adminPassword}`,
     '--bootstrap-username', 'admin',
     '--bootstrap-project-name', 'admin',
     '--bootstrap-role-name', 'admin',
@@ -338,12 +412,20 @@ async function serve(instance: Instance): Promise<{ server: ChildProcess; url: s
 
 type Json = Record<string, unknown>;
 
+/** A password login, project-scoped: who the fixtures are created as. */
+interface Login {
+  who: string;
+  user: Json;
+  password: string;
+  project: Json;
+}
+
 class KeystoneApi {
   private token = '';
 
   constructor(
     private readonly url: string,
-    private readonly adminPassword: string,
+    private readonly as: Login,
   ) {}
 
   async login(): Promise<void> {
@@ -352,18 +434,18 @@ class KeystoneApi {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
         auth: {
-          identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: this.adminPassword } } },
-          scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+          identity: { methods: ['password'], password: { user: { ...this.as.user, password: this.as.password } } },
+          scope: { project: this.as.project },
         },
       }),
     });
     const token = response.headers.get('x-subject-token');
     const body = await response.text();
-    if (response.status !== 201 || token === null) throw new Error(`admin login: ${response.status} ${body}`);
+    if (response.status !== 201 || token === null) throw new Error(`${this.as.who} login: ${response.status} ${body}`);
     this.token = token;
   }
 
-  /** Re-logs in once on 401: with a short `[token] expiration` the admin token can lapse mid-setup. */
+  /** Re-logs in once on 401: with a short `[token] expiration` the token can lapse mid-setup. */
   async call(method: string, path: string, body?: Json, retried = false): Promise<Json> {
     const response = await fetch(`${this.url}${path}`, {
       method,
@@ -407,29 +489,94 @@ async function registerEndpoint(api: KeystoneApi, url: string): Promise<void> {
   await api.create('endpoints', 'endpoint', { service_id: serviceId, interface: 'public', url, region_id: 'RegionOne', enabled: true });
 }
 
+interface AppCredentialCreated {
+  id: string;
+  name: string;
+  secret: string;
+}
+
+async function createAppCredential(member: KeystoneApi, memberId: string, name: string, unrestricted: boolean): Promise<AppCredentialCreated> {
+  const path = `/users/${memberId}/application_credentials`;
+  const created = (await member.call('POST', path, { application_credential: { name, unrestricted } })).application_credential as { secret?: unknown } | undefined;
+  // The secret is in this answer only: Keystone stores a hash.
+  if (typeof created?.secret !== 'string') throw new Error(`POST ${path}: no secret in the response`);
+  return { id: idOf(created, `POST ${path}`), name, secret: created.secret };
+}
+
+/** A user of the Fiware domain with the member role on /smartcity and a TOTP credential. */
+async function createTotpUser(api: KeystoneApi, ids: { domainId: string; projectId: string; roleId: string }, name: string, options?: Json): Promise<TotpUserFixture> {
+  const password = secret();
+  // 20 bytes, RFC 6238's length for SHA-1: 32 base32 characters, no padding.
+  const totpSecret = base32Encode(randomBytes(20));
+  const id = await api.create('users', 'user', { name, domain_id: ids.domainId, password, enabled: true, ...(options ? { options } : {}) });
+  await Promise.all([
+    api.call('PUT', `/projects/${ids.projectId}/users/${id}/roles/${ids.roleId}`),
+    api.create('credentials', 'credential', { type: 'totp', user_id: id, blob: totpSecret }),
+  ]);
+  return { id, name, domain: DOMAIN_NAME, password, totpSecret };
+}
+
 async function createFixtures(url: string, adminPassword: string): Promise<KeystoneFixtures> {
-  const api = new KeystoneApi(url, adminPassword);
+  const api = new KeystoneApi(url, {
+    who: 'admin',
+    user: { name: 'admin', domain: { name: 'Default' } },
+    password: adminPassword,
+    project: { name: 'admin', domain: { name: 'Default' } },
+  });
   await api.login();
   await registerEndpoint(api, url);
   const adminId = idOf(((await api.call('GET', '/users?name=admin')) as { users?: unknown[] }).users?.[0], 'GET /users?name=admin');
   const domainId = await api.create('domains', 'domain', { name: DOMAIN_NAME, enabled: true });
   const memberPassword = secret();
-  const [projectId, otherProjectId, memberId, roleId] = await Promise.all([
+  const trusteePassword = secret();
+  const [projectId, otherProjectId, memberId, trusteeId, roleId] = await Promise.all([
     api.create('projects', 'project', { name: PROJECT_NAME, domain_id: domainId, enabled: true }),
     api.create('projects', 'project', { name: OTHER_PROJECT_NAME, domain_id: domainId, enabled: true }),
     api.create('users', 'user', { name: MEMBER_NAME, domain_id: domainId, password: memberPassword, enabled: true }),
+    // No role anywhere: all it may do comes from the trust.
+    api.create('users', 'user', { name: TRUSTEE_NAME, domain_id: domainId, password: trusteePassword, enabled: true }),
     memberRoleId(api),
   ]);
-  await Promise.all([
-    api.call('PUT', `/projects/${projectId}/users/${memberId}/roles/${roleId}`),
-    api.call('PUT', `/domains/${domainId}/users/${memberId}/roles/${roleId}`),
+  const ids = { domainId, projectId, roleId };
+  // Application credentials and trusts can only be made by their owner (policy: the owner, not
+  // the admin), with a token scoped to the project they delegate.
+  const member = new KeystoneApi(url, { who: MEMBER_NAME, user: { id: memberId }, password: memberPassword, project: { id: projectId } });
+  const delegations = async () => {
+    await member.login();
+    const [unrestricted, restricted, deleted, trustId] = await Promise.all([
+      createAppCredential(member, memberId, APP_CREDENTIAL_NAME, true),
+      createAppCredential(member, memberId, RESTRICTED_APP_CREDENTIAL_NAME, false),
+      createAppCredential(member, memberId, DELETED_APP_CREDENTIAL_NAME, false),
+      member
+        .call('POST', '/OS-TRUST/trusts', {
+          trust: { trustor_user_id: memberId, trustee_user_id: trusteeId, project_id: projectId, impersonation: false, roles: [{ name: MEMBER_ROLE }] },
+        })
+        .then((created) => idOf(created.trust, 'POST /OS-TRUST/trusts')),
+    ]);
+    await member.call('DELETE', `/users/${memberId}/application_credentials/${deleted.id}`);
+    return { unrestricted, restricted, deleted, trustId };
+  };
+  const [{ unrestricted, restricted, deleted, trustId }, totpUser, mfaUser] = await Promise.all([
+    Promise.all([
+      api.call('PUT', `/projects/${projectId}/users/${memberId}/roles/${roleId}`),
+      api.call('PUT', `/domains/${domainId}/users/${memberId}/roles/${roleId}`),
+    ]).then(delegations),
+    createTotpUser(api, ids, TOTP_USER_NAME),
+    createTotpUser(api, ids, MFA_USER_NAME, { multi_factor_auth_rules: [['password', 'totp']], multi_factor_auth_enabled: true }),
   ]);
+  const owner = { userId: memberId, userName: MEMBER_NAME, userDomain: DOMAIN_NAME, projectId } as const;
   return {
     domain: { id: domainId, name: DOMAIN_NAME },
     project: { id: projectId, name: PROJECT_NAME },
     otherProject: { id: otherProjectId, name: OTHER_PROJECT_NAME },
     member: { id: memberId, name: MEMBER_NAME, password: memberPassword, domainName: DOMAIN_NAME },
     admin: { id: adminId, name: 'admin', password: adminPassword, projectName: 'admin', domainName: 'Default' },
+    appCredential: { ...unrestricted, ...owner, unrestricted: true },
+    restrictedAppCredential: { ...restricted, ...owner, unrestricted: false },
+    deletedAppCredential: { id: deleted.id, secret: deleted.secret },
+    totpUser,
+    mfaUser,
+    trust: { id: trustId, trusteeName: TRUSTEE_NAME, trusteeDomain: DOMAIN_NAME, trusteeId, trusteePassword },
   };
 }
 

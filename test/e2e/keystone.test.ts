@@ -299,6 +299,10 @@ describe.runIf(ready)('a real Keystone', () => {
       expect(login.code, login.stderr).toBe(0);
       const json = JSON.parse((await runCli(['token', 'get', '--json'], { env })).stdout) as { token: string };
       expect(await keystoneHead(keystone, json.token)).toBe(200);
+      const exported = await runCli(['export', '--openstack'], { env: { ...env, OS_PASSCODE: undefined } });
+      const result = osc('openstack token issue -f value -c project_id', exported.stdout);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(`${keystone.fixtures.project.id}\n`);
     });
 
     it('a user with multi-factor rules: the receipt is answered with AUTHCTL_PASSCODE_COMMAND; without a way to give a code, exit 4 saying so', async () => {
@@ -335,6 +339,10 @@ describe.runIf(ready)('a real Keystone', () => {
       const json = JSON.parse((await runCli(['token', 'get', '--json'], { env })).stdout) as { token: string; scope: unknown };
       expect(json.token).not.toBe(source);
       expect(json.scope).toMatchObject({ project: { id: keystone.fixtures.project.id } });
+      const exported = await runCli(['export', '--openstack'], { env: { ...env, OS_TOKEN: undefined, OS_AUTH_TYPE: undefined } });
+      const result = osc('openstack token issue -f value -c project_id', exported.stdout);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(`${keystone.fixtures.project.id}\n`);
     });
 
     it('trust scope as the trustee, system scope as the admin', async () => {

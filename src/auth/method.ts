@@ -70,6 +70,8 @@ export interface AuthMethod<T extends Target = Target> {
   names(values: Values): boolean;
   /** Whether a clouds.yaml entry (--os-cloud, OS_CLOUD) can describe a login of this method. */
   readonly readsCloudsYaml: boolean;
+  /** It signs in from an existing token (which `export --openstack` also leaves in a shell). */
+  readonly startsFromToken?: boolean;
   /** The names OpenStack's tools give it (`auth_type` in clouds.yaml), as keystoneauth spells them. */
   readonly authTypes: readonly string[];
   readonly secret: SecretInput;

@@ -84,13 +84,21 @@ export function chooseMethod(profile: Pick<OpenProfile, 'settings' | 'cloud'>, f
   const named = methodNamedBy(flags);
   if (named) return named;
   const saved = savedMethod(profile.settings);
-  if (env.OS_AUTH_TYPE && (login || !saved)) return byAuthType(env.OS_AUTH_TYPE, 'OS_AUTH_TYPE');
+  if (env.OS_AUTH_TYPE && (!saved || (login && !derivedFromToken(env.OS_AUTH_TYPE)))) return byAuthType(env.OS_AUTH_TYPE, 'OS_AUTH_TYPE');
   if (saved) return saved;
   if (profile.cloud) {
     if (profile.cloud.authType) return byAuthType(profile.cloud.authType, `clouds.yaml cloud ${profile.cloud.name}`);
     return methodNamedBy(profile.cloud.settings as Values) ?? DEFAULT_METHOD;
   }
   return methodNamedBy(envLayer(env, METHOD_SETTINGS).values) ?? DEFAULT_METHOD;
+}
+
+/**
+ * `OS_AUTH_TYPE=token` is what `export --openstack` leaves in a shell: it names a login from the
+ * exported token. It does not turn a saved profile into one at `login` either (`--auth-type v3token` does).
+ */
+function derivedFromToken(authType: string): boolean {
+  return Boolean(methodByAuthType(authType)?.startsFromToken);
 }
 
 /**

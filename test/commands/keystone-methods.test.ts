@@ -271,3 +271,18 @@ describe('v3oauth2clientcredential', () => {
     expect(t.stdout()).toBe('gAAAA-oauth2\n');
   });
 });
+
+describe('a shell after export --openstack (OS_AUTH_TYPE=token, OS_TOKEN)', () => {
+  it('login keeps the profile a password login; only --auth-type v3token makes it a token one', async () => {
+    const t = testFactory({ env: { OS_AUTH_URL: AUTH_URL, OS_USERNAME: 'alice', OS_USER_DOMAIN_NAME: 'Default', OS_PASSWORD: 'pw-1234' } });
+    t.http.on('POST', TOKENS_URL, issued({ token: 'gAAAA-first', issuedAt: NOW, expiresAt: NOW + HOUR }));
+    expect(await run(['login'], t.factory)).toBe(0);
+    const shell = t.withEnv({ OS_AUTH_URL: AUTH_URL, OS_AUTH_TYPE: 'token', OS_TOKEN: 'gAAAA-first', OS_PASSWORD: 'pw-1234' });
+    t.http.on('POST', TOKENS_URL, (request) => {
+      expect((jsonBody(request) as { auth: { identity: { methods: string[] } } }).auth.identity.methods).toEqual(['password']);
+      return issued({ token: 'gAAAA-second', issuedAt: NOW, expiresAt: NOW + HOUR });
+    });
+    expect(await run(['login'], shell)).toBe(0);
+    expect(JSON.parse(readFileSync(join(t.configDir, 'config.json'), 'utf8')).profiles.default.kind).toBe('keystone');
+  });
+});

@@ -34,6 +34,7 @@ export const keystoneToken: AuthMethod<TokenTarget> = {
   names: () => false,
   readsCloudsYaml: true,
   authTypes: ['v3token', 'token'],
+  startsFromToken: true,
   secret: { role: 'source-token', what: 'token to start from', setting: SOURCE_TOKEN, save: SAVE_SECRET },
 
   resolve(layers: readonly Layer[]): Resolution<TokenTarget> {

@@ -1,5 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
+import { terminalSafe } from '../io/terminal-safe.js';
 import type { Context } from '../session/context.js';
 import { savedMethod } from '../session/profile.js';
 import { validateProfileName } from '../store/config.js';
@@ -31,7 +32,9 @@ export function summarise(name: string, settings: ProfileSettings, defaultName: 
 }
 
 /** Left-aligned columns for a person; the header is the first row. */
-export function table(rows: string[][]): string {
+export function table(cells: string[][]): string {
+  // Names come from IAM and from the config file: shown escaped, never as terminal controls.
+  const rows = cells.map((row) => row.map(terminalSafe));
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
@@ -77,7 +80,7 @@ export async function profileShowRun(ctx: Context, opts: ProfileListOptions, com
   if (settings.cacert) rows.push(['cacert', settings.cacert]);
   if (settings.insecure) rows.push(['insecure', 'yes (TLS certificates are not verified)']);
   const width = Math.max(...rows.map(([key]) => key.length)) + 1;
-  ctx.io.stdout.write(rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}\n`).join(''));
+  ctx.io.stdout.write(rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${terminalSafe(value)}\n`).join(''));
 }
 
 export async function profileUseRun(ctx: Context, _opts: unknown, command: { args: string[] }): Promise<void> {

@@ -4,6 +4,7 @@ import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
 import { isoTime, remainingMs, type CachedToken, type NamedRef, type TokenInfo } from '../core/token.js';
 import { scopeJson, type ScopeJson } from '../core/token-json.js';
 import { readStdinSecret } from '../io/io.js';
+import { terminalSafe } from '../io/terminal-safe.js';
 import type { Context } from '../session/context.js';
 import { notLoggedIn, openProfile, resolveTarget, type OpenProfile, type ResolvedTarget } from '../session/profile.js';
 import { cachedOrFresh } from '../session/resolve.js';
@@ -133,7 +134,7 @@ export function humanReport(report: CheckReport): string {
   if (report.seconds_left !== undefined) rows.push(['time left', formatDuration(report.seconds_left * 1000)]);
   rows.push(['checked', report.checked === 'iam' ? 'at IAM' : 'offline, from the cache']);
   const width = Math.max(...rows.map(([key]) => key.length)) + 1;
-  return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}\n`).join('');
+  return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${terminalSafe(value)}\n`).join('');
 }
 
 function describeScopeJson(scope: ScopeJson): string {

@@ -170,6 +170,11 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
+/** A URL as a message may show it: never its user:password@ part, its query or its fragment (they may hold secrets). */
+export function displayUrl(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@').replace(/[?#].*$/s, (rest) => (rest.length > 1 ? `${rest[0]}…` : rest));
+}
+
 /**
  * Checks a URL before anything is sent to it, and normalises it (no trailing slash).
  * Plain http is only for loopback unless explicitly allowed: passwords must not cross a network in clear.
@@ -179,16 +184,16 @@ export function checkUrl(text: string, what: string, flag: string, allowHttp: bo
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`${what} ${JSON.stringify(text)} is not a URL`, { hint: `give a full https:// URL with ${flag}` });
+    throw new UsageError(`${what} ${JSON.stringify(displayUrl(text))} is not a URL`, { hint: `give a full https:// URL with ${flag}` });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`${what} ${JSON.stringify(text)} is not an http(s) URL`, { hint: `give a full https:// URL with ${flag}` });
+    throw new UsageError(`${what} ${JSON.stringify(displayUrl(text))} is not an http(s) URL`, { hint: `give a full https:// URL with ${flag}` });
   }
   if (url.username || url.password) {
     throw new UsageError(`${what} must not contain credentials`, { hint: 'remove the user:password@ part; authctl asks for the password itself' });
   }
   if (url.search || url.hash) {
-    throw new UsageError(`${what} ${JSON.stringify(text)} must not have a query or fragment`, { hint: `give the base URL with ${flag}` });
+    throw new UsageError(`${what} ${JSON.stringify(displayUrl(text))} must not have a query or fragment`, { hint: `give the base URL with ${flag}` });
   }
   if (url.protocol === 'http:' && !allowHttp && !isLoopback(url.hostname)) {
     throw new UsageError(`refusing plain http:// for ${url.host}: credentials would cross the network unencrypted`, {

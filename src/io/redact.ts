@@ -6,21 +6,39 @@ export function fingerprint(secret: string): string {
 }
 
 /**
+ * The forms a secret may come back in: as sent (JSON-escaped in a JSON body, form-encoded in a
+ * form body or a URL), and with its white space folded, as a server's message (and `oneLine`)
+ * folds it. Each is redacted as the secret itself.
+ */
+export function secretForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const form = new URLSearchParams({ s: secret }).toString().slice(2);
+  const folded = secret.replace(/\s+/g, ' ').trim();
+  return [...new Set([secret, json, form, encodeURIComponent(secret), folded, json.replace(/\s+/g, ' ').trim()])];
+}
+
+/**
  * Every secret the process has seen. Whatever authctl writes to stderr passes through `redact`,
  * so even a server that echoes a password back in an error message cannot make authctl print it.
  */
 export class SecretRegistry {
-  readonly #secrets = new Set<string>();
+  /** Each form of each secret, longest first, with the secret it stands for. */
+  #forms: [form: string, secret: string][] = [];
+  readonly #seen = new Set<string>();
 
   add(secret: string | undefined): void {
     // Very short values would redact ordinary words; nothing authctl handles as a secret is that short.
-    if (secret && secret.length >= 4) this.#secrets.add(secret);
+    if (!secret || secret.length < 4 || this.#seen.has(secret)) return;
+    this.#seen.add(secret);
+    for (const form of secretForms(secret)) if (form.length >= 4) this.#forms.push([form, secret]);
+    this.#forms.sort((a, b) => b[0].length - a[0].length);
   }
 
   redact(text: string): string {
     let result = text;
-    for (const secret of this.#secrets) {
-      if (result.includes(secret)) result = result.split(secret).join(`<${fingerprint(secret)}>`);
+    // The fingerprint only where a secret shows: node:crypto stays off the cached path.
+    for (const [form, secret] of this.#forms) {
+      if (result.includes(form)) result = result.split(form).join(`<${fingerprint(secret)}>`);
     }
     return result;
   }

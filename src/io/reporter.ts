@@ -1,5 +1,6 @@
 import { colorEnabled, type Env, type OutputStream } from './io.js';
 import type { SecretRegistry } from './redact.js';
+import { terminalSafe } from './terminal-safe.js';
 
 /** --debug, or AUTHCTL_DEBUG set to anything but empty, 0 or false. */
 export function debugRequested(flag: boolean | undefined, env: Env): boolean {
@@ -41,8 +42,10 @@ export class Reporter {
     return this.#styleText(style, text, { validateStream: false });
   }
 
-  #line(text: string): void {
-    this.#stderr().write(`${this.#secrets.redact(text)}\n`);
+  /** A line to stderr: the words redacted and made safe for a terminal, then (our own) colour around them. */
+  #line(message: string, paint: (text: string) => string = (text) => text, label?: string): void {
+    const safe = terminalSafe(this.#secrets.redact(message));
+    this.#stderr().write(`${label ? `${label} ` : ''}${paint(safe)}\n`);
   }
 
   info(message: string): void {
@@ -50,19 +53,19 @@ export class Reporter {
   }
 
   success(message: string): void {
-    this.#line(this.#paint('green', message));
+    this.#line(message, (text) => this.#paint('green', text));
   }
 
   warn(message: string): void {
-    this.#line(`${this.#paint('yellow', 'warning:')} ${message}`);
+    this.#line(message, undefined, this.#paint('yellow', 'warning:'));
   }
 
   error(message: string, hint?: string): void {
-    this.#line(`${this.#paint('red', 'authctl:')} ${message}`);
-    if (hint) this.#line(`${this.#paint('dim', 'hint:')} ${hint}`);
+    this.#line(message, undefined, this.#paint('red', 'authctl:'));
+    if (hint) this.#line(hint, undefined, this.#paint('dim', 'hint:'));
   }
 
   debug(message: string): void {
-    if (this.#debugEnabled) this.#line(this.#paint('dim', `debug: ${message}`));
+    if (this.#debugEnabled) this.#line(`debug: ${message}`, (text) => this.#paint('dim', text));
   }
 }

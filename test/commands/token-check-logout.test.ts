@@ -157,3 +157,26 @@ describe('logout', () => {
     expect(t.stderr()).toMatch(/^authctl: no token is cached for profile default/);
   });
 });
+
+describe('names from IAM at a terminal', () => {
+  it('are shown with their control characters escaped, by the login summary and token check', async () => {
+    const { testFactory: make, NOW: now } = await import('../helpers/factory.js');
+    const { issued: answer, validated, TOKENS_URL: url, AUTH_URL: auth, USER, PROJECT } = await import('../helpers/iam-responses.js');
+    const hostile = { ...USER, name: 'alice\u001b]0;OWNED\u0007\u001b[2J' };
+    const project = { ...PROJECT, name: 'demo\u009b31m\r\nfake line' };
+    const t = make({ env: { OS_AUTH_URL: auth, OS_USERNAME: 'alice', OS_USER_DOMAIN_NAME: 'Default', OS_PASSWORD: 'pw-1234' } });
+    t.http.on('POST', url, answer({ token: 'gAAAA-x', issuedAt: now, expiresAt: now + 3600_000, user: hostile, project }));
+    const { run: runLine } = await import('../../src/main.js');
+    expect(await runLine(['login'], t.factory)).toBe(0);
+    expect(t.stderr()).toContain('alice\\e]0;OWNED\\x07\\e[2J@Default, project demo\\x9b31m\\r\\nfake line in Default');
+    expect(t.stderr()).not.toMatch(/[\u001b\u0007\u009b\r]/);
+    t.clearOutput();
+    t.http.on('GET', url, validated({ token: 'gAAAA-x', issuedAt: now, expiresAt: now + 3600_000, user: hostile, project }));
+    expect(await runLine(['token', 'check'], t.factory)).toBe(0);
+    expect(t.stdout()).not.toMatch(/[\u001b\u0007\u009b\r]/);
+    expect(t.stdout()).toContain('user:       alice\\e]0;OWNED\\x07\\e[2J (u-alice)');
+    t.clearOutput();
+    expect(await runLine(['token', 'check', '--offline'], t.factory)).toBe(0);
+    expect(t.stdout()).not.toMatch(/[\u001b\u0007\u009b\r]/);
+  });
+});

@@ -95,3 +95,21 @@ describe('URLs', () => {
     expect(() => checkUrl(url, 'auth URL', '--auth-url', false)).toThrow();
   });
 });
+
+describe('URLs given by the user, in messages', () => {
+  it('never show the user:password@ part or the query, even when the URL does not parse', async () => {
+    const { displayUrl } = await import('../../src/core/settings.js');
+    expect(displayUrl('https://bob:s3cret@127.0.0.1:99999/v3')).toBe('https://…@127.0.0.1:99999/v3');
+    expect(displayUrl('https://iam.example.com/v3?access_token=abc123')).toBe('https://iam.example.com/v3?…');
+    for (const url of ['https://bob:s3cret@127.0.0.1:99999/v3', 'https://iam.example.com:99999/v3?access_token=abc123', 'ftp://bob:s3cret@host/v3', 'https://iam.example.com/v3#tok=abc123']) {
+      let message = '';
+      try {
+        checkUrl(url, 'auth URL', '--auth-url', false);
+      } catch (error) {
+        message = (error as Error).message + String((error as { hint?: string }).hint);
+      }
+      expect(message, url).not.toBe('');
+      expect(message).not.toMatch(/s3cret|abc123/);
+    }
+  });
+});

@@ -277,7 +277,7 @@ function notFound(name: string, main: YamlFile, secure: YamlFile | undefined): U
   const where = secure ? `${main.path} (nor in ${secure.path})` : main.path;
   return new UsageError(`cloud ${JSON.stringify(name)} is not in ${where}`, {
     hint: names.length
-      ? `clouds there: ${names.map((n) => JSON.stringify(n)).join(', ')}`
+      ? `clouds there: ${names.slice(0, 8).map((n) => JSON.stringify(n)).join(', ')}${names.length > 8 ? `, and ${names.length - 8} more` : ''}`
       : `that file defines no clouds: add one under "clouds:", or point OS_CLIENT_CONFIG_FILE at another file`,
   });
 }

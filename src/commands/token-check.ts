@@ -1,7 +1,7 @@
 import type { Validation } from '../auth/method.js';
 import { formatDuration } from '../core/duration.js';
 import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
-import { isoTime, remainingMs, type CachedToken, type NamedRef, type TokenInfo } from '../core/token.js';
+import { isoTime, isPlausibleToken, remainingMs, type CachedToken, type NamedRef, type TokenInfo } from '../core/token.js';
 import { scopeJson, type ScopeJson } from '../core/token-json.js';
 import { readStdinSecret } from '../io/io.js';
 import { terminalSafe } from '../io/terminal-safe.js';
@@ -98,6 +98,8 @@ async function checkAtIam(ctx: Context, profile: OpenProfile, resolved: Resolved
   let subject: string;
   if (opts.tokenStdin) {
     subject = await readStdinSecret(ctx.io, 'token');
+    // A token is printable ASCII: a line break, an escape or other bytes mean something else was piped.
+    if (!isPlausibleToken(subject)) throw new UsageError('what was piped on stdin is not a token (a token is printable ASCII, at most 64 KiB, on one line)', { hint: 'pipe exactly the token: printf %s "$TOKEN" | authctl token check --token-stdin' });
     ctx.secrets.add(subject);
     caller = (await cachedOrFresh(ctx, 0)).token;
   } else {

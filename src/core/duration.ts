@@ -30,11 +30,21 @@ export function formatDuration(ms: number): string {
   return `${seconds}s`;
 }
 
-/** A duration from a flag or variable, in seconds; a bad one is a usage error naming `name`. */
-export function durationSetting(text: string, name: string): number {
+/** The longest wait any duration setting may ask for: Node's timers hold at most 2^31-1 ms (24.8 days). */
+export const MAX_DURATION_SECONDS = 24 * 86400;
+
+/**
+ * A duration from a flag or variable, in seconds; a bad one, or one over `maxSeconds` (a timer
+ * could not wait that long, and would fire at once), is a usage error naming `name`.
+ */
+export function durationSetting(text: string, name: string, maxSeconds = MAX_DURATION_SECONDS): number {
   const seconds = parseDuration(text);
   if (seconds === undefined) {
     throw new UsageError(`${name} ${JSON.stringify(text)} is not a duration`, { hint: 'give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d' });
+  }
+  if (seconds > maxSeconds) {
+    const max = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400}d` : maxSeconds % 3600 === 0 ? `${maxSeconds / 3600}h` : `${maxSeconds}s`;
+    throw new UsageError(`${name} ${JSON.stringify(text)} is over the maximum of ${max}`, { hint: `give at most ${max}` });
   }
   return seconds;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { UnreachableError } from '../core/errors.js';
+import { UnreachableError, UsageError } from '../core/errors.js';
+import { displayUrl } from '../core/settings.js';
 import type { Env } from '../io/io.js';
 import { fingerprint } from '../io/redact.js';
 import { requireDependency } from '../util/cjs.js';
@@ -74,7 +75,22 @@ export function describeHeaders(headers: Record<string, string>): string {
 /** The proxy settings in the environment, upper or lower case, as curl and undici read them. */
 export function proxySettings(env: Env): { httpProxy?: string; httpsProxy?: string; noProxy?: string } | undefined {
   const pick = (name: string) => env[name.toLowerCase()] || env[name] || undefined;
-  const settings = { httpProxy: pick('HTTP_PROXY'), httpsProxy: pick('HTTPS_PROXY'), noProxy: pick('NO_PROXY') };
+  const checked = (name: string) => {
+    const value = pick(name);
+    if (value === undefined) return undefined;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      const variable = env[name.toLowerCase()] ? name.toLowerCase() : name;
+      throw new UsageError(`${variable} ${JSON.stringify(displayUrl(value))} is not an http(s) proxy URL`, { hint: `e.g. ${variable}=http://proxy.example.com:3128, or unset it` });
+    }
+    return value;
+  };
+  const settings = { httpProxy: checked('HTTP_PROXY'), httpsProxy: checked('HTTPS_PROXY'), noProxy: pick('NO_PROXY') };
   if (!settings.httpProxy && !settings.httpsProxy) return undefined;
   return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
 }
@@ -85,11 +101,13 @@ type Transport = (request: HttpRequest, signal: AbortSignal) => Promise<HttpResp
 class NetworkError extends Error {
   /** A certificate that failed once fails again: no point retrying. */
   get retryable(): boolean {
-    return !/TLS certificate/.test(this.message);
+    return !/TLS certificate|the proxy refused/.test(this.message);
   }
 
   get details(): { hint: string; reason?: string } {
-    return /TLS certificate/.test(this.message) ? { reason: 'tls-untrusted', hint: 'give the CA that signed it' } : { hint: 'check the URL, your network and any proxy settings' };
+    if (/TLS certificate/.test(this.message)) return { reason: 'tls-untrusted', hint: 'give the CA that signed it' };
+    if (/proxy authentication required/.test(this.message)) return { hint: 'give the proxy user and password in its URL (HTTPS_PROXY=http://user:password@proxy:3128)' };
+    return { hint: 'check the URL, your network and any proxy settings' };
   }
 }
 
@@ -224,6 +242,11 @@ export async function createHttpClient(options: HttpOptions): Promise<HttpClient
 function describeNetworkError(error: unknown, origin: string, timeoutMs: number): string {
   const err = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = err.code ?? err.cause?.code;
+  // undici's tunnel through an HTTP proxy: "Proxy response (407) !== 200 when HTTP Tunneling",
+  // raised as an AbortError: asked before the time-out reading of abort errors.
+  const proxyStatus = /Proxy response \((\d{3})\)/.exec(`${err.message ?? ''} ${err.cause?.message ?? ''}`)?.[1];
+  if (proxyStatus === '407') return `the proxy refused to connect to ${origin}: proxy authentication required (407)`;
+  if (proxyStatus) return `the proxy refused to connect to ${origin} (${proxyStatus})`;
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'ABORT_ERR' || /Timeout/i.test(code ?? '')) {
     return `no answer from ${origin} within ${timeoutMs / 1000}s`;
   }

@@ -86,3 +86,24 @@ describe('bad input: exit 2, one error line and a hint, the stored token unchang
     expect(await refused(t, ['status'], { AUTHCTL_RETRIES: '0' })).toBe('authctl: AUTHCTL_RETRIES "0" is not a number of attempts from 1 to 10\nhint: e.g. AUTHCTL_RETRIES=3\n');
   });
 });
+
+describe('durations and piped tokens out of range', () => {
+  it.each([
+    [['--timeout', '30d', 'token', 'get'], {}, 'authctl: --timeout "30d" is over the maximum of 24d\nhint: give at most 24d\n'],
+    [['token', 'get'], { AUTHCTL_TIMEOUT: '60d' }, 'authctl: AUTHCTL_TIMEOUT "60d" is over the maximum of 24d\nhint: give at most 24d\n'],
+  ])('%j: exit 2 with the maximum, nothing sent', async (argv, env, stderr) => {
+    const { testFactory: make } = await import('../helpers/factory.js');
+    const { run: runLine } = await import('../../src/main.js');
+    const t = make({ env });
+    expect(await runLine(argv, t.factory)).toBe(2);
+    expect(t.stderr()).toBe(stderr);
+  });
+
+  it.each(['tok\r\nen', 'tok\u001b[2Jen', 'tökèn'])('token check --token-stdin with %j: exit 2 "not a token" before any request', async (piped) => {
+    const { testFactory: make } = await import('../helpers/factory.js');
+    const { run: runLine } = await import('../../src/main.js');
+    const t = make({ env: { OS_AUTH_URL: 'https://iam.example.com/v3', OS_USER_ID: 'u' }, stdin: piped });
+    expect(await runLine(['token', 'check', '--token-stdin'], t.factory)).toBe(2);
+    expect(t.stderr()).toMatch(/^authctl: what was piped on stdin is not a token/);
+  });
+});

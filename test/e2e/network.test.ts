@@ -264,3 +264,28 @@ describe('hostile input: refused before any request, exit 2', () => {
     expect(result.stderr).not.toContain('pw-never-sent');
   });
 });
+
+describe('a proxy that is misconfigured or asks for credentials', () => {
+  it('HTTPS_PROXY that is not a URL: exit 2 naming the variable, never its value', async () => {
+    const result = await runCli(['login'], { env: isolatedEnv({ OS_AUTH_URL: 'https://127.0.0.1:9/v3', OS_USERNAME: 'u', OS_USER_DOMAIN_NAME: 'd', OS_PASSWORD: 'secret-pw', HTTPS_PROXY: 'proxy.example.com:3128?token=abc123' }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^authctl: HTTPS_PROXY "proxy\.example\.com:3128\?…" is not an http\(s\) proxy URL\n/);
+    expect(result.stderr).not.toContain('abc123');
+  });
+
+  it('a proxy answering 407 to CONNECT: exit 5 naming proxy authentication, at once', async () => {
+    const { createServer } = await import('node:net');
+    const proxy = createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n')));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as { port: number };
+    try {
+      const result = await runCli(['login'], { env: isolatedEnv({ OS_AUTH_URL: 'https://127.0.0.1:9/v3', OS_USERNAME: 'u', OS_USER_DOMAIN_NAME: 'd', OS_PASSWORD: 'secret-pw', HTTPS_PROXY: `http://127.0.0.1:${port}` }) });
+      expect(result.code).toBe(5);
+      expect(result.stderr).toBe(
+        'authctl: the proxy refused to connect to https://127.0.0.1:9: proxy authentication required (407)\nhint: give the proxy user and password in its URL (HTTPS_PROXY=http://user:password@proxy:3128)\n',
+      );
+    } finally {
+      proxy.close();
+    }
+  });
+});

@@ -233,3 +233,22 @@ describe.runIf(haveKeyring)('authctl export and exec, end to end', () => {
     expect(code).toBe(42);
   });
 });
+
+describe.runIf(haveKeyring)('exec keeps authctl\'s own secrets from the command', () => {
+  it('the child sees the token, and none of the secret variables of the settings table', async () => {
+    const { SECRET_VARIABLES } = await import('../../src/settings/table.js');
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    const secrets = Object.fromEntries(SECRET_VARIABLES.map((name, index) => [name, `secret-value-${index}-${name}`]));
+    // The store's passphrase would change where the token is read from: keep the keychain.
+    delete secrets.AUTHCTL_FILE_PASSPHRASE;
+    const child = await runCli(['exec', '--', 'env'], { env: { ...env, ...secrets } });
+    expect(child.code, child.stderr).toBe(0);
+    const seen = new Map(child.stdout.split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    expect(seen.get('Token')).toMatch(/^\S{8,}$/);
+    for (const name of SECRET_VARIABLES) expect(seen.has(name), name).toBe(false);
+    for (const value of Object.values(secrets)) expect(child.stdout).not.toContain(value);
+    expect(SECRET_VARIABLES).toContain('OS_PASSWORD');
+  });
+});

@@ -1,10 +1,10 @@
 /** Runs the built CLI as a user would: a real process, a clean environment, its own config dir. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 
 export const BIN = fileURLToPath(new URL('../../bin/authctl', import.meta.url));
 
@@ -21,9 +21,16 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** Every home made for a test file, removed when the file is done (a run made hundreds otherwise). */
+const homes: string[] = [];
+afterAll(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
 /** A fresh, isolated user: own HOME and config dir, the test keyring's bus, nothing from the developer's shell. */
 export function isolatedEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const home = mkdtempSync(join(tmpdir(), 'authctl-test-'));
+  homes.push(home);
   const keyring = inject('keyring');
   return {
     PATH: process.env.PATH,

@@ -12,8 +12,8 @@ __authctl_spec() {
       nargs=0 ;;
     'login')
       subs=()
-      opts=('--allow-http' '--json' '--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--application-credential-secret-stdin' '--save-secret' '--password-stdin' '--save-password' '--auth-methods' '--token-stdin' '--oauth2-endpoint' '--oauth2-client-id' '--oauth2-client-secret-stdin' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '--client-secret-stdin' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--auth-type' '--application-credential-id' '--application-credential-name' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--auth-methods' '--oauth2-endpoint' '--oauth2-client-id' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--auth-type' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--password-stdin' '--save-password' '--application-credential-id' '--application-credential-name' '--application-credential-secret-stdin' '--save-secret' '--auth-methods' '--token-stdin' '--oauth2-endpoint' '--oauth2-client-id' '--oauth2-client-secret-stdin' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '--client-secret-stdin' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--auth-type' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--application-credential-id' '--application-credential-name' '--auth-methods' '--oauth2-endpoint' '--oauth2-client-id' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token')
       subs=('get' 'check' 'renew')
@@ -32,7 +32,7 @@ __authctl_spec() {
       nargs=0 ;;
     'token renew')
       subs=()
-      opts=('--json' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      opts=('--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'logout')
@@ -42,8 +42,8 @@ __authctl_spec() {
       nargs=0 ;;
     'logintoken')
       subs=()
-      opts=('--allow-http' '--json' '--access-key' '--secret-key-stdin' '--security-token-stdin' '--duration' '--auth-url' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--access-key' '--duration' '--auth-url' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--auth-url' '--allow-http' '--json' '--access-key' '--secret-key-stdin' '--security-token-stdin' '--duration' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--auth-url' '--access-key' '--duration' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'export')
       subs=()

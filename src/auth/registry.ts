@@ -53,7 +53,7 @@ export const AUTH_TYPE: Setting = {
 };
 
 /** Every method's settings, each row once. */
-export const METHOD_SETTINGS: readonly Setting[] = [...new Set([AUTH_TYPE, ...AUTH_METHODS.flatMap((method) => method.settings)])];
+export const METHOD_SETTINGS: readonly Setting[] = [...new Set([AUTH_TYPE, ...DEFAULT_METHOD.settings, ...AUTH_METHODS.flatMap((method) => method.settings)])];
 
 /** The variables that hold secrets a method reads: `exec` keeps them from the child. */
 export const METHOD_SECRET_VARIABLES: readonly string[] = METHOD_SETTINGS.filter((setting) => setting.secret).flatMap((setting) => setting.env ?? []);

@@ -27,7 +27,8 @@ export const GLOBAL_SETTINGS: readonly Setting[] = [
   { key: 'keychainChunkSize', env: ['AUTHCTL_KEYCHAIN_CHUNK_SIZE'], commands: ['global'], help: 'split store entries over this many characters (default: 1200 on Windows, else never)', hidden: true },
   { key: 'cloudsFile', env: ['OS_CLIENT_CONFIG_FILE'], commands: ['global'], help: 'the clouds.yaml to read (default: searched as OpenStack\'s tools search it)' },
   { key: 'secureFile', env: ['OS_CLIENT_SECURE_FILE'], commands: ['global'], help: 'the secure.yaml merged over it' },
-  { key: 'filePassphrase', env: ['AUTHCTL_FILE_PASSPHRASE'], secret: true, commands: ['global'], help: 'encrypt the file store (--store file) with this passphrase' },
+  { key: 'filePassphrase', env: ['AUTHCTL_FILE_PASSPHRASE'], secret: true, commands: ['global'], help: 'encrypt the file store (--store file) with a key derived from this passphrase (scrypt, once per run)' },
+  { key: 'fileKey', env: ['AUTHCTL_FILE_KEY'], secret: true, commands: ['global'], help: 'encrypt the file store with this key instead: 32 random bytes in base64, from `openssl rand -base64 32`; no key derivation, the choice for CI (wins over the passphrase for writes)' },
 ];
 
 const JSON_HELP: Setting['help'] = {
@@ -65,7 +66,7 @@ export const COMMAND_SETTINGS: readonly Setting[] = [
 ];
 
 /** The whole table, each row once. */
-export const SETTINGS: readonly Setting[] = [...new Set([...GLOBAL_SETTINGS, ...COMMAND_SETTINGS, ...METHOD_SETTINGS])];
+export const SETTINGS: readonly Setting[] = [...new Set([...GLOBAL_SETTINGS, ...METHOD_SETTINGS, ...COMMAND_SETTINGS])];
 
 export const PROFILE_SCHEMA = profileSchema(SETTINGS);
 

@@ -90,7 +90,7 @@ describe('auth types', () => {
   it('an unknown one: exit 2 listing the known ones', async () => {
     const t = testFactory({ env: { OS_AUTH_TYPE: 'v3oidcpassword', OS_AUTH_URL: AUTH_URL } });
     expect(await run(['login'], t.factory)).toBe(2);
-    expect(t.stderr()).toMatch(/^authctl: unknown auth type "v3oidcpassword" \(from OS_AUTH_TYPE\)\nhint: use one of: v3applicationcredential, applicationcredential, password, v3password, v3totp, v3multifactor, v3token, token, v3oauth2clientcredential\n$/);
+    expect(t.stderr()).toMatch(/^authctl: unknown auth type "v3oidcpassword" \(from OS_AUTH_TYPE\)\nhint: use one of: v3applicationcredential, applicationcredential, v3password, password, v3totp, v3multifactor, v3token, token, v3oauth2clientcredential\n$/);
   });
 });
 

@@ -42,7 +42,7 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
   settings: [...KEYSTONE_SETTINGS, PASSWORD, SAVE_PASSWORD, PASSCODE, PASSCODE_COMMAND],
   names: (values: Values) => values.username !== undefined || values.userId !== undefined,
   readsCloudsYaml: true,
-  authTypes: ['password', 'v3password'],
+  authTypes: ['v3password', 'password'],
   secret: { role: 'password', what: 'password', setting: PASSWORD, save: SAVE_PASSWORD },
 
   resolve(layers: readonly Layer[]) {

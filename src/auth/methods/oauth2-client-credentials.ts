@@ -41,7 +41,7 @@ export const SAVE_SECRET: Setting = {
   key: 'saveSecret',
   flag: '--save-secret',
   commands: ['login'],
-  help: 'keep the client secret in the secret store so tokens renew without asking',
+  help: 'keep the secret (client secret, application credential secret, token) in the secret store so tokens renew without asking',
 };
 
 export const CLIENT_AUTH: Setting = {

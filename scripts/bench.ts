@@ -7,9 +7,18 @@
  * machine's speed affects them all alike. Prints one table; `--json` prints the results as JSON
  * on stdout instead (the table then goes to stderr).
  *
+ *
+ * The child processes run without NODE_EXTRA_CA_CERTS (Node reads and parses that file at every
+ * start, ~30 ms, which is the caller's cost, not authctl's); --with-extra-ca measures the fast
+ * rows with it as well (it must be set in the environment of `npm run bench`).
+ *
+ * Reference rows, in the same interleaved run, are what the targets compare against: node with one
+ * bare keychain lookup (@napi-rs/keyring), and node with one scryptSync (N=16384, the file store's).
+ *
  *   npm run bench                 # table
  *   npm run bench -- --json       # JSON, e.g. > bench.json
  *   npm run bench -- --runs 30 --iam test
+ *   npm run bench -- --with-extra-ca
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,9 +28,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startKeyring, type KeyringHarness } from '../test/harness/keyring.js';
 import { keystoneMissing, startKeystone, type KeystoneHarness } from '../test/harness/keystone.js';
+import { SCRYPT } from '../src/store/file-store.js';
+import { keychainService } from '../src/store/open.js';
 import { startRemoteIam } from '../test/helpers/iam-client.js';
 
 const BIN = fileURLToPath(new URL('../bin/authctl', import.meta.url));
+const KEYRING_MODULE = fileURLToPath(new URL('../node_modules/@napi-rs/keyring/index.js', import.meta.url));
+/** A file store key for the raw-key rows (any 32 bytes will do for timing). */
+const FILE_KEY = Buffer.alloc(32, 7).toString('base64');
+const PASSPHRASE = 'bench passphrase';
 const NODE = process.execPath;
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -30,6 +45,7 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
     runs: { type: 'string', default: '20' },
     iam: { type: 'string', default: 'auto' },
+    'with-extra-ca': { type: 'boolean', default: false },
   },
 });
 const RUNS = Math.max(10, Number(flags.runs));
@@ -160,9 +176,12 @@ async function main(): Promise<void> {
     const login: Env = keystone
       ? { OS_AUTH_URL: keystone.url, OS_USERNAME: keystone.fixtures.member.name, OS_USER_DOMAIN_NAME: 'Fiware', OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: keystone.fixtures.member.password }
       : { OS_AUTH_URL: realm.authUrl, OS_USERNAME: realm.fixtures.user.name, OS_USER_DOMAIN_NAME: realm.fixtures.user.domain, OS_PROJECT_NAME: realm.fixtures.project.name, OS_PASSWORD: realm.fixtures.user.password };
-    // Every row runs in the caller's own environment (minus authctl's and OpenStack's settings), so
-    // that node -e 0 pays the same start-up costs as authctl (NODE_EXTRA_CA_CERTS alone adds ~30 ms).
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(AUTHCTL_|OS_|DBUS_SESSION_BUS_ADDRESS$)/.test(name)));
+    // Every row runs in the caller's own environment (minus authctl's and OpenStack's settings, and
+    // NODE_EXTRA_CA_CERTS, which alone adds ~30 ms to every Node start), so that node -e 0 pays the
+    // same start-up costs as authctl.
+    const extraCa = process.env.NODE_EXTRA_CA_CERTS || undefined;
+    if (flags['with-extra-ca'] && !extraCa) throw new Error('--with-extra-ca: NODE_EXTRA_CA_CERTS is not set in this environment');
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(AUTHCTL_|OS_|DBUS_SESSION_BUS_ADDRESS$|NODE_EXTRA_CA_CERTS$)/.test(name)));
     const base: Env = { ...inherited, PATH: SYSTEM_PATH, HOME: mkdtempSync(join(tmpdir(), 'authctl-bench-')), DBUS_SESSION_BUS_ADDRESS: keyring?.busAddress };
     const dirs: string[] = [];
     const newDir = () => {
@@ -173,29 +192,48 @@ async function main(): Promise<void> {
     cleanup.push(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
     // Warm caches: one profile in the keychain, one in the file store. The warm rows run without a password.
-    const warm = (store: 'keychain' | 'file'): Env => {
-      const env = { ...base, ...login, AUTHCTL_CONFIG_DIR: newDir(), AUTHCTL_STORE: store };
+    const warm = (store: 'keychain' | 'file', secret: Env = {}): Env => {
+      const env = { ...base, ...login, ...secret, AUTHCTL_CONFIG_DIR: newDir(), AUTHCTL_STORE: store };
       const result = cli(['login'], env);
       if (result.status !== 0) throw new Error(`login (${store}) failed: ${result.stderr}`);
       return { ...env, OS_PASSWORD: undefined };
     };
     const warmKeychain = keyring ? warm('keychain') : undefined;
     const warmFile = warm('file');
+    const warmFileKey = warm('file', { AUTHCTL_FILE_KEY: FILE_KEY });
+    const warmFilePassphrase = warm('file', { AUTHCTL_FILE_PASSPHRASE: PASSPHRASE });
 
     const floor: Command = { name: 'node -e 0', argv: [NODE, '-e', '0'], env: base };
+    const names = {
+      keychainLookup: 'ref: node + one bare keychain lookup',
+      scrypt: `ref: node + one scryptSync N=${SCRYPT.N}`,
+      keychain: 'token get, warm, keychain',
+      fileKey: 'token get, warm, file store, AUTHCTL_FILE_KEY',
+      filePassphrase: 'token get, warm, file store, passphrase',
+    };
     const fast: Command[] = [floor, { name: 'authctl --version', argv: authctl(['--version']), env: base }];
     if (warmKeychain) {
-      fast.push({ name: 'token get, warm, keychain', argv: authctl(['token', 'get']), env: warmKeychain });
+      // What the keychain rows cannot go below: Node, the binding, one Secret Service lookup of the same entry.
+      const lookup = `const { AsyncEntry } = require(${JSON.stringify(KEYRING_MODULE)}); new AsyncEntry(process.env.BENCH_SERVICE, 'default:token', { linux: { store: 'secret-service' } }).getPassword().then((v) => process.exit(v ? 0 : 1), () => process.exit(1));`;
+      fast.push({ name: names.keychainLookup, argv: [NODE, '-e', lookup], env: { ...base, BENCH_SERVICE: keychainService(warmKeychain.AUTHCTL_CONFIG_DIR) } });
+      fast.push({ name: names.keychain, argv: authctl(['token', 'get']), env: warmKeychain });
       fast.push({ name: 'export, warm, keychain', argv: authctl(['export']), env: warmKeychain });
     }
-    fast.push({ name: 'token get, warm, file store', argv: authctl(['token', 'get']), env: warmFile });
-    fast.push({ name: 'export, warm, file store', argv: authctl(['export']), env: warmFile });
+    fast.push({ name: 'token get, warm, file store, plain text', argv: authctl(['token', 'get']), env: warmFile });
+    fast.push({ name: 'export, warm, file store, plain text', argv: authctl(['export']), env: warmFile });
+    fast.push({ name: names.fileKey, argv: authctl(['token', 'get']), env: warmFileKey });
+    fast.push({ name: names.scrypt, argv: [NODE, '-e', `require('node:crypto').scryptSync('x', Buffer.alloc(16), 32, ${JSON.stringify(SCRYPT)})`], env: base });
+    fast.push({ name: names.filePassphrase, argv: authctl(['token', 'get']), env: warmFilePassphrase });
+    const withCa = (command: Command): Command => ({ ...command, name: `${command.name} [NODE_EXTRA_CA_CERTS]`, env: { ...command.env, NODE_EXTRA_CA_CERTS: extraCa } });
+    const floorCa = withCa(floor);
+    const extra: Command[] = flags['with-extra-ca'] ? [floorCa, ...fast.filter((c) => c !== floor && !c.name.startsWith('ref:') && c.name.startsWith('token get')).map(withCa)] : [];
 
-    out(`timing ${fast.length} commands x ${RUNS} runs, interleaved...`);
-    const fastSamples = measure(fast, RUNS);
+    out(`timing ${fast.length + extra.length} commands x ${RUNS} runs, interleaved...`);
+    const fastSamples = measure([...fast, ...extra], RUNS);
     const floorMs = medianOf(fastSamples.get(floor.name)!);
-    const cleanFloor = round(medianOf(measure([{ name: 'node -e 0, no NODE_EXTRA_CA_CERTS', argv: [NODE, '-e', '0'], env: { ...base, NODE_EXTRA_CA_CERTS: undefined } }], RUNS).values().next().value!));
-    const rows: Row[] = fast.map((c) => summary(c.name, fastSamples.get(c.name)!, c === floor ? floorMs : floorMs));
+    const floorCaMs = extra.length ? medianOf(fastSamples.get(floorCa.name)!) : null;
+    const rows: Row[] = [...fast.map((c) => summary(c.name, fastSamples.get(c.name)!, floorMs)), ...extra.map((c) => summary(c.name, fastSamples.get(c.name)!, floorCaMs))];
+    const medianFor = (name: string) => rows.find((r) => r.name === name)?.median_ms;
 
     // An empty cache: every run in a fresh config directory, so authctl logs in.
     const authUrl = login.OS_AUTH_URL!;
@@ -248,18 +286,38 @@ async function main(): Promise<void> {
     const slowest = summary('32 concurrent token get, expired cache, slowest', concurrency.map((c) => c.slowestMs), null);
     const nodeSlowest = summary('32 concurrent node -e 0, slowest', bareNode, null);
 
-    // Peak memory of the warm path.
+    // Peak memory of the warm path (the first warm row: the keychain's when there is one), interleaved too.
     const warmCommand = fast.find((c) => c.name.startsWith('token get, warm'))!;
-    const rssFloor = Array.from({ length: 10 }, () => peakRss(floor)).filter((v): v is number => v !== undefined);
-    const rssWarm = Array.from({ length: 10 }, () => peakRss(warmCommand)).filter((v): v is number => v !== undefined);
+    const fileKeyCommand = fast.find((c) => c.name === names.fileKey)!;
+    const rssFloor: number[] = [];
+    const rssWarm: number[] = [];
+    const rssFileKey: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      for (const [command, samples] of [[floor, rssFloor], [warmCommand, rssWarm], [fileKeyCommand, rssFileKey]] as const) {
+        const kb = peakRss(command);
+        if (kb !== undefined) samples.push(kb);
+      }
+    }
 
     const curl = rows.find((r) => r.name.startsWith('curl'));
-    const warmRows = rows.filter((r) => r.name.includes('warm'));
+    const against = (name: string, reference: string, limit: number) => {
+      const value = medianFor(name);
+      const ref = medianFor(reference);
+      if (value === undefined || ref === undefined) return [];
+      const ratio = round(value / ref, 2);
+      return [{ target: `${name}: median <= ${limit} x ${reference.replace(/^ref: /, '')}`, value: `${ratio} x (${value} ms vs ${ref} ms)`, met: ratio <= limit }];
+    };
+    const rss = (label: string, samples: number[], limit: number) =>
+      samples.length && rssFloor.length
+        ? [{ target: `${label}: peak RSS <= ${limit} x node -e 0`, value: `${round(medianOf(samples) / medianOf(rssFloor), 2)} x (${round(medianOf(samples) / 1024)} MB vs ${round(medianOf(rssFloor) / 1024)} MB)`, met: medianOf(samples) <= limit * medianOf(rssFloor) }]
+        : [];
     const targets = [
-      ...warmRows.map((r) => ({ target: `${r.name}: median <= 1.3 x node -e 0`, value: `${r.ratio} x`, met: (r.ratio ?? Infinity) <= 1.3 })),
-      ...(rssWarm.length && rssFloor.length
-        ? [{ target: 'warm token get: peak RSS <= 1.3 x node -e 0', value: `${round(medianOf(rssWarm) / medianOf(rssFloor), 2)} x (${Math.round(medianOf(rssWarm) / 1024)} MB vs ${Math.round(medianOf(rssFloor) / 1024)} MB)`, met: medianOf(rssWarm) <= 1.3 * medianOf(rssFloor) }]
-        : []),
+      ...against(names.keychain, names.keychainLookup, 1.1),
+      ...against(names.fileKey, floor.name, 1.25),
+      ...against(names.filePassphrase, names.scrypt, 1.1),
+      ...rss(warmCommand.name, rssWarm, 1.2),
+      ...rss(fileKeyCommand.name, rssFileKey, 1.2),
+      ...rows.filter((r) => r.name.includes('warm') && !r.name.includes('[')).map((r) => ({ target: `${r.name}: median <= 1.3 x node -e 0`, value: `${r.ratio} x`, met: (r.ratio ?? Infinity) <= 1.3 })),
       ...(curl ? [{ target: 'empty cache: <= node -e 0 + curl + 25 ms', value: `${coldLoginMs} ms vs ${round(coldFloor + curl.median_ms + 25)} ms`, met: coldLoginMs <= coldFloor + curl.median_ms + 25 }] : []),
       { target: '32 concurrent, expired cache: exactly 1 IAM request', value: `${[...new Set(concurrency.map((c) => c.requests))].join(', ')} request(s) per trial`, met: concurrency.every((c) => c.requests === 1) },
       { target: '32 concurrent: all print the same token', value: `${concurrency.filter((c) => c.same && c.failures === 0).length} of ${concurrency.length} trials`, met: concurrency.every((c) => c.same && c.failures === 0) },
@@ -276,16 +334,21 @@ async function main(): Promise<void> {
       iam: keystone ? 'keystone' : 'test IAM server',
       keychain: keyring ? 'gnome-keyring (Secret Service)' : 'none',
       runs: RUNS,
-      node_extra_ca_certs: Boolean(process.env.NODE_EXTRA_CA_CERTS),
+      /** Whether the child processes ran with NODE_EXTRA_CA_CERTS: never, or also (rows marked so) with --with-extra-ca. */
+      node_extra_ca_certs: extra.length ? 'unset, and set for the rows marked [NODE_EXTRA_CA_CERTS]' : 'unset',
       rows,
       concurrency: { trials: concurrency, slowest, bare_node_slowest: nodeSlowest },
-      rss_kb: { node: rssFloor.length ? medianOf(rssFloor) : null, warm_token_get: rssWarm.length ? medianOf(rssWarm) : null },
+      rss_kb: {
+        node: rssFloor.length ? medianOf(rssFloor) : null,
+        warm_token_get: rssWarm.length ? medianOf(rssWarm) : null,
+        warm_token_get_file_key: rssFileKey.length ? medianOf(rssFileKey) : null,
+      },
       targets,
     };
 
     out();
     out(`authctl benchmark: ${result.machine.cpus} x ${result.machine.cpu}, Node ${process.version}, IAM: ${result.iam}, keychain: ${result.keychain}, ${RUNS} runs per row`);
-    out(`environment: ${process.env.NODE_EXTRA_CA_CERTS ? `NODE_EXTRA_CA_CERTS set (node -e 0 without it: ${cleanFloor} ms)` : 'NODE_EXTRA_CA_CERTS not set'}`);
+    out(`environment: NODE_EXTRA_CA_CERTS unset for the child processes${extra.length ? ' (set for the rows marked [NODE_EXTRA_CA_CERTS], compared with node -e 0 with it)' : extraCa ? ' (set in this shell; --with-extra-ca also measures with it)' : ''}`);
     out();
     out('| command | median | p10-p90 | x node -e 0 |');
     out('|---|---:|---:|---:|');
@@ -293,7 +356,10 @@ async function main(): Promise<void> {
     out(`| ${nodeSlowest.name} (${bareNode.length} trials) | ${nodeSlowest.median_ms} ms | ${nodeSlowest.p10_ms}-${nodeSlowest.p90_ms} ms | |`);
     out(`| ${slowest.name} (${concurrency.length} trials) | ${slowest.median_ms} ms | ${slowest.p10_ms}-${slowest.p90_ms} ms | |`);
     if (result.rss_kb.node && result.rss_kb.warm_token_get) {
-      out(`| peak RSS: node -e 0 / warm token get | ${Math.round(result.rss_kb.node / 1024)} MB / ${Math.round(result.rss_kb.warm_token_get / 1024)} MB | | ${round(result.rss_kb.warm_token_get / result.rss_kb.node, 2)} |`);
+      out(`| peak RSS: node -e 0 / ${warmCommand.name} | ${round(result.rss_kb.node / 1024)} MB / ${round(result.rss_kb.warm_token_get / 1024)} MB | | ${round(result.rss_kb.warm_token_get / result.rss_kb.node, 2)} |`);
+    }
+    if (result.rss_kb.node && result.rss_kb.warm_token_get_file_key) {
+      out(`| peak RSS: node -e 0 / ${fileKeyCommand.name} | ${round(result.rss_kb.node / 1024)} MB / ${round(result.rss_kb.warm_token_get_file_key / 1024)} MB | | ${round(result.rss_kb.warm_token_get_file_key / result.rss_kb.node, 2)} |`);
     }
     out();
     out('| target | measured | met |');

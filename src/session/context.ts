@@ -10,7 +10,7 @@ import { debugRequested, Reporter } from '../io/reporter.js';
 import { PROFILE_SCHEMA, SECRET_VARIABLES } from '../settings/table.js';
 import type { ChunkedStore } from '../store/chunked.js';
 import { ConfigFile, validateProfileName } from '../store/config.js';
-import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, openSecretStore } from '../store/open.js';
+import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, openSecretStore, parseFileKey } from '../store/open.js';
 import { ProfileSecrets } from '../store/profile-secrets.js';
 import { STORE_KINDS, type StoreKind } from '../store/secret-store.js';
 import type { Factory } from './factory.js';
@@ -126,10 +126,14 @@ export class Context {
     const env = this.env;
     const passphrase = env.AUTHCTL_FILE_PASSPHRASE || undefined;
     if (kind === 'file') this.secrets.add(passphrase);
+    // Checked only where it is used: a malformed key fails the file store (exit 2), not the keychain.
+    const fileKey = kind === 'file' && env.AUTHCTL_FILE_KEY ? parseFileKey(env.AUTHCTL_FILE_KEY) : undefined;
     const keychainTimeout = env.AUTHCTL_KEYCHAIN_TIMEOUT;
     const opened = await this.#factory.openStore(kind, {
       configDir: (await this.config()).dir,
       ...(passphrase ? { passphrase } : {}),
+      ...(fileKey ? { fileKey } : {}),
+      debug: (message) => this.reporter.debug(message),
       keychainService: keychainService(env.AUTHCTL_CONFIG_DIR || undefined),
       ...(env.DBUS_SESSION_BUS_ADDRESS ? { busAddress: env.DBUS_SESSION_BUS_ADDRESS } : {}),
       keychainTimeoutMs: keychainTimeout ? durationSetting(keychainTimeout, 'AUTHCTL_KEYCHAIN_TIMEOUT') * 1000 : DEFAULT_KEYCHAIN_TIMEOUT_MS,

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
+import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../core/errors.js';
 import { writeAtomically } from './atomic-write.js';
@@ -8,17 +8,34 @@ import type { SecretStore } from './secret-store.js';
 /**
  * Secrets as files, for machines without a keychain: one file per entry, mode 0600, in a 0700
  * directory, replaced atomically (temp file, fsync, rename) so a crash never leaves half a file.
- * With a passphrase each file is AES-256-GCM encrypted under a scrypt key with its own salt.
+ *
+ * Encrypted (AES-256-GCM, a fresh IV per write, the entry's name as associated data, so a file
+ * copied over another entry fails to decrypt) under one of two keys:
+ * - AUTHCTL_FILE_KEY: 32 random bytes, used as they are (`kdf: 'none'`); no key derivation at all.
+ * - AUTHCTL_FILE_PASSPHRASE: a key derived with scrypt (`kdf: 'scrypt'`) from the passphrase and
+ *   the store's salt, kept in `.kdf.json` in the same directory (written once). Every entry names
+ *   its salt, so a process derives one key however many entries it reads (token parts, password).
+ * With both, new writes use the key; entries written with the passphrase still read with it.
+ *
+ * Format 1 (earlier versions: a salt of its own in every encrypted file, so one scrypt per entry
+ * read) still reads; each entry is written in format 2 on its next write.
  */
 
-const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
+export const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
+/** The per-store salt file (names of entries always hold `%3a`, so it names no entry). */
+export const SALT_FILE = '.kdf.json';
+
+/** The key derivation, injectable so tests can count it. */
+export type Kdf = (passphrase: string, salt: Buffer) => Buffer;
+const scrypt: Kdf = (passphrase, salt) => scryptSync(passphrase, salt, 32, SCRYPT);
 
 interface PlainFile {
   v: 1;
   value: string;
 }
 
-interface EncryptedFile {
+/** Format 1: the AES key is scrypt(passphrase, salt) itself. */
+interface EncryptedFileV1 {
   v: 1;
   alg: 'aes-256-gcm';
   kdf: 'scrypt';
@@ -28,21 +45,86 @@ interface EncryptedFile {
   data: string;
 }
 
+/**
+ * Format 2: the AES key and the key id are derived (HKDF, HMAC) from the master key: the raw
+ * AUTHCTL_FILE_KEY, or scrypt(passphrase, the store's salt). The key id (64 bits of an HMAC of a
+ * constant) tells a wrong key or passphrase from an altered file, and reveals nothing a GCM tag
+ * does not already.
+ */
+interface EncryptedFileV2 {
+  v: 2;
+  alg: 'aes-256-gcm';
+  kdf: 'scrypt' | 'none';
+  /** With kdf scrypt: the store's salt. */
+  salt?: string;
+  kid: string;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+interface SaltFile {
+  v: 1;
+  kdf: 'scrypt';
+  salt: string;
+}
+
+export interface FileStoreSecrets {
+  /** AUTHCTL_FILE_PASSPHRASE. */
+  passphrase?: string | undefined;
+  /** AUTHCTL_FILE_KEY, decoded: exactly 32 bytes. */
+  key?: Buffer | undefined;
+}
+
+export interface FileStoreOptions {
+  /** Called (once per write) when a write is in plain text. */
+  onPlaintextWrite?: () => void;
+  /** Replaces scrypt (tests count calls with it). */
+  kdf?: Kdf;
+  /** For --debug: each key derivation, with its cost. */
+  debug?: (message: string) => void;
+}
+
+interface Keys {
+  aes: Buffer;
+  kid: string;
+}
+
+function subkeys(master: Buffer): Keys {
+  return {
+    aes: Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'authctl file store v2: aes-256-gcm', 32)),
+    kid: createHmac('sha256', master).update('authctl file store v2: key id').digest().subarray(0, 8).toString('base64'),
+  };
+}
+
+const WITH_KEY = 'AUTHCTL_FILE_KEY';
+const WITH_PASSPHRASE = 'AUTHCTL_FILE_PASSPHRASE';
+const START_OVER = '`authctl logout` and log in again';
+
 export class FileStore implements SecretStore {
   readonly kind = 'file';
   readonly #dir: string;
   readonly #passphrase: string | undefined;
+  readonly #rawKey: Keys | undefined;
   readonly #onPlaintextWrite: () => void;
-  readonly #keys = new Map<string, Buffer>();
+  readonly #kdf: Kdf;
+  readonly #debug: (message: string) => void;
+  /** Master keys derived from the passphrase, by salt (base64): one scrypt per salt per process. */
+  readonly #masters = new Map<string, Buffer>();
+  #storeSalt: Buffer | undefined;
 
-  constructor(dir: string, passphrase: string | undefined, onPlaintextWrite: () => void = () => {}) {
+  constructor(dir: string, secrets: FileStoreSecrets = {}, options: FileStoreOptions = {}) {
     this.#dir = dir;
-    this.#passphrase = passphrase || undefined;
-    this.#onPlaintextWrite = onPlaintextWrite;
+    this.#passphrase = secrets.passphrase || undefined;
+    if (secrets.key !== undefined && secrets.key.length !== 32) throw new StoreError('the file store key must be 32 bytes');
+    this.#rawKey = secrets.key ? subkeys(secrets.key) : undefined;
+    this.#onPlaintextWrite = options.onPlaintextWrite ?? (() => {});
+    this.#kdf = options.kdf ?? scrypt;
+    this.#debug = options.debug ?? (() => {});
   }
 
   get encrypted(): boolean {
-    return this.#passphrase !== undefined;
+    return this.#passphrase !== undefined || this.#rawKey !== undefined;
   }
 
   #path(account: string): string {
@@ -51,14 +133,16 @@ export class FileStore implements SecretStore {
     return join(this.#dir, account.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   }
 
-  #key(salt: Buffer): Buffer {
+  #master(salt: Buffer): Buffer {
     const id = salt.toString('base64');
-    let key = this.#keys.get(id);
-    if (!key) {
-      key = scryptSync(this.#passphrase!, salt, 32, SCRYPT);
-      this.#keys.set(id, key);
+    let master = this.#masters.get(id);
+    if (!master) {
+      const started = performance.now();
+      master = this.#kdf(this.#passphrase!, salt);
+      this.#debug(`file store: derived the key from AUTHCTL_FILE_PASSPHRASE (scrypt N=${SCRYPT.N}, ${Math.round(performance.now() - started)} ms)`);
+      this.#masters.set(id, master);
     }
-    return key;
+    return master;
   }
 
   async get(account: string): Promise<string | undefined> {
@@ -70,58 +154,122 @@ export class FileStore implements SecretStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new StoreError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
     }
-    let content: Partial<PlainFile & EncryptedFile>;
+    let content: Partial<Omit<PlainFile, 'v'>> & Partial<Omit<EncryptedFileV2, 'v'>> & { v?: unknown };
     try {
-      content = JSON.parse(text) as Partial<PlainFile & EncryptedFile>;
+      content = JSON.parse(text) as typeof content;
     } catch {
       return text; // not ours: the chunked layer reads it as foreign, and the caller warns
     }
     if (typeof content.value === 'string') return content.value;
-    if (content.alg !== 'aes-256-gcm' || !content.salt || !content.iv || !content.tag || !content.data) return undefined;
-    if (!this.#passphrase) {
-      throw new StoreError(`${path} is encrypted and no passphrase was given`, { reason: 'file-passphrase-missing' });
+    if (content.alg !== 'aes-256-gcm' || !content.iv || !content.tag || !content.data) return undefined;
+    if (content.v === 1 && content.kdf === 'scrypt' && content.salt) return this.#readV1(path, account, content as EncryptedFileV1);
+    if (content.v === 2 && content.kid && (content.kdf === 'none' || (content.kdf === 'scrypt' && content.salt))) return this.#readV2(path, account, content as EncryptedFileV2);
+    return undefined;
+  }
+
+  #needPassphrase(path: string): void {
+    if (this.#passphrase) return;
+    if (this.#rawKey) {
+      throw new StoreError(`${path} was encrypted with a passphrase, and ${WITH_KEY} cannot open it`, {
+        reason: 'file-written-with-passphrase',
+        hint: `set ${WITH_PASSPHRASE} to the passphrase it was written with as well (new writes then use ${WITH_KEY}), or ${START_OVER}`,
+      });
+    }
+    throw new StoreError(`${path} is encrypted and no passphrase was given`, { reason: 'file-passphrase-missing' });
+  }
+
+  #readV1(path: string, account: string, content: EncryptedFileV1): string {
+    this.#needPassphrase(path);
+    try {
+      return decrypt(this.#master(Buffer.from(content.salt, 'base64')), account, content);
+    } catch (error) {
+      throw new StoreError(`cannot decrypt ${path}: wrong passphrase, or the file was altered`, { reason: 'file-passphrase-wrong', cause: error });
+    }
+  }
+
+  #readV2(path: string, account: string, content: EncryptedFileV2): string {
+    let keys: Keys;
+    let variable: string;
+    if (content.kdf === 'none') {
+      if (!this.#rawKey) {
+        throw new StoreError(`${path} was encrypted with ${WITH_KEY}, which is not set${this.#passphrase ? ` (${WITH_PASSPHRASE} cannot open it)` : ''}`, {
+          reason: 'file-key-missing',
+          hint: `set ${WITH_KEY} to the key it was written with, or ${START_OVER}`,
+        });
+      }
+      keys = this.#rawKey;
+      variable = WITH_KEY;
+    } else {
+      this.#needPassphrase(path);
+      keys = subkeys(this.#master(Buffer.from(content.salt!, 'base64')));
+      variable = WITH_PASSPHRASE;
+    }
+    if (keys.kid !== content.kid) {
+      const what = content.kdf === 'none' ? 'key' : 'passphrase';
+      throw new StoreError(`cannot decrypt ${path}: wrong ${what} (${variable} is not the one it was written with)`, {
+        reason: content.kdf === 'none' ? 'file-key-wrong' : 'file-passphrase-wrong',
+        hint: `use the ${what} the file store was written with (${variable}), or ${START_OVER}`,
+      });
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key(Buffer.from(content.salt, 'base64')), Buffer.from(content.iv, 'base64'));
-      decipher.setAAD(Buffer.from(account));
-      decipher.setAuthTag(Buffer.from(content.tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(content.data, 'base64')), decipher.final()]).toString('utf8');
+      return decrypt(keys.aes, account, content);
     } catch (error) {
-      throw new StoreError(`cannot decrypt ${path}: wrong passphrase, or the file was altered`, {
-        reason: 'file-passphrase-wrong',
+      throw new StoreError(`cannot decrypt ${path}: the ${content.kdf === 'none' ? 'key' : 'passphrase'} is right, but the file was altered or damaged`, {
+        reason: 'file-damaged',
+        hint: `${START_OVER} to replace it`,
         cause: error,
       });
     }
   }
 
+  /** The store's salt for new writes: read once, or made once (0600) when there is none yet. */
+  #salt(): Buffer {
+    if (this.#storeSalt) return this.#storeSalt;
+    const path = join(this.#dir, SALT_FILE);
+    const existing = readSaltFile(path);
+    if (existing) return (this.#storeSalt = existing);
+    // A salt already derived from in this process (a format-1 entry just read) costs no second scrypt.
+    const known = this.#masters.keys().next().value;
+    const salt = known === undefined ? randomBytes(16) : Buffer.from(known, 'base64');
+    const content: SaltFile = { v: 1, kdf: 'scrypt', salt: salt.toString('base64') };
+    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeAtomically(temp, JSON.stringify(content));
+    try {
+      // A hard link never replaces: of processes racing to make it, one wins and all use its salt.
+      linkSync(temp, path);
+      this.#storeSalt = salt;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const theirs = readSaltFile(path);
+      if (theirs) this.#storeSalt = theirs;
+      else {
+        writeAtomically(path, JSON.stringify(content)); // a damaged one: entries name their salts, so replacing it loses nothing
+        this.#storeSalt = salt;
+      }
+    } finally {
+      unlinkSync(temp);
+    }
+    return this.#storeSalt;
+  }
+
   async set(account: string, value: string): Promise<void> {
     const path = this.#path(account);
-    let content: PlainFile | EncryptedFile;
-    if (this.#passphrase) {
-      const salt = randomBytes(16);
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', this.#key(salt), iv);
-      // Bound to its entry: a file copied over another profile's (say, its password) fails to decrypt.
-      cipher.setAAD(Buffer.from(account));
-      const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-      content = {
-        v: 1,
-        alg: 'aes-256-gcm',
-        kdf: 'scrypt',
-        salt: salt.toString('base64'),
-        iv: iv.toString('base64'),
-        tag: cipher.getAuthTag().toString('base64'),
-        data: data.toString('base64'),
-      };
-    } else {
-      this.#onPlaintextWrite();
-      content = { v: 1, value };
-    }
     try {
       mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
       chmodSync(this.#dir, 0o700); // an existing directory may have been created wider
+      let content: PlainFile | EncryptedFileV2;
+      if (this.#rawKey) {
+        content = { v: 2, alg: 'aes-256-gcm', kdf: 'none', ...encrypt(this.#rawKey, account, value) };
+      } else if (this.#passphrase) {
+        const salt = this.#salt();
+        content = { v: 2, alg: 'aes-256-gcm', kdf: 'scrypt', salt: salt.toString('base64'), ...encrypt(subkeys(this.#master(salt)), account, value) };
+      } else {
+        this.#onPlaintextWrite();
+        content = { v: 1, value };
+      }
       writeAtomically(path, JSON.stringify(content));
     } catch (error) {
+      if (error instanceof StoreError) throw error;
       throw new StoreError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
     }
   }
@@ -135,4 +283,48 @@ export class FileStore implements SecretStore {
       throw new StoreError(`cannot delete ${this.#path(account)}: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+function readSaltFile(path: string): Buffer | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const content = JSON.parse(text) as Partial<SaltFile>;
+    const salt = content.kdf === 'scrypt' && typeof content.salt === 'string' ? Buffer.from(content.salt, 'base64') : undefined;
+    return salt && salt.length >= 16 ? salt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function encrypt(keys: Keys, account: string, value: string): Pick<EncryptedFileV2, 'kid' | 'iv' | 'tag' | 'data'> {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', keys.aes, iv);
+  // Bound to its entry: a file copied over another profile's (say, its password) fails to decrypt.
+  cipher.setAAD(Buffer.from(account));
+  const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+  return { kid: keys.kid, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+}
+
+function decrypt(key: Buffer, account: string, content: { iv: string; tag: string; data: string }): string {
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(content.iv, 'base64'));
+  decipher.setAAD(Buffer.from(account));
+  decipher.setAuthTag(Buffer.from(content.tag, 'base64'));
+  return Buffer.concat([decipher.update(Buffer.from(content.data, 'base64')), decipher.final()]).toString('utf8');
+}
+
+/** Format 1, as earlier versions wrote it: for the tests that prove it still reads. */
+export function encryptV1(passphrase: string, account: string, value: string, kdf: Kdf = scrypt): string {
+  const salt = randomBytes(16);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', kdf(passphrase, salt), iv);
+  cipher.setAAD(Buffer.from(account));
+  const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+  const content: EncryptedFileV1 = { v: 1, alg: 'aes-256-gcm', kdf: 'scrypt', salt: salt.toString('base64'), iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+  return JSON.stringify(content);
 }

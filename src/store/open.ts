@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { UsageError } from '../core/errors.js';
 import { ChunkedStore } from './chunked.js';
 import type { SecretStore, StoreKind } from './secret-store.js';
 
@@ -26,21 +27,45 @@ export function entryLimit(forced: number | undefined, platform: NodeJS.Platform
 
 export interface StoreOptions {
   configDir: string;
-  /** The file store's passphrase; none means plain text (with a warning). */
+  /** The file store's passphrase; with neither it nor a key, plain text (with a warning). */
   passphrase?: string;
+  /** The file store's key (AUTHCTL_FILE_KEY, decoded by `parseFileKey`): no key derivation. Wins over the passphrase for writes. */
+  fileKey?: Buffer;
   keychainService: string;
   keychainTimeoutMs: number;
   /** DBUS_SESSION_BUS_ADDRESS, named in keychain errors. */
   busAddress?: string;
   /** Called (once per write) when the file store writes without a passphrase. */
   onPlaintextWrite?: (dir: string) => void;
+  /** For --debug. */
+  debug?: (message: string) => void;
+}
+
+/**
+ * AUTHCTL_FILE_KEY: exactly 32 bytes in standard base64 (44 characters, as `openssl rand -base64
+ * 32` prints them; surrounding white space, such as the newline of a file, is ignored). Anything
+ * else is a usage error that names the variable and never shows the value.
+ */
+export function parseFileKey(text: string, variable = 'AUTHCTL_FILE_KEY'): Buffer {
+  const trimmed = text.trim();
+  const key = /^[A-Za-z0-9+/]{43}=?$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
+  if (!key || key.length !== 32 || key.toString('base64') !== trimmed.padEnd(44, '=')) {
+    throw new UsageError(`${variable} must be a key of 32 random bytes in base64 (44 characters); the value set is not one (${trimmed.length} characters)`, {
+      hint: `make one with \`openssl rand -base64 32\` and keep it as a secret; for a passphrase of your own choosing use AUTHCTL_FILE_PASSPHRASE instead`,
+    });
+  }
+  return key;
 }
 
 export async function openSecretStore(kind: StoreKind, options: StoreOptions): Promise<SecretStore> {
   if (kind === 'file') {
     const { FileStore } = await import('./file-store.js');
     const dir = join(options.configDir, 'secrets');
-    return new FileStore(dir, options.passphrase, () => options.onPlaintextWrite?.(dir));
+    return new FileStore(
+      dir,
+      { passphrase: options.passphrase, key: options.fileKey },
+      { onPlaintextWrite: () => options.onPlaintextWrite?.(dir), ...(options.debug ? { debug: options.debug } : {}) },
+    );
   }
   const { KeychainStore } = await import('./keychain.js');
   return new KeychainStore(options.keychainService, options.keychainTimeoutMs, options.busAddress);

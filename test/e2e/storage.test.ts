@@ -4,6 +4,7 @@
  * a locked and a frozen keyring.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -232,11 +233,59 @@ describe.runIf(haveKeyring)('the file store', () => {
 
     const wrong = await runCli(['token', 'get'], { env: { ...env, AUTHCTL_FILE_PASSPHRASE: 'Tr0ub4dor&3', OS_PASSWORD: undefined } });
     expect(wrong.code).toBe(6);
-    expect(wrong.stderr).toMatch(/^authctl: cannot decrypt .*default%3atoken: wrong passphrase, or the file was altered\n/);
+    expect(wrong.stderr).toMatch(/^authctl: cannot decrypt .*default%3atoken: wrong passphrase \(AUTHCTL_FILE_PASSPHRASE is not the one it was written with\)\n/);
     expect(wrong.stderr).not.toContain('correct horse');
     const none = await runCli(['token', 'get'], { env: { ...env, AUTHCTL_FILE_PASSPHRASE: undefined } });
     expect(none.code).toBe(6);
     expect(none.stderr).toContain('is encrypted and no passphrase was given\nhint: set AUTHCTL_FILE_PASSPHRASE');
+  });
+
+  it('encrypts with AUTHCTL_FILE_KEY (no key derivation): login and token get; a wrong or malformed key is a clear error', async () => {
+    const realm = await newRealm();
+    const key = randomBytes(32).toString('base64');
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', AUTHCTL_FILE_KEY: `${key}\n`, DBUS_SESSION_BUS_ADDRESS: undefined });
+    const login = await runCli(['login', '--save-password'], { env });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stderr).not.toContain('plain text');
+    expect(login.stderr).not.toContain(key);
+    const get = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect([get.code, get.stderr]).toEqual([0, '']);
+    const token = get.stdout.trim();
+    expect(token).toMatch(/^gAAAAA/);
+    const dir = join(env.AUTHCTL_CONFIG_DIR!, 'secrets');
+    expect(readdirSync(dir).sort()).toEqual(['default%3apassword', 'default%3atoken']); // no salt file: nothing is derived
+    const onDisk = readdirSync(dir).map((name) => readFileSync(join(dir, name), 'utf8')).join('\n');
+    expect(onDisk).not.toContain(token);
+    expect(onDisk).not.toContain(realm.fixtures.user.password);
+    expect(JSON.parse(readFileSync(join(dir, 'default%3atoken'), 'utf8'))).toMatchObject({ v: 2, alg: 'aes-256-gcm', kdf: 'none' });
+    expect(await realm.count('POST')).toBe(1);
+
+    const wrong = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined, AUTHCTL_FILE_KEY: randomBytes(32).toString('base64') } });
+    expect(wrong.code).toBe(6);
+    expect(wrong.stderr).toMatch(/^authctl: cannot decrypt .*default%3atoken: wrong key \(AUTHCTL_FILE_KEY is not the one it was written with\)\nhint: /);
+    const passphrase = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined, AUTHCTL_FILE_KEY: undefined, AUTHCTL_FILE_PASSPHRASE: 'correct horse battery' } });
+    expect(passphrase.code).toBe(6);
+    expect(passphrase.stderr).toMatch(/default%3atoken was encrypted with AUTHCTL_FILE_KEY, which is not set \(AUTHCTL_FILE_PASSPHRASE cannot open it\)\nhint: set AUTHCTL_FILE_KEY/);
+    const malformed = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined, AUTHCTL_FILE_KEY: 'my secret passphrase' } });
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toBe('authctl: AUTHCTL_FILE_KEY must be a key of 32 random bytes in base64 (44 characters); the value set is not one (20 characters)\nhint: make one with `openssl rand -base64 32` and keep it as a secret; for a passphrase of your own choosing use AUTHCTL_FILE_PASSPHRASE instead\n');
+  });
+
+  it('a warm token get with a passphrase derives one key, however many entries it reads', async () => {
+    const realm = await newRealm({ tokenLength: 4096 });
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', AUTHCTL_FILE_PASSPHRASE: 'correct horse battery', AUTHCTL_KEYCHAIN_CHUNK_SIZE: '1000', DBUS_SESSION_BUS_ADDRESS: undefined });
+    expect((await runCli(['login', '--save-password'], { env })).code).toBe(0);
+    const dir = join(env.AUTHCTL_CONFIG_DIR!, 'secrets');
+    expect(readdirSync(dir).filter((name) => name.startsWith('default%3atoken')).length).toBeGreaterThan(4);
+    // --debug logs each key derivation: a warm get reads the manifest and every part...
+    const warm = await runCli(['token', 'get', '--debug'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect(warm.code).toBe(0);
+    expect(warm.stderr.match(/^debug: file store: derived the key from AUTHCTL_FILE_PASSPHRASE \(scrypt/gm)).toHaveLength(1);
+    // ...and one that renews reads the token twice (before and under the lock), the password, and writes a token.
+    const renewed = await runCli(['token', 'get', '--debug', '--min-ttl', '2h'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect(renewed.code, renewed.stderr).toBe(0);
+    expect(await realm.count('POST')).toBe(2);
+    expect(renewed.stderr.match(/^debug: file store: derived the key/gm)).toHaveLength(1);
   });
 
   it('a leftover temporary file from a crashed write changes nothing', async () => {

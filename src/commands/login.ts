@@ -69,7 +69,7 @@ function refuseOtherMethodsSecrets(method: AuthMethod<Target>, opts: LoginOption
     const given = [other.secret.setting, other.secret.save].filter((setting): setting is Setting => setting !== undefined && Boolean(opts[setting.key]) && !method.settings.includes(setting));
     if (given.length === 0) continue;
     throw new UsageError(`${given.map((setting) => setting.flag).join(' and ')} ${given.length > 1 ? 'are' : 'is'} for ${other.label} logins`, {
-      hint: `this is a ${method.label} login: use ${[method.secret.setting.flag, method.secret.save?.flag].filter(Boolean).join(' / ')}, or name the other method's settings (e.g. ${other.settings.find((setting) => setting.saved === 'profile' && setting.flag)?.flag ?? 'its flags'})`,
+      hint: `this login is ${method.label}: use ${[method.secret.setting.flag, method.secret.save?.flag].filter(Boolean).join(' / ')}${other.authTypes[0] ? `, or log in with --auth-type ${other.authTypes[0]}` : ''}`,
     });
   }
 }

@@ -107,3 +107,13 @@ describe('durations and piped tokens out of range', () => {
     expect(t.stderr()).toMatch(/^authctl: what was piped on stdin is not a token/);
   });
 });
+
+describe('a secret flag of another way of signing in', () => {
+  it('--password-stdin with a client-credentials login: exit 2 naming both, nothing read or sent', async () => {
+    const { testFactory: make } = await import('../helpers/factory.js');
+    const { run: runLine } = await import('../../src/main.js');
+    const t = make({ env: { AUTHCTL_CLIENT_SECRET: 'client-secret-1234' }, stdin: 'pw' });
+    expect(await runLine(['login', '--client-id', 'app', '--token-url', 'https://idp.example.com/token', '--password-stdin'], t.factory)).toBe(2);
+    expect(t.stderr()).toBe('authctl: --password-stdin is for Keystone password logins\nhint: this login is OAuth2 client credentials: use --client-secret-stdin / --save-secret, or log in with --auth-type v3password\n');
+  });
+});

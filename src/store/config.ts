@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalError, UsageError } from '../core/errors.js';
+import { LocalError, StoreError, UsageError } from '../core/errors.js';
+import { checkPrivateDir, readPrivateFile } from './private-path.js';
 import type { ProfileSchema, ProfileSettings } from '../core/profile-settings.js';
 import { writeAtomically } from './atomic-write.js';
 
@@ -46,11 +47,14 @@ export class ConfigFile {
 
   read(): ConfigData {
     if (this.#data) return this.#data;
+    checkPrivateDir(this.dir, 'config directory');
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      const read = readPrivateFile(this.path);
+      if (read === undefined) return (this.#data = { profiles: {} });
+      text = read;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return (this.#data = { profiles: {} });
+      if (error instanceof StoreError) throw error;
       throw new ConfigError(`cannot read the config file ${this.path}: ${(error as Error).message}`, 'check its permissions', error);
     }
     this.#data = parseConfig(text, this.path, this.#schema);

@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { linkSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../core/errors.js';
+import { checkPrivateDir, readPrivateFile } from './private-path.js';
 import { writeAtomically } from './atomic-write.js';
 import type { SecretStore } from './secret-store.js';
 
@@ -147,11 +148,14 @@ export class FileStore implements SecretStore {
 
   async get(account: string): Promise<string | undefined> {
     const path = this.#path(account);
+    checkPrivateDir(this.#dir, 'secrets directory');
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      const read = readPrivateFile(path);
+      if (read === undefined) return undefined;
+      text = read;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (error instanceof StoreError) throw error;
       throw new StoreError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
     }
     let content: Partial<Omit<PlainFile, 'v'>> & Partial<Omit<EncryptedFileV2, 'v'>> & { v?: unknown };
@@ -255,8 +259,9 @@ export class FileStore implements SecretStore {
   async set(account: string, value: string): Promise<void> {
     const path = this.#path(account);
     try {
+      // Never chmod or write through a planted symbolic link, nor into someone else's directory.
+      checkPrivateDir(this.#dir, 'secrets directory');
       mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-      chmodSync(this.#dir, 0o700); // an existing directory may have been created wider
       let content: PlainFile | EncryptedFileV2;
       if (this.#rawKey) {
         content = { v: 2, alg: 'aes-256-gcm', kdf: 'none', ...encrypt(this.#rawKey, account, value) };
@@ -286,13 +291,8 @@ export class FileStore implements SecretStore {
 }
 
 function readSaltFile(path: string): Buffer | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = readPrivateFile(path);
+  if (text === undefined) return undefined;
   try {
     const content = JSON.parse(text) as Partial<SaltFile>;
     const salt = content.kdf === 'scrypt' && typeof content.salt === 'string' ? Buffer.from(content.salt, 'base64') : undefined;

@@ -5,8 +5,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keychainService } from '../../src/store/open.js';
@@ -205,6 +205,26 @@ describe.runIf(haveKeyring)('nothing lost, nothing stale', () => {
 });
 
 describe.runIf(haveKeyring)('the file store', () => {
+  it('refuses a secrets directory planted as a symbolic link (exit 6, naming it) and a world-writable config directory, sending no password', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', DBUS_SESSION_BUS_ADDRESS: undefined });
+    const config = env.AUTHCTL_CONFIG_DIR!;
+    const elsewhere = mkdtempSync(join(tmpdir(), 'authctl-planted-'));
+    mkdirSync(config, { mode: 0o700 });
+    symlinkSync(elsewhere, join(config, 'secrets'));
+    const before = await realm.count('POST');
+    const planted = await runCli(['login', '--save-password'], { env });
+    expect(planted.code).toBe(6);
+    expect(planted.stderr).toBe(`authctl: the secrets directory ${join(config, 'secrets')} is a symbolic link; refusing to keep secrets through it\nhint: make ${join(config, 'secrets')} a real directory (mkdir -m 700), owned by you\n`);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(statSync(elsewhere).mode & 0o777).toBe(0o700);
+    expect(await realm.count('POST')).toBe(before);
+    chmodSync(config, 0o777);
+    const open = await runCli(['login'], { env });
+    expect(open.code).toBe(6);
+    expect(open.stderr).toMatch(/^authctl: the config directory .* is writable by everyone \(mode 777\): anyone could replace what is in it\nhint: chmod 700 /);
+  });
+
   it('keeps secrets in 0600 files in a 0700 directory, warning when they are plain text', async () => {
     const realm = await newRealm();
     const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: undefined });

@@ -22,12 +22,6 @@ export function methodByKind(kind: string | undefined): AuthMethod<Target> | und
   return AUTH_METHODS.find((method) => method.kind === kind) as AuthMethod<Target> | undefined;
 }
 
-export function methodFor<T extends Target>(target: T): AuthMethod<T> {
-  const method = methodByKind(target.kind);
-  if (!method) throw new Error(`no auth method for target kind ${target.kind}`);
-  return method as unknown as AuthMethod<T>;
-}
-
 /** The method whose token a cached entry holds (by its key), if it is one authctl knows. */
 export function methodForKey(key: string): AuthMethod<Target> | undefined {
   return methodByKind(keyKind(key));
@@ -54,9 +48,6 @@ export const AUTH_TYPE: Setting = {
 
 /** Every method's settings, each row once. */
 export const METHOD_SETTINGS: readonly Setting[] = [...new Set([AUTH_TYPE, ...DEFAULT_METHOD.settings, ...AUTH_METHODS.flatMap((method) => method.settings)])];
-
-/** The variables that hold secrets a method reads: `exec` keeps them from the child. */
-export const METHOD_SECRET_VARIABLES: readonly string[] = METHOD_SETTINGS.filter((setting) => setting.secret).flatMap((setting) => setting.env ?? []);
 
 /** What a profile in the config file may hold, derived from the settings a login saves. */
 export function profileSchema(settings: readonly Setting[]): ProfileSchema {

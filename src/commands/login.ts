@@ -5,12 +5,12 @@ import { AUTH_METHODS } from '../auth/registry.js';
 import { formatDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
-import { describeMissing, flagLayer, layer, missingSetting, type Layer, type Missing, type Setting, type Values } from '../core/settings.js';
+import { describeMissing, flagLayer, fromEnvironment, layer, missingSetting, type Layer, type Missing, type Setting, type Values } from '../core/settings.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
 import { tokenJson } from '../core/token-json.js';
 import { canPrompt, readStdinSecret } from '../io/io.js';
 import type { Context } from '../session/context.js';
-import { chooseMethod, cloudSecret, debugSources, methodLayers, openProfile, savedSecret, type OpenProfile } from '../session/profile.js';
+import { chooseMethod, cloudSecret, debugSources, methodLayers, openProfile, savedFor, savedSecret, type OpenProfile } from '../session/profile.js';
 import { SETTINGS } from '../settings/table.js';
 
 export type LoginOptions = Record<string, string | boolean | undefined> & { allowHttp?: boolean; json?: boolean };
@@ -55,7 +55,7 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
 
   // A saved secret belongs to the IAM and identity it was saved for; a login as anyone else drops it.
   if (method.secret.save && opts[method.secret.save.key]) await profile.secrets.writeSecret(method.secret.role, secret);
-  else if (previous && !sameIdentityAs(profile, method, target)) await profile.secrets.deleteSecret(method.secret.role);
+  else if (previous && !savedFor(profile, method, target)) await profile.secrets.deleteSecret(method.secret.role);
 
   ctx.reporter.success(loginSummary(profile.name, method, target, token, ctx.now()));
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify(tokenJson(token, profile.name, false), null, 2)}\n`);
@@ -72,12 +72,6 @@ function refuseOtherMethodsSecrets(method: AuthMethod<Target>, opts: LoginOption
       hint: `this login is ${method.label}: use ${[method.secret.setting.flag, method.secret.save?.flag].filter(Boolean).join(' / ')}${other.authTypes[0] ? `, or log in with --auth-type ${other.authTypes[0]}` : ''}`,
     });
   }
-}
-
-function sameIdentityAs(profile: OpenProfile, method: AuthMethod<Target>, target: Target): boolean {
-  if (!profile.settings || (profile.settings.kind ?? 'keystone') !== method.kind) return false;
-  const saved = method.resolve([layer('profile', profile.settings as Values)]).target;
-  return saved !== undefined && JSON.stringify(method.identity(saved)) === JSON.stringify(method.identity(target));
 }
 
 interface LoginInputs {
@@ -97,7 +91,7 @@ async function loginInputs(ctx: Context, opts: LoginOptions, profile: OpenProfil
   // A one-time passcode is asked for when it is needed (OS_PASSCODE, AUTHCTL_PASSCODE_COMMAND, a prompt).
   let secret: string | undefined;
   if (input.flag && opts[input.key]) secret = await readStdinSecret(ctx.io, input.flag.replace(/^--|-stdin$/g, ''));
-  else if (!method.secret.oneTime) secret = input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '') ?? cloudSecret(profile, method);
+  else if (!method.secret.oneTime) secret = fromEnvironment(ctx.env, input) ?? cloudSecret(profile, method);
   if (resolution.missing.length > 0 && !canPrompt(ctx.io)) {
     throw missingError([...resolution.missing, ...(secret === undefined ? [missingSecret] : [])]);
   }

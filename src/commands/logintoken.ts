@@ -1,6 +1,6 @@
 import { parseDuration } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
-import { checkUrl, flagLayer, pick, type Setting } from '../core/settings.js';
+import { checkUrl, flagLayer, fromEnvironment, pick, type Setting } from '../core/settings.js';
 import { AUTH_URL } from '../auth/keystone-identity.js';
 import { isoTime } from '../core/token.js';
 import { canPrompt, readStdinSecret } from '../io/io.js';
@@ -26,10 +26,6 @@ const ACCESS_KEY = row('accessKey');
 const SECRET_KEY = row('secretKeyStdin');
 const SECURITY_TOKEN = row('securityTokenStdin');
 
-function fromEnv(ctx: Context, setting: Setting): string | undefined {
-  for (const name of setting.env ?? []) if (ctx.env[name]) return ctx.env[name];
-  return undefined;
-}
 
 const sources = (setting: Setting) => `${setting.flag}, env ${(setting.env ?? []).join(' or ')}`;
 
@@ -52,7 +48,7 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
     throw new UsageError('--secret-key-stdin and --security-token-stdin cannot both read stdin', { hint: 'pass one of them in the environment (AUTHCTL_SECRET_KEY or AUTHCTL_SECURITY_TOKEN)' });
   }
   const duration = checkLoginTokenDuration(opts.duration);
-  const accessKey = opts.accessKey ?? fromEnv(ctx, ACCESS_KEY);
+  const accessKey = opts.accessKey ?? fromEnvironment(ctx.env, ACCESS_KEY);
   const profile = await openProfile(ctx);
   const http = async () => ctx.http(profile.tls);
 
@@ -60,8 +56,8 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
   let key: AccessKey;
   if (accessKey !== undefined) {
     base = iamBase(authUrlFor(ctx, opts, profile));
-    const secret = opts.secretKeyStdin ? await readStdinSecret(ctx.io, 'secret-key') : fromEnv(ctx, SECRET_KEY);
-    const securityToken = opts.securityTokenStdin ? await readStdinSecret(ctx.io, 'security-token') : fromEnv(ctx, SECURITY_TOKEN);
+    const secret = opts.secretKeyStdin ? await readStdinSecret(ctx.io, 'secret-key') : fromEnvironment(ctx.env, SECRET_KEY);
+    const securityToken = opts.securityTokenStdin ? await readStdinSecret(ctx.io, 'security-token') : fromEnvironment(ctx.env, SECURITY_TOKEN);
     const missing = [
       ...(secret === undefined && !canPrompt(ctx.io) ? [`secret key (${sources(SECRET_KEY)})`] : []),
       ...(securityToken === undefined ? [`security token (${sources(SECURITY_TOKEN)})`] : []),

@@ -132,6 +132,15 @@ export function envLayer<V extends object = Values>(env: Readonly<Record<string,
   return layer('env', values as V, (key) => names.get(key) ?? key);
 }
 
+/** A row's value from the environment: the first of its variables that is set and not empty. */
+export function fromEnvironment(env: Readonly<Record<string, string | undefined>>, setting: Setting): string | undefined {
+  for (const name of setting.env ?? []) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
 /** `project demo (from OS_PROJECT_NAME)`, for messages and `--debug`. */
 export function describeSourced(what: string, value: string | boolean, source: Source): string {
   return `${what}${value === true ? '' : ` ${value}`} (from ${source.name})`;

@@ -233,7 +233,9 @@ export class Context {
     if (command) {
       let output: string;
       try {
-        output = await this.#factory.runCommand(command, this.env, this.#network.timeoutMs * 3);
+        // The command gets the environment without authctl's secrets, as `exec` gives it.
+        const env = Object.fromEntries(Object.entries(this.env).filter(([name]) => !SECRET_VARIABLES.includes(name)));
+        output = await this.#factory.runCommand(command, env, this.#network.timeoutMs * 3);
       } catch (error) {
         const status = (error as { code?: unknown; signal?: unknown }).code ?? (error as { signal?: unknown }).signal;
         throw new UsageError(`AUTHCTL_PASSCODE_COMMAND failed${status === undefined ? '' : ` (${String(status)})`}`, { hint: 'run it by hand: it must print the current code on stdout', cause: error });

@@ -6,7 +6,7 @@ import { authTypeNames, DEFAULT_METHOD, methodByAuthType, methodByKind, methodNa
 import { durationSetting } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
-import { describeMissing, describeSourced, envLayer, layer, type Layer, type Source, type Values } from '../core/settings.js';
+import { describeMissing, describeSourced, envLayer, fromEnvironment, layer, type Layer, type Source, type Values } from '../core/settings.js';
 import type { Env } from '../io/io.js';
 import type { ProfileSecrets } from '../store/profile-secrets.js';
 import type { Context, TlsChoice } from './context.js';
@@ -183,21 +183,25 @@ export async function renewalSecret(ctx: Context, profile: OpenProfile, resolved
   const { method } = resolved;
   // A passcode is never saved: a renewal has one only from OS_PASSCODE or AUTHCTL_PASSCODE_COMMAND.
   if (method.secret.oneTime) return { secret: await (await ctx.authIO(profile.tls, false)).passcode(`Passcode (${method.label}):`) };
-  const input = method.secret.setting;
-  const fromEnv = input.env?.map((name) => ctx.env[name]).find((value) => value !== undefined && value !== '');
+  const fromEnv = fromEnvironment(ctx.env, method.secret.setting);
   if (fromEnv !== undefined) return { secret: fromEnv };
   const fromCloud = cloudSecret(profile, method);
   if (fromCloud !== undefined) return { secret: fromCloud };
   return savedSecret(profile, method, resolved.target);
 }
 
+/** Whether the profile was saved by `method` for the same IAM and identity as `target`: only then is its saved secret `target`'s. */
+export function savedFor(profile: Pick<OpenProfile, 'settings'>, method: AuthMethod<Target>, target: Target): boolean {
+  if (savedMethod(profile.settings) !== method) return false;
+  const saved = method.resolve([layer('profile', profile.settings as Values)]).target;
+  return saved !== undefined && sameIdentity(method, target, cacheKey(method, saved));
+}
+
 /** The saved secret, if it was saved for the same IAM and identity as `target`. */
 export async function savedSecret(profile: OpenProfile, method: AuthMethod<Target>, target: Target): Promise<RenewalSecret> {
   const secret = await profile.secrets.readSecret(method.secret.role);
   if (secret === undefined) return {};
-  const saved = savedMethod(profile.settings) === method ? method.resolve([layer('profile', (profile.settings ?? {}) as Values)]).target : undefined;
-  if (saved && sameIdentity(method, target, cacheKey(method, saved))) return { secret };
-  return { savedForOther: true };
+  return savedFor(profile, method, target) ? { secret } : { savedForOther: true };
 }
 
 export function checkMinTtl(env: Env, flag: string | undefined): number {

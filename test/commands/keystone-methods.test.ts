@@ -286,3 +286,27 @@ describe('a shell after export --openstack (OS_AUTH_TYPE=token, OS_TOKEN)', () =
     expect(JSON.parse(readFileSync(join(t.configDir, 'config.json'), 'utf8')).profiles.default.kind).toBe('keystone');
   });
 });
+
+describe('AUTHCTL_PASSCODE_COMMAND', () => {
+  it('runs without authctl\'s secrets in its environment', async () => {
+    const t = testFactory({ env: { ...MFA_ENV, AUTHCTL_PASSCODE_COMMAND: 'print-code', AUTHCTL_CLIENT_SECRET: 'client-secret-9876' }, commands: { 'print-code': '654321\n' } });
+    t.http.on('POST', TOKENS_URL, RECEIPT);
+    t.http.on('POST', TOKENS_URL, issued({ token: 'gAAAA-mfa', issuedAt: NOW, expiresAt: NOW + HOUR }));
+    expect(await run(['login'], t.factory)).toBe(0);
+    expect(t.commandEnvs).toHaveLength(1);
+    expect(t.commandEnvs[0]).toMatchObject({ OS_USERNAME: 'alice', AUTHCTL_PASSCODE_COMMAND: 'print-code' });
+    expect(t.commandEnvs[0]).not.toHaveProperty('OS_PASSWORD');
+    expect(t.commandEnvs[0]).not.toHaveProperty('AUTHCTL_CLIENT_SECRET');
+  });
+
+  it.each([
+    ['prints something that is not a code', { 'print-code': 'Enter PIN:\n' }, 'authctl: AUTHCTL_PASSCODE_COMMAND did not print a passcode (6 to 8 digits)\nhint: run it by hand: it must print the current code and nothing else on stdout\n'],
+    ['fails', {}, 'authctl: AUTHCTL_PASSCODE_COMMAND failed (127)\nhint: run it by hand: it must print the current code on stdout\n'],
+  ])('that %s: exit 2 with the reason, the password never shown, nothing more sent', async (_, commands, stderr) => {
+    const t = testFactory({ env: { ...MFA_ENV, AUTHCTL_PASSCODE_COMMAND: 'print-code' }, commands });
+    t.http.on('POST', TOKENS_URL, RECEIPT);
+    expect(await run(['login'], t.factory)).toBe(2);
+    expect(t.stderr()).toBe(stderr);
+    expect(t.store.entries.size).toBe(0);
+  });
+});

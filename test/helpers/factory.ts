@@ -54,6 +54,8 @@ export interface TestHarness {
   opened: { kind: StoreKind; options: StoreOptions }[];
   /** The HTTP options commands asked for. */
   httpOptions: HttpOptions[];
+  /** The environment each command line run through the Factory was given. */
+  commandEnvs: Env[];
   /** Makes every read, write or delete of `account` fail with `error`. */
   failOn(account: string, error: Error): void;
   /** Clears stdout and stderr between two command lines of one test. */
@@ -126,6 +128,7 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
   const http = new HttpStub();
   const opened: TestHarness['opened'] = [];
   const httpOptions: HttpOptions[] = [];
+  const commandEnvs: Env[] = [];
 
   const script = [...(options.answers ?? [])];
   const unexpectedQuestions: string[] = [];
@@ -163,7 +166,8 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
       return http;
     },
     prompter: () => prompter,
-    async runCommand(commandLine) {
+    async runCommand(commandLine, commandEnv) {
+      commandEnvs.push(commandEnv);
       const output = options.commands?.[commandLine];
       if (output === undefined) throw Object.assign(new Error(`testFactory: unexpected command ${JSON.stringify(commandLine)}`), { code: 127 });
       return output;
@@ -195,6 +199,7 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
     home,
     opened,
     httpOptions,
+    commandEnvs,
     failOn: (account, error) => failures.set(account, error),
     clearOutput: () => {
       stdout.text = '';

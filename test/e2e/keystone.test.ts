@@ -4,7 +4,7 @@
  * the usual token lifetime, one whose tokens expire after 5 seconds.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -354,6 +354,46 @@ describe.runIf(ready)('a real Keystone', () => {
       const system = isolatedEnv({ OS_AUTH_URL: keystone.url, OS_USERNAME: admin.name, OS_USER_DOMAIN_NAME: admin.domainName, OS_PASSWORD: admin.password, OS_SYSTEM_SCOPE: 'all' });
       expect((await runCli(['login'], { env: system })).code).toBe(0);
       expect(JSON.parse((await runCli(['token', 'get', '--json'], { env: system })).stdout)).toMatchObject({ scope: { system: { all: true } } });
+    });
+
+    it('the secret scan for the new kinds: no application credential secret, passcode or source token in any output or file, --debug included', async () => {
+      const { appCredential, mfaUser } = keystone.fixtures;
+      const unscoped = memberEnv(keystone, { OS_PROJECT_NAME: undefined });
+      await runCli(['login', '--unscoped'], { env: unscoped });
+      const source = await tokenOf(unscoped);
+      const passcode = totp(mfaUser.totpSecret);
+      const secrets = [appCredential.secret, mfaUser.password, passcode, source, 'not-the-secret-0123'];
+      const debug = { AUTHCTL_DEBUG: '1' };
+      const appEnv = isolatedEnv({ ...debug, OS_AUTH_URL: keystone.url, OS_APPLICATION_CREDENTIAL_ID: appCredential.id, OS_APPLICATION_CREDENTIAL_SECRET: appCredential.secret });
+      const mfaEnv = isolatedEnv({ ...debug, OS_AUTH_URL: keystone.url, OS_USERNAME: mfaUser.name, OS_USER_DOMAIN_NAME: mfaUser.domain, OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: mfaUser.password, OS_PASSCODE: passcode });
+      const tokenEnv = isolatedEnv({ ...debug, OS_AUTH_URL: keystone.url, OS_AUTH_TYPE: 'v3token', OS_TOKEN: source, OS_PROJECT_ID: keystone.fixtures.project.id });
+      const oauthEnv = isolatedEnv({ ...debug, OS_AUTH_URL: keystone.url, OS_AUTH_TYPE: 'v3oauth2clientcredential', OS_OAUTH2_CLIENT_ID: appCredential.id, OS_OAUTH2_CLIENT_SECRET: appCredential.secret });
+      const runs: [string, Record<string, string | undefined>, string[]][] = [
+        ['app credential login --save-secret', appEnv, ['login', '--save-secret']],
+        ['app credential token check', appEnv, ['token', 'check']],
+        ['app credential status --json', appEnv, ['status', '--json']],
+        ['app credential, wrong secret', { ...appEnv, OS_APPLICATION_CREDENTIAL_SECRET: 'not-the-secret-0123' }, ['login']],
+        ['mfa login (receipt, passcode)', mfaEnv, ['login']],
+        ['mfa, wrong passcode', { ...mfaEnv, OS_PASSCODE: '000000' }, ['login']],
+        ['v3token login', tokenEnv, ['login']],
+        ['v3token token get --json', tokenEnv, ['token', 'get', '--json']],
+        ['oauth2 token get', oauthEnv, ['token', 'get']],
+      ];
+      const { secretForms } = await import('../../src/io/redact.js');
+      const forms = secrets.flatMap((secret) => secretForms(secret).filter((form) => form.length >= 6));
+      const files = (dir: string): string[] => {
+        try {
+          return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)) : [readFileSync(join(dir, entry.name), 'utf8')]));
+        } catch {
+          return [];
+        }
+      };
+      for (const [name, env, args] of runs) {
+        const result = await runCli(args, { env });
+        expect(result.stderr, name).toMatch(/debug: /);
+        const seen = [result.stdout, result.stderr, ...files(env.HOME!)].join('\n');
+        for (const form of forms) expect(seen.includes(form), `${name}: a secret in ${JSON.stringify(form.slice(0, 4))}...`).toBe(false);
+      }
     });
 
     it("v3oauth2clientcredential: Keystone's /v3/OS-OAUTH2/token with the application credential, HTTP Basic", async () => {

@@ -1,19 +1,23 @@
 /**
  * The project's test IAM server: node:http on 127.0.0.1, answering as iam-api.md and keystone.md
  * describe a Keystone v3 (plus the vendor's client-credentials, login-token and security-token
- * endpoints), errors included.
+ * endpoints), errors included. Open Telekom Cloud / Huawei Cloud extras (iam-api.md §6-9): password +
+ * virtual MFA, agency tokens (`assume_role`), temporary access keys through an agency, and scoped
+ * tokens from an OpenID Connect ID token of an identity provider registered with `POST /r/<id>/_idps`.
  *
  * One server serves a whole test run. Each test creates its own *realm* (`POST /_realms`), an
  * isolated IAM under `/r/<id>` with its own users, tokens, scripted faults and request log, so
  * tests running in parallel never see each other's state.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { base32Encode, totp } from './totp.js';
 
 export interface RealmOptions {
-  /** Lifetime of password-issued tokens. */
+  /** Lifetime of password-issued tokens (agency and ID-token tokens: this, but at most 24 h). */
   tokenTtlSeconds?: number;
   /** Length of issued tokens; PKI tokens (`MII...`) are several KB. Default: Fernet-like ~180. */
   tokenLength?: number;
@@ -31,10 +35,27 @@ export interface RealmFixtures {
   domain: { id: string; name: string };
   project: { id: string; name: string };
   otherProject: { id: string; name: string };
+  /** Holds Agent Operator: may use `agency` (agency tokens, temporary keys through it). */
   user: { id: string; name: string; password: string; domain: string };
+  /** No Agent Operator. */
   admin: { id: string; name: string; password: string; domain: string };
+  /** Like `user` (same domain, `member` on `project` and `domain`) but with virtual MFA: `totpSecret` is base32. */
+  mfaUser: { id: string; name: string; password: string; domain: string; totpSecret: string };
   client: { id: string; secret: string };
   accessKey: { access: string; secret: string; securityToken: string };
+  /** An agency that account `agency.domain` (with its project `agency.project`) granted to `user`'s account. */
+  agency: { id: string; name: string; domain: { id: string; name: string }; project: { id: string; name: string } };
+}
+
+/** An OpenID Connect identity provider, as `POST /r/<id>/_idps` takes it (iam-api.md §9). */
+export interface IdpRegistration {
+  id: string;
+  /** Must equal the ID token's `iss`. */
+  idp_url: string;
+  /** Must be among the ID token's `aud`. */
+  client_id: string;
+  /** A JWKS (`{"keys": [...]}`), as an object or as its JSON text. */
+  signing_key: string | JSONWebKeySet;
 }
 
 export interface RealmInfo {
@@ -64,6 +85,8 @@ export interface Fault {
 export interface LoggedRequest {
   method: string;
   path: string;
+  /** The query string with its `?`, or `''`. */
+  query: string;
   headers: Record<string, string>;
   body: string;
 }
@@ -76,15 +99,41 @@ interface Entity {
 interface User extends Entity {
   domainId: string;
   password: string;
+  /** Virtual MFA (base32): a password-only login is refused. */
+  totpSecret?: string;
 }
 
 interface TokenRecord {
+  /** A realm user's id, or an agency's or a federated user's (then `user` is set). */
   userId: string;
   scope: { project?: string; domain?: string };
   methods: string[];
   issuedAt: number;
   expiresAt: number;
   revoked: boolean;
+  /** Set on the first answer that shows the token, so that later ones show the same. */
+  auditId?: string;
+  /** `token.user` of the body, for tokens that are not of a realm user (agency, federated). */
+  user?: Record<string, unknown>;
+  /** Further fields of the body: `mfa_authn_at`, `assumed_by`. */
+  extra?: Record<string, unknown>;
+}
+
+interface Agency extends Entity {
+  /** The delegating account (A). */
+  domainId: string;
+  /** The account it is granted to (B): its users with Agent Operator may use it. */
+  trusteeDomainId: string;
+}
+
+/** What a temporary access key acts as. */
+type KeyPrincipal = { kind: 'user' | 'agency' | 'federated'; id: string; sessionUser?: string };
+
+interface Idp {
+  issuer: string;
+  clientId: string;
+  keys: ReturnType<typeof createLocalJWKSet>;
+  group: Entity;
 }
 
 interface Realm {
@@ -98,7 +147,11 @@ interface Realm {
   tokens: Map<string, TokenRecord>;
   clients: Map<string, string>;
   /** Temporary access keys handed out by the security-token endpoint. */
-  issuedKeys: Map<string, { access: string; secret: string; securityToken: string; expiresAt: number }>;
+  issuedKeys: Map<string, { access: string; secret: string; securityToken: string; expiresAt: number; actsAs: KeyPrincipal }>;
+  agencies: Agency[];
+  /** Users holding the Agent Operator policy. */
+  agentOperators: Set<string>;
+  idps: Map<string, Idp>;
   faults: Fault[];
   requests: LoggedRequest[];
   fixtures: RealmFixtures;
@@ -126,22 +179,33 @@ function newRealm(options: RealmOptions): Realm {
   const adminProject = { id: id(), name: 'admin', domainId: defaultDomain.id };
   const user: User = { id: id(), name: 'alice', domainId: fiware.id, password: `pw-${randomBytes(6).toString('hex')}` };
   const admin: User = { id: id(), name: 'admin', domainId: defaultDomain.id, password: `adm-${randomBytes(6).toString('hex')}` };
+  const mfaUser: User = { id: id(), name: 'mfa-bob', domainId: fiware.id, password: `mfa-${randomBytes(6).toString('hex')}`, totpSecret: base32Encode(randomBytes(20)) };
+  const accountA = { id: id(), name: 'acme-ops' };
+  const agencyProject = { id: id(), name: 'eu-de_agency', domainId: accountA.id };
+  const agency: Agency = { id: id(), name: 'ops-agency', domainId: accountA.id, trusteeDomainId: fiware.id };
   const client = { id: `app-${randomBytes(3).toString('hex')}`, secret: `cs-${randomBytes(8).toString('hex')}` };
   const accessKey = { access: `AK${randomBytes(8).toString('hex').toUpperCase()}`, secret: `SK${randomBytes(12).toString('hex')}`, securityToken: `ST${randomBytes(24).toString('base64url')}` };
   const realm: Realm = {
     id: realmId,
     options: { ...DEFAULT_OPTIONS, ...options },
-    domains: [defaultDomain, fiware],
-    projects: [smartcity, other, adminProject],
-    users: [user, admin],
+    domains: [defaultDomain, fiware, accountA],
+    projects: [smartcity, other, adminProject, agencyProject],
+    users: [user, admin, mfaUser],
     roles: new Map([
       [`${user.id}|project:${smartcity.id}`, ['member']],
       [`${user.id}|domain:${fiware.id}`, ['member']],
       [`${admin.id}|project:${adminProject.id}`, ['admin']],
+      [`${mfaUser.id}|project:${smartcity.id}`, ['member']],
+      [`${mfaUser.id}|domain:${fiware.id}`, ['member']],
+      [`${agency.id}|project:${agencyProject.id}`, ['te_admin']],
+      [`${agency.id}|domain:${accountA.id}`, ['te_admin']],
     ]),
     tokens: new Map(),
     clients: new Map([[client.id, client.secret]]),
     issuedKeys: new Map(),
+    agencies: [agency],
+    agentOperators: new Set([user.id]),
+    idps: new Map(),
     faults: [],
     requests: [],
     fixtures: {
@@ -150,8 +214,10 @@ function newRealm(options: RealmOptions): Realm {
       otherProject: { id: other.id, name: other.name },
       user: { id: user.id, name: user.name, password: user.password, domain: fiware.name },
       admin: { id: admin.id, name: admin.name, password: admin.password, domain: defaultDomain.name },
+      mfaUser: { id: mfaUser.id, name: mfaUser.name, password: mfaUser.password, domain: fiware.name, totpSecret: mfaUser.totpSecret! },
       client,
       accessKey,
+      agency: { id: agency.id, name: agency.name, domain: { ...accountA }, project: { id: agencyProject.id, name: agencyProject.name } },
     },
   };
   return realm;
@@ -165,6 +231,52 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** An error of the vendor's /v3.0 APIs, answered as `{"error_code": "IAM.xxxx", "error_msg": "..."}`. */
+class VendorError extends HttpError {
+  constructor(
+    status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(status, message);
+  }
+}
+
+const vendor = {
+  invalid: () => new VendorError(400, 'IAM.0011', 'Request body is invalid.'),
+  unauthenticated: () => new VendorError(401, 'IAM.0001', 'The request you have made requires authentication.'),
+  forbidden: () => new VendorError(403, 'IAM.0003', 'You have no right to do this action.'),
+  notFound: (target: string, targetId: string) => new VendorError(404, 'IAM.0004', `Could not find ${target}: ${targetId}.`),
+};
+
+/** Keystone-shaped answers of the vendor's /v3 token API (iam-api.md §7, §8). */
+const BAD_BODY = 'The request body is invalid';
+const WRONG_CREDENTIALS = 'The username or password is wrong.';
+const MFA_NEEDED = 'mfa totp code verify fail';
+const BAD_CALLER = 'The X-Auth-Token is invalid!';
+const NO_RIGHT = 'You have no right to do this action';
+
+/** Vendor tokens (agency, federated) live 24 h, or less when the realm's `tokenTtlSeconds` says so. */
+const VENDOR_TOKEN_TTL_SECONDS = 86400;
+
+type Ref = { id?: string; name?: string; domain?: { id?: string; name?: string } };
+
+function isJson(headers: Record<string, string>): boolean {
+  return headers['content-type']?.startsWith('application/json') ?? false;
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function iso(ms: number): string {
@@ -238,6 +350,22 @@ export class IamServer {
       Object.assign(realm.options, JSON.parse(body) as RealmOptions);
       return this.#json(res, 204, undefined);
     }
+    if (path === '/_idps' && req.method === 'POST') {
+      // Test control: register an OpenID Connect identity provider for the ID-token endpoint.
+      const idp = parseJson(body) as Partial<IdpRegistration> | undefined;
+      let keys: ReturnType<typeof createLocalJWKSet> | undefined;
+      try {
+        const jwks = typeof idp?.signing_key === 'string' ? (JSON.parse(idp.signing_key) as JSONWebKeySet) : idp?.signing_key;
+        keys = jwks ? createLocalJWKSet(jwks) : undefined;
+      } catch {
+        keys = undefined;
+      }
+      if (!idp?.id || !idp.idp_url || !idp.client_id || !keys) {
+        return this.#json(res, 400, { error: { code: 400, title: 'Bad Request', message: 'id, idp_url, client_id and signing_key (a JWKS) are required' } });
+      }
+      realm.idps.set(idp.id, { issuer: idp.idp_url, clientId: idp.client_id, keys, group: { id: id(), name: `${idp.id}-users` } });
+      return this.#json(res, 204, undefined);
+    }
     if (path === '/_tokens' && req.method === 'POST') {
       // Test control: expire or revoke a token without waiting.
       const { token, expire, revoke } = JSON.parse(body) as { token: string; expire?: boolean; revoke?: boolean };
@@ -249,7 +377,7 @@ export class IamServer {
 
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
-    realm.requests.push({ method: req.method ?? 'GET', path, headers, body });
+    realm.requests.push({ method: req.method ?? 'GET', path, query: url.search, headers, body });
 
     const fault = realm.faults.find((f) => (!f.method || f.method === req.method) && (!f.path || f.path === path));
     if (fault) {
@@ -261,10 +389,12 @@ export class IamServer {
     if (realm.options.delayMs) await new Promise((resolve) => setTimeout(resolve, realm.options.delayMs));
     const now = Date.now() + realm.options.clockOffsetMs;
     res.setHeader('Date', new Date(now).toUTCString());
+    if (path.startsWith('/v3.0/')) res.setHeader('X-Request-Id', randomBytes(16).toString('hex'));
     try {
-      await this.#route(realm, req.method ?? 'GET', path, headers, body, res, now);
+      await this.#route(realm, req.method ?? 'GET', path, url.searchParams, headers, body, res, now);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
+      if (error instanceof VendorError) return this.#json(res, error.status, { error_code: error.code, error_msg: error.message });
       if (error.status === 401) res.setHeader('WWW-Authenticate', `Keystone uri="${this.url}/r/${realm.id}/v3"`);
       this.#json(res, error.status, { error: { code: error.status, title: error.title, message: error.message } });
     }
@@ -290,16 +420,19 @@ export class IamServer {
     res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(value));
   }
 
-  async #route(realm: Realm, method: string, path: string, headers: Record<string, string>, body: string, res: ServerResponse, now: number): Promise<void> {
+  async #route(realm: Realm, method: string, path: string, query: URLSearchParams, headers: Record<string, string>, body: string, res: ServerResponse, now: number): Promise<void> {
+    // Keystone and the vendor: `?nocatalog` (any non-empty value) drops `catalog` from the body.
+    const catalog = !query.get('nocatalog');
     if (path === '/v3/auth/tokens') {
-      if (method === 'POST') return this.#issue(realm, headers, body, res, now);
-      if (method === 'GET' || method === 'HEAD') return this.#inspect(realm, method, headers, res, now);
+      if (method === 'POST') return this.#issue(realm, headers, body, res, now, catalog);
+      if (method === 'GET' || method === 'HEAD') return this.#inspect(realm, method, headers, res, now, catalog);
       if (method === 'DELETE') return this.#revoke(realm, headers, res, now);
       throw new HttpError(405, 'The method is not allowed for the requested URL.', 'Method Not Allowed');
     }
     if (path === '/api/v2/tenant/token' && method === 'POST') return this.#clientCredentials(realm, headers, body, res, now);
     if (path === '/v3.0/OS-AUTH/securitytoken/logintokens' && method === 'POST') return this.#loginToken(realm, headers, body, res, now);
     if (path === '/v3.0/OS-CREDENTIAL/securitytokens' && method === 'POST') return this.#securityToken(realm, headers, body, res, now);
+    if (path === '/v3.0/OS-AUTH/id-token/tokens' && method === 'POST') return this.#idToken(realm, headers, body, res, now, catalog);
     if (path === '/v3' && method === 'GET') return this.#json(res, 200, { version: { id: 'v3.14', status: 'stable' } });
     throw new HttpError(404, `The resource could not be found: ${path}`);
   }
@@ -321,8 +454,8 @@ export class IamServer {
     return record && !record.revoked && record.expiresAt > now ? record : undefined;
   }
 
-  #issue(realm: Realm, headers: Record<string, string>, body: string, res: ServerResponse, now: number): void {
-    if (!headers['content-type']?.startsWith('application/json')) throw new HttpError(400, 'Expecting to find application/json in Content-Type header');
+  #issue(realm: Realm, headers: Record<string, string>, body: string, res: ServerResponse, now: number, catalog: boolean): void {
+    if (!isJson(headers)) throw new HttpError(400, 'Expecting to find application/json in Content-Type header');
     let request: { auth?: { identity?: Record<string, unknown>; scope?: Record<string, unknown> } };
     try {
       request = JSON.parse(body) as typeof request;
@@ -330,37 +463,55 @@ export class IamServer {
       throw new HttpError(400, 'The request you have made requires a valid JSON body.');
     }
     const identity = request.auth?.identity as
-      | { methods?: string[]; password?: { user?: { id?: string; name?: string; password?: string; domain?: { id?: string; name?: string } } }; token?: { id?: string } }
+      | { methods?: string[]; password?: { user?: PasswordUser }; token?: { id?: string }; totp?: { user?: { id?: unknown; passcode?: unknown } }; assume_role?: unknown }
       | undefined;
     if (!identity || !Array.isArray(identity.methods) || identity.methods.length === 0) throw new HttpError(400, "'identity' is a required property");
+    if (identity.methods.includes('assume_role')) return this.#agencyToken(realm, headers, identity.assume_role, request.auth?.scope, res, now, catalog);
 
-    let user: User | undefined;
+    let userId: string;
     let methods: string[];
     let parent: TokenRecord | undefined;
-    if (identity.methods[0] === 'password') {
+    let scopeOptions: ScopeOptions = {};
+    let extra: Record<string, unknown> | undefined;
+    if (identity.methods.includes('password') && identity.methods.includes('totp')) {
+      // OTC/Huawei virtual MFA (iam-api.md §7): both factors in one request, vendor messages.
+      const totpUser = identity.totp?.user;
+      if (typeof totpUser?.id !== 'string' || !totpUser.id || typeof totpUser.passcode !== 'string' || !totpUser.passcode) throw new HttpError(400, BAD_BODY);
+      const given = identity.password?.user;
+      if (!given?.password || (given.id === undefined && !given.domain)) throw new HttpError(400, BAD_BODY);
+      const user = this.#passwordUser(realm, given);
+      if (!user || user.password !== given.password || totpUser.id !== user.id || !user.totpSecret || !totpValid(user.totpSecret, totpUser.passcode, now)) {
+        throw new HttpError(401, WRONG_CREDENTIALS);
+      }
+      userId = user.id;
+      methods = ['password', 'totp'];
+      extra = { mfa_authn_at: iso(now) };
+      // Vendor scopes: a project by name alone; no scope is a domain-level ("global services") token.
+      scopeOptions = { nameAlone: true, omitted: { domain: user.domainId } };
+    } else if (identity.methods[0] === 'password') {
       const given = identity.password?.user;
       if (!given?.password) throw new HttpError(400, "'password' is a required property");
-      if (given.id !== undefined) user = realm.users.find((u) => u.id === given.id);
-      else {
-        if (!given.domain) throw new HttpError(400, 'Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect.');
-        const domain = this.#findDomain(realm, given.domain);
-        user = domain && realm.users.find((u) => u.name === given.name && u.domainId === domain.id);
-      }
+      if (given.id === undefined && !given.domain) throw new HttpError(400, 'Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect.');
+      const user = this.#passwordUser(realm, given);
       if (!user || user.password !== given.password) throw new HttpError(401, 'The request you have made requires authentication.');
+      // The vendor's answer to a password-only login of a user with virtual MFA (python-otcextensions #336).
+      if (user.totpSecret) throw new HttpError(401, MFA_NEEDED);
+      userId = user.id;
       methods = ['password'];
     } else if (identity.methods[0] === 'token') {
       parent = this.#validToken(realm, identity.token?.id, now);
       if (!parent) throw new HttpError(404, `Could not find token: ${identity.token?.id ?? ''}`);
-      user = realm.users.find((u) => u.id === parent!.userId)!;
+      userId = parent.userId;
       methods = [...new Set([...parent.methods, 'token'])];
+      extra = parent.extra;
     } else {
       throw new HttpError(401, 'Attempted to authenticate with an unsupported method.');
     }
 
-    const scope = this.#resolveScope(realm, user, request.auth?.scope);
+    const scope = this.#resolveScope(realm, userId, request.auth?.scope, scopeOptions);
     const token = this.#newToken(realm);
     const record: TokenRecord = {
-      userId: user.id,
+      userId,
       scope,
       methods,
       issuedAt: now,
@@ -368,54 +519,129 @@ export class IamServer {
       expiresAt: parent ? parent.expiresAt : now + realm.options.tokenTtlSeconds * 1000,
       revoked: false,
     };
+    if (parent?.user) record.user = parent.user;
+    if (extra) record.extra = extra;
     realm.tokens.set(token, record);
-    this.#json(res, 201, this.#tokenBody(realm, record), { 'X-Subject-Token': token });
+    this.#json(res, 201, this.#tokenBody(realm, record, catalog), { 'X-Subject-Token': token });
   }
 
-  #resolveScope(realm: Realm, user: User, scope: Record<string, unknown> | undefined): TokenRecord['scope'] {
-    if (!scope) return {};
-    const project = scope.project as { id?: string; name?: string; domain?: { id?: string; name?: string } } | undefined;
-    const domainRef = scope.domain as { id?: string; name?: string } | undefined;
+  /** The user a password identity names (by id, or by name and domain), if any. */
+  #passwordUser(realm: Realm, given: PasswordUser): User | undefined {
+    if (given.id !== undefined) return realm.users.find((u) => u.id === given.id);
+    const domain = this.#findDomain(realm, given.domain);
+    return domain && realm.users.find((u) => u.name === given.name && u.domainId === domain.id);
+  }
+
+  /**
+   * Agency token (iam-api.md §8): a user of account B holding Agent Operator acts in account A
+   * through an agency A granted to B. The caller's own token comes in `X-Auth-Token`.
+   */
+  #agencyToken(realm: Realm, headers: Record<string, string>, assumeRole: unknown, scopeRef: Record<string, unknown> | undefined, res: ServerResponse, now: number, catalog: boolean): void {
+    const ask = agencyRequest(assumeRole);
+    if (!ask) throw new HttpError(400, BAD_BODY);
+    const caller = this.#validToken(realm, headers['x-auth-token'], now);
+    if (!caller) throw new HttpError(401, BAD_CALLER);
+    const { agency, delegate } = this.#useAgency(realm, caller, ask, {
+      forbidden: () => new HttpError(403, NO_RIGHT),
+      notFound: (name) => new HttpError(404, `Could not find agency: ${name}`),
+    });
+    const scope = this.#resolveScope(realm, agency.id, scopeRef, {
+      nameAlone: true,
+      omitted: { domain: agency.domainId },
+      denied: () => new HttpError(403, NO_RIGHT),
+      invalid: () => new HttpError(400, BAD_BODY),
+    });
+    const account = realm.domains.find((d) => d.id === agency.domainId)!;
+    const delegateDomain = realm.domains.find((d) => d.id === delegate.domainId)!;
+    const token = this.#newToken(realm);
+    const record: TokenRecord = {
+      userId: agency.id,
+      scope,
+      methods: ['assume_role'],
+      issuedAt: now,
+      expiresAt: now + vendorTtlSeconds(realm) * 1000,
+      revoked: false,
+      user: { id: agency.id, name: `${account.name}/${agency.name}`, domain: { id: account.id, name: account.name } },
+      extra: { assumed_by: { user: { id: delegate.id, name: delegate.name, domain: { id: delegateDomain.id, name: delegateDomain.name }, password_expires_at: '' } } },
+    };
+    realm.tokens.set(token, record);
+    this.#json(res, 201, this.#tokenBody(realm, record, catalog), { 'X-Subject-Token': token });
+  }
+
+  /** The agency a caller asks for, if its token may use it: a realm user's own token, with Agent Operator, of the trusted account. */
+  #useAgency(
+    realm: Realm,
+    caller: TokenRecord,
+    ask: AgencyRequest,
+    errors: { forbidden: () => HttpError; notFound: (name: string) => HttpError },
+  ): { agency: Agency; delegate: User } {
+    const delegate = caller.user ? undefined : realm.users.find((u) => u.id === caller.userId);
+    if (!delegate || !realm.agentOperators.has(delegate.id)) throw errors.forbidden();
+    const account = this.#findDomain(realm, ask.domain);
+    const agency = account && realm.agencies.find((a) => a.domainId === account.id && a.name === ask.name);
+    if (!agency) throw errors.notFound(ask.name);
+    if (agency.trusteeDomainId !== delegate.domainId) throw errors.forbidden();
+    return { agency, delegate };
+  }
+
+  #resolveScope(realm: Realm, userId: string, scope: Record<string, unknown> | undefined, options: ScopeOptions = {}): TokenRecord['scope'] {
+    const denied = options.denied ?? (() => new HttpError(401, 'The request you have made requires authentication.'));
+    const invalid = options.invalid ?? (() => new HttpError(400, 'Invalid scope'));
+    if (!scope) return options.omitted ?? {};
+    if (!isObject(scope)) throw invalid();
+    const project = scope.project as Ref | undefined;
+    const domainRef = scope.domain as Ref | undefined;
     if (project) {
+      if (!isObject(project)) throw invalid();
       let found: (Entity & { domainId: string }) | undefined;
       if (project.id !== undefined) found = realm.projects.find((p) => p.id === project.id);
-      else {
+      else if (!project.domain && options.nameAlone) {
+        // The vendor's project names (`eu-de_NAME`) are unique: a name alone is enough.
+        if (typeof project.name !== 'string') throw invalid();
+        found = realm.projects.find((p) => p.name === project.name && realm.roles.has(`${userId}|project:${p.id}`));
+      } else {
         if (!project.domain) throw new HttpError(400, 'Expecting to find domain in project. The server could not comply with the request since it is either malformed or otherwise incorrect.');
         const domain = this.#findDomain(realm, project.domain);
         found = domain && realm.projects.find((p) => p.name === project.name && p.domainId === domain.id);
       }
-      if (!found || !realm.roles.has(`${user.id}|project:${found.id}`)) throw new HttpError(401, 'The request you have made requires authentication.');
+      if (!found || !realm.roles.has(`${userId}|project:${found.id}`)) throw denied();
       return { project: found.id };
     }
     if (domainRef) {
+      if (!isObject(domainRef)) throw invalid();
       const domain = this.#findDomain(realm, domainRef);
-      if (!domain || !realm.roles.has(`${user.id}|domain:${domain.id}`)) throw new HttpError(401, 'The request you have made requires authentication.');
+      if (!domain || !realm.roles.has(`${userId}|domain:${domain.id}`)) throw denied();
       return { domain: domain.id };
     }
-    throw new HttpError(400, 'Invalid scope');
+    throw invalid();
   }
 
-  #tokenBody(realm: Realm, record: TokenRecord): unknown {
-    const user = realm.users.find((u) => u.id === record.userId)!;
-    const userDomain = realm.domains.find((d) => d.id === user.domainId)!;
+  #tokenBody(realm: Realm, record: TokenRecord, catalog = true): unknown {
+    let user = record.user;
+    if (!user) {
+      const realmUser = realm.users.find((u) => u.id === record.userId)!;
+      const userDomain = realm.domains.find((d) => d.id === realmUser.domainId)!;
+      user = { id: realmUser.id, name: realmUser.name, domain: { id: userDomain.id, name: userDomain.name }, password_expires_at: null };
+    }
     const token: Record<string, unknown> = {
       methods: record.methods,
-      user: { id: user.id, name: user.name, domain: { id: userDomain.id, name: userDomain.name }, password_expires_at: null },
-      audit_ids: [randomBytes(16).toString('base64url')],
+      user,
+      audit_ids: [(record.auditId ??= randomBytes(16).toString('base64url'))],
       expires_at: iso(record.expiresAt),
       issued_at: iso(record.issuedAt),
+      ...record.extra,
     };
     if (record.scope.project) {
       const project = realm.projects.find((p) => p.id === record.scope.project)!;
       const domain = realm.domains.find((d) => d.id === project.domainId)!;
       token.project = { id: project.id, name: project.name, domain: { id: domain.id, name: domain.name } };
-      token.roles = (realm.roles.get(`${user.id}|project:${project.id}`) ?? []).map((name) => ({ id: id(), name }));
-      token.catalog = [];
+      token.roles = (realm.roles.get(`${record.userId}|project:${project.id}`) ?? []).map((name) => ({ id: roleId(name), name }));
+      if (catalog) token.catalog = [];
     } else if (record.scope.domain) {
       const domain = realm.domains.find((d) => d.id === record.scope.domain)!;
       token.domain = { id: domain.id, name: domain.name };
-      token.roles = (realm.roles.get(`${user.id}|domain:${domain.id}`) ?? []).map((name) => ({ id: id(), name }));
-      token.catalog = [];
+      token.roles = (realm.roles.get(`${record.userId}|domain:${domain.id}`) ?? []).map((name) => ({ id: roleId(name), name }));
+      if (catalog) token.catalog = [];
     }
     return { token };
   }
@@ -431,7 +657,7 @@ export class IamServer {
     return record.scope.project !== undefined && (realm.roles.get(`${record.userId}|project:${record.scope.project}`) ?? []).includes('admin');
   }
 
-  #inspect(realm: Realm, method: string, headers: Record<string, string>, res: ServerResponse, now: number): void {
+  #inspect(realm: Realm, method: string, headers: Record<string, string>, res: ServerResponse, now: number, catalog: boolean): void {
     const { caller, subject, subjectId } = this.#callerAndSubject(realm, headers, now);
     if (!subject) throw new HttpError(404, `Could not find token: ${subjectId ?? ''}`);
     if (subject.userId !== caller.userId && !this.#isAdmin(realm, caller)) throw new HttpError(403, 'You are not authorized to perform the requested action: identity:validate_token.');
@@ -439,7 +665,7 @@ export class IamServer {
       res.writeHead(200, { 'X-Subject-Token': subjectId! }).end();
       return;
     }
-    this.#json(res, 200, this.#tokenBody(realm, subject), { 'X-Subject-Token': subjectId! });
+    this.#json(res, 200, this.#tokenBody(realm, subject, catalog), { 'X-Subject-Token': subjectId! });
   }
 
   #revoke(realm: Realm, headers: Record<string, string>, res: ServerResponse, now: number): void {
@@ -484,16 +710,148 @@ export class IamServer {
     });
   }
 
+  /**
+   * Temporary access key and security token (iam-api.md §6, §8a). `token`: from the caller's token
+   * (a user's, an agency's or a federated one; the key acts as that). `assume_role`: from the
+   * delegated user's own token, acting as the agency. Errors are vendor-shaped.
+   */
   #securityToken(realm: Realm, headers: Record<string, string>, body: string, res: ServerResponse, now: number): void {
     const caller = this.#validToken(realm, headers['x-auth-token'], now);
-    if (!caller) throw new HttpError(401, 'The request you have made requires authentication.');
-    const request = JSON.parse(body) as { auth?: { identity?: { methods?: string[]; token?: { id?: string; duration_seconds?: number } } } };
-    const duration = request.auth?.identity?.token?.duration_seconds ?? 900;
-    if (!Number.isInteger(duration) || duration < 900 || duration > 86400) throw new HttpError(400, 'duration_seconds must be between 900 and 86400.');
-    const key = { access: `AK${randomBytes(8).toString('hex').toUpperCase()}`, secret: `SK${randomBytes(12).toString('hex')}`, securityToken: `ST${randomBytes(24).toString('base64url')}`, expiresAt: now + duration * 1000 };
+    if (!caller) throw vendor.unauthenticated();
+    if (!isJson(headers)) throw vendor.invalid();
+    const request = parseJson(body);
+    const identity = isObject(request) && isObject(request.auth) && isObject(request.auth.identity) ? request.auth.identity : undefined;
+    const methods = identity?.methods;
+    if (!identity || !Array.isArray(methods) || methods.length !== 1) throw vendor.invalid();
+    let duration: unknown;
+    let actsAs: KeyPrincipal;
+    if (methods[0] === 'token') {
+      const token = identity.token ?? {};
+      if (!isObject(token)) throw vendor.invalid();
+      duration = token.duration_seconds;
+      actsAs = principal(caller);
+    } else if (methods[0] === 'assume_role') {
+      const assumeRole = identity.assume_role;
+      const ask = agencyRequest(assumeRole);
+      if (!ask || !isObject(assumeRole)) throw vendor.invalid();
+      duration = assumeRole.duration_seconds;
+      const sessionUser = assumeRole.session_user;
+      // The vendors' rules for the name disagree (iam-api.md §8a): the union of both.
+      if (sessionUser !== undefined && (!isObject(sessionUser) || typeof sessionUser.name !== 'string' || !/^[A-Za-z][\w .-]{0,63}$/.test(sessionUser.name))) throw vendor.invalid();
+      if (!isDuration(duration)) throw vendor.invalid();
+      const { agency } = this.#useAgency(realm, caller, ask, { forbidden: vendor.forbidden, notFound: (name) => vendor.notFound('agency', name) });
+      actsAs = { kind: 'agency', id: agency.id };
+      if (isObject(sessionUser)) actsAs.sessionUser = sessionUser.name as string;
+    } else {
+      throw vendor.invalid();
+    }
+    if (!isDuration(duration)) throw vendor.invalid();
+    const key = {
+      access: `AK${randomBytes(8).toString('hex').toUpperCase()}`,
+      secret: `SK${randomBytes(12).toString('hex')}`,
+      securityToken: `ST${randomBytes(24).toString('base64url')}`,
+      expiresAt: now + (duration ?? 900) * 1000,
+      actsAs,
+    };
     realm.issuedKeys.set(key.access, key);
     this.#json(res, 201, { credential: { access: key.access, secret: key.secret, securitytoken: key.securityToken, expires_at: iso(key.expiresAt) } });
   }
+
+  /** Scoped token from an OpenID Connect ID token (iam-api.md §9); errors are vendor-shaped. */
+  async #idToken(realm: Realm, headers: Record<string, string>, body: string, res: ServerResponse, now: number, catalog: boolean): Promise<void> {
+    const idpId = headers['x-idp-id'];
+    const idp = idpId ? realm.idps.get(idpId) : undefined;
+    if (!idpId || !idp) throw vendor.notFound('identity provider', idpId ?? '');
+    if (!isJson(headers)) throw vendor.invalid();
+    const request = parseJson(body);
+    const auth = isObject(request) && isObject(request.auth) ? request.auth : undefined;
+    const jwt = auth && isObject(auth.id_token) ? auth.id_token.id : undefined;
+    if (!auth || typeof jwt !== 'string' || !jwt || (auth.scope !== undefined && !isObject(auth.scope))) throw vendor.invalid();
+    let subject: string;
+    try {
+      // The realm's clock, no leeway: an ID token is refused from the second its `exp` is reached.
+      const { payload } = await jwtVerify(jwt, idp.keys, { issuer: idp.issuer, audience: idp.clientId, algorithms: ['RS256'], currentDate: new Date(now), clockTolerance: 0, requiredClaims: ['exp', 'sub'] });
+      subject = payload.sub!;
+    } catch {
+      throw vendor.unauthenticated();
+    }
+    // The mapping: every federated user of the realm is `member` of its project and domain.
+    const userId = createHash('sha256').update(`${idpId}|${subject}`).digest('hex').slice(0, 32);
+    const { domain, project } = realm.fixtures;
+    realm.roles.set(`${userId}|project:${project.id}`, ['member']);
+    realm.roles.set(`${userId}|domain:${domain.id}`, ['member']);
+    const scope = this.#resolveScope(realm, userId, auth.scope as Record<string, unknown> | undefined, { nameAlone: true, denied: vendor.unauthenticated, invalid: vendor.invalid });
+    const token = this.#newToken(realm);
+    const record: TokenRecord = {
+      userId,
+      scope,
+      methods: ['mapped'],
+      issuedAt: now,
+      expiresAt: now + vendorTtlSeconds(realm) * 1000,
+      revoked: false,
+      user: {
+        'OS-FEDERATION': { identity_provider: { id: idpId }, protocol: { id: 'oidc' }, groups: [{ id: idp.group.id, name: idp.group.name }] },
+        domain: { id: domain.id, name: domain.name },
+        id: userId,
+        name: 'FederationUser',
+      },
+    };
+    realm.tokens.set(token, record);
+    this.#json(res, 201, this.#tokenBody(realm, record, catalog), { 'X-Subject-Token': token });
+  }
+}
+
+
+type PasswordUser = { id?: string; name?: string; password?: string; domain?: { id?: string; name?: string } };
+
+interface ScopeOptions {
+  /** A project may be named without its domain (the vendor's unique project names). */
+  nameAlone?: boolean;
+  /** The scope of a request without one (default: unscoped). */
+  omitted?: TokenRecord['scope'];
+  /** The error for a scope the user has no role on (default: Keystone's 401). */
+  denied?: () => HttpError;
+  /** The error for a malformed scope (default: Keystone's 400). */
+  invalid?: () => HttpError;
+}
+
+interface AgencyRequest {
+  name: string;
+  domain: { id?: string; name?: string };
+}
+
+/** `assume_role` of a request: `agency_name` (or OTC's `xrole_name`) and `domain_id` or `domain_name` (id wins). */
+function agencyRequest(value: unknown): AgencyRequest | undefined {
+  if (!isObject(value)) return undefined;
+  const name = value.agency_name ?? value.xrole_name;
+  const domain = typeof value.domain_id === 'string' && value.domain_id ? { id: value.domain_id } : typeof value.domain_name === 'string' && value.domain_name ? { name: value.domain_name } : undefined;
+  return typeof name === 'string' && name && domain ? { name, domain } : undefined;
+}
+
+/** A role's id: the same in every answer. */
+function roleId(name: string): string {
+  return createHash('sha256').update(`role|${name}`).digest('hex').slice(0, 32);
+}
+
+/** RFC 6238 with the current step and one either side. */
+function totpValid(secret: string, passcode: string, now: number): boolean {
+  return [-1, 0, 1].some((step) => totp(secret, now + step * 30_000) === passcode);
+}
+
+function vendorTtlSeconds(realm: Realm): number {
+  return Math.min(VENDOR_TOKEN_TTL_SECONDS, realm.options.tokenTtlSeconds);
+}
+
+/** `duration_seconds` of the security-token endpoint: absent (900) or 900 to 86400. */
+function isDuration(value: unknown): value is number | undefined {
+  return value === undefined || (Number.isInteger(value) && (value as number) >= 900 && (value as number) <= 86400);
+}
+
+/** What a temporary access key bought with `token` acts as. */
+function principal(record: TokenRecord): KeyPrincipal {
+  if (record.methods.includes('assume_role')) return { kind: 'agency', id: record.userId };
+  if (record.methods.includes('mapped')) return { kind: 'federated', id: record.userId };
+  return { kind: 'user', id: record.userId };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

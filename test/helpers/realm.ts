@@ -1,6 +1,6 @@
 /** A private realm of the shared test IAM server, with helpers to script it and read its log. */
 import { inject } from 'vitest';
-import type { Fault, LoggedRequest, RealmInfo, RealmOptions } from './iam-server.js';
+import type { Fault, IdpRegistration, LoggedRequest, RealmInfo, RealmOptions } from './iam-server.js';
 
 export interface Realm extends RealmInfo {
   fault(...faults: Fault[]): Promise<void>;
@@ -13,6 +13,8 @@ export interface Realm extends RealmInfo {
   count(method: string, path?: string): Promise<number>;
   expire(token: string): Promise<void>;
   revoke(token: string): Promise<void>;
+  /** Registers an OpenID Connect identity provider for `POST /v3.0/OS-AUTH/id-token/tokens` (`X-Idp-Id: idp.id`). */
+  registerIdp(idp: IdpRegistration): Promise<void>;
 }
 
 async function call(url: string, body?: unknown): Promise<Response> {
@@ -39,6 +41,7 @@ export async function newRealm(options: RealmOptions = {}): Promise<Realm> {
     count: async (method, path = '/v3/auth/tokens') => (await requests()).filter((r) => r.method === method && r.path === path).length,
     expire: async (token) => void (await call(`${info.base}/_tokens`, { token, expire: true })),
     revoke: async (token) => void (await call(`${info.base}/_tokens`, { token, revoke: true })),
+    registerIdp: async (idp) => void (await call(`${info.base}/_idps`, idp)),
   };
 }
 

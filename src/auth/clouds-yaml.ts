@@ -55,6 +55,8 @@ interface RawCloud {
   password?: string;
   secrets: Record<string, string>;
   region?: string;
+  /** `profile`: an openstacksdk vendor profile (`otc`), which gives the IAM URL from the region. */
+  vendor?: string;
   cacert?: string;
   verify?: boolean;
   authType?: string;
@@ -241,6 +243,7 @@ function readEntry(file: YamlFile, name: string): RawCloud | undefined {
   const auth = mappingAt(file.path, entry, 'auth', `${prefix}.auth`) ?? {};
   const region = textAt(file.path, entry, 'region_name', `${prefix}.region_name`);
   const cacert = textAt(file.path, entry, 'cacert', `${prefix}.cacert`);
+  const vendor = textAt(file.path, entry, 'profile', `${prefix}.profile`);
   return withoutUndefined({
     path: file.path,
     auth: readAuth(file.path, auth, `${prefix}.auth`),
@@ -249,6 +252,7 @@ function readEntry(file: YamlFile, name: string): RawCloud | undefined {
       SECRET_KEYS.map((key) => [key, textAt(file.path, auth, key, `${prefix}.auth.${key}`)]).filter((pair): pair is [string, string] => pair[1] !== undefined),
     ),
     region: region === undefined ? undefined : checkText(region, `${prefix}.region_name in ${file.path}`),
+    vendor: vendor === undefined ? undefined : checkText(vendor, `${prefix}.profile in ${file.path}`),
     cacert: resolveCacert(file.path, cacert === undefined ? undefined : checkText(cacert, `${prefix}.cacert in ${file.path}`)),
     verify: verifyAt(file.path, entry, `${prefix}.verify`),
     // auth_plugin is the old name; openstacksdk lets auth_type win over it.
@@ -289,6 +293,7 @@ function toSettings(raw: RawCloud): KeystoneSettings {
     if (value !== undefined) (settings as Record<string, string>)[AUTH_KEYS[key]!] = value;
   }
   if (raw.region !== undefined) settings.region = raw.region;
+  if (raw.vendor !== undefined) settings.vendor = raw.vendor;
   return settings;
 }
 

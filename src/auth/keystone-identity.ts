@@ -1,11 +1,15 @@
 import { UsageError } from '../core/errors.js';
+import { keysFromToken } from '../iam/access-keys.js';
 import { issueToken, revokeToken, tokenAuthBody, validateToken } from '../iam/keystone.js';
+import { iamBase } from '../iam/logintoken.js';
 import { toCachedToken, type AuthMethod } from './method.js';
 import { openstackTokenVariables } from './openstack-variables.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import { layer, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source } from '../core/settings.js';
 import type { DomainRef, KeystoneTarget, Scope, UserRef } from '../core/target.js';
+import type { CachedToken } from '../core/token.js';
 import { withoutUndefined } from '../util/objects.js';
+import { VENDOR } from './vendors.js';
 
 /**
  * What every Keystone v3 method shares: the auth URL, who the user is, and what the token is
@@ -32,6 +36,8 @@ export type KeystoneSettings = Pick<
   | 'systemScope'
   | 'unscoped'
   | 'region'
+  | 'vendor'
+  | 'knownUserId'
 >;
 
 type StringKey = Exclude<keyof KeystoneSettings, 'unscoped'>;
@@ -70,7 +76,10 @@ export const SCOPE_SETTINGS = [
   row('unscoped', { flag: '--unscoped', commands: SCOPE_COMMANDS, help: { login: 'get an unscoped token', 'token renew': 'renew as an unscoped token' } }),
 ] as const;
 
-export const REGION = row('region', { flag: '--region', arg: '<name>', env: ['OS_REGION_NAME'], clouds: 'region_name', commands: ['login'], help: 'region, kept for `export --openstack`' });
+export const REGION = row('region', { flag: '--region', arg: '<name>', env: ['OS_REGION_NAME'], clouds: 'region_name', commands: ['login'], help: 'region: with --vendor it names the IAM; kept for `export --openstack`' });
+
+/** Not a flag: what login learnt (`token.user.id`) for a user given by name, for a later virtual-MFA login. */
+export const KNOWN_USER_ID = row('knownUserId', { arg: '<id>', commands: ['login'], help: "the user id IAM named at the last login (kept for OTC/Huawei virtual MFA, which needs it); OS_USER_ID gives it instead", hidden: true });
 
 /** A TOTP passcode for a second factor (Keystone's multi-factor rules, or the v3totp method). */
 export const PASSCODE: Setting = {
@@ -90,13 +99,13 @@ export const PASSCODE_COMMAND: Setting = {
 };
 
 /** Every setting of a Keystone v3 login but its secret. */
-export const KEYSTONE_SETTINGS: readonly (Setting & { key: keyof KeystoneSettings })[] = [AUTH_URL, ...USER_SETTINGS, ...SCOPE_SETTINGS, REGION];
+export const KEYSTONE_SETTINGS: readonly (Setting & { key: keyof KeystoneSettings })[] = [AUTH_URL, VENDOR as Setting & { key: 'vendor' }, ...USER_SETTINGS, ...SCOPE_SETTINGS, REGION, KNOWN_USER_ID];
 
 const byKey = (key: keyof KeystoneSettings): Setting => KEYSTONE_SETTINGS.find((setting) => setting.key === key)!;
 
 /** The values `resolveKeystone` can find missing; a prompt asks for exactly these. */
 export const MISSING = {
-  authUrl: missingSetting('auth URL', AUTH_URL),
+  authUrl: { what: 'auth URL', flag: '--auth-url (or --vendor with --region)', env: 'OS_AUTH_URL' },
   user: { what: 'user name', flag: '--username or --user-id', env: 'OS_USERNAME or OS_USER_ID' },
   userDomain: missingSetting("user's domain", byKey('userDomain')),
   projectDomain: missingSetting("project's domain", byKey('projectDomain')),
@@ -241,10 +250,28 @@ export function resolveKeystone(layers: readonly Layer<KeystoneSettings>[]): Key
     sources.region = region.source;
   }
 
+  const vendor = pick(layers, 'vendor');
+  if (vendor !== undefined) {
+    settings.vendor = vendor.value;
+    sources.vendor = vendor.source;
+  }
+
   const resolution: KeystoneResolution = { missing, settings, sources };
   if (region !== undefined) resolution.region = region.value;
-  if (missing.length === 0 && authUrl !== undefined && user) resolution.target = { kind: 'keystone', authUrl: authUrl.value, user, scope };
+  if (missing.length === 0 && authUrl !== undefined && user) {
+    const knownUserId = user && 'name' in user ? knownIdOf(layers, user) : undefined;
+    if (knownUserId !== undefined) settings.knownUserId = knownUserId;
+    resolution.target = { kind: 'keystone', authUrl: authUrl.value, user, scope, ...(knownUserId !== undefined ? { knownUserId } : {}) };
+  }
   return resolution;
+}
+
+/** The id a saved profile learnt for this very user (same name and domain), if any. */
+function knownIdOf(layers: readonly Layer<KeystoneSettings>[], user: { name: string; domain: DomainRef }): string | undefined {
+  const saved = layers.find((from) => from.kind === 'profile')?.values;
+  if (!saved?.knownUserId || saved.username !== user.name) return undefined;
+  const sameDomain = 'id' in user.domain ? saved.userDomainId === user.domain.id : saved.userDomain === user.domain.name;
+  return sameDomain ? saved.knownUserId : undefined;
 }
 
 /** Plain values as layers, for callers (and tests) that have no sources to name. */
@@ -293,6 +320,11 @@ export function scopeKey(scope: Scope): unknown[] {
   }
 }
 
+/** What a login of a user named by name learnt for the next: the user's id (virtual MFA needs it). */
+export function rememberUserId(target: { user: UserRef }, token: CachedToken): ProfileSettings {
+  return 'name' in target.user && token.user?.id ? { knownUserId: token.user.id } : {};
+}
+
 /**
  * What a Keystone token got with a user's own factors can do: be validated and revoked, renew
  * (or rescope) from itself with the token method, and serve the OpenStack client as a token.
@@ -307,5 +339,6 @@ export function userTokenCapabilities<T extends { kind: string; authUrl: string;
     },
     rescope: true,
     openstackVariables: openstackTokenVariables,
+    temporaryKeys: (io, target, current, durationSeconds) => keysFromToken(io.http, iamBase(target.authUrl), current.token, durationSeconds),
   };
 }

@@ -1,3 +1,4 @@
+import type { TemporaryKeys } from '../iam/access-keys.js';
 import type { HttpClient } from '../iam/http.js';
 import type { Prompter } from '../io/prompter.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
@@ -27,6 +28,11 @@ export interface SecretInput {
   save?: Setting;
   /** A one-time passcode: asked for through `AuthIO.passcode` (variable, command, prompt), never saved. */
   oneTime?: boolean;
+  /**
+   * The method fetches its credential itself at every sign-in, through `AuthIO` (another
+   * profile's token, a file a CI platform rotates): nothing is asked for, passed in or saved.
+   */
+  selfSupplied?: boolean;
 }
 
 export interface Resolution<T extends Target> {
@@ -55,6 +61,20 @@ export interface AuthIO {
    * this question) where a person can be asked; undefined when there is no way to get one.
    */
   passcode(question: string): Promise<string | undefined>;
+  /** A secret file's content, read now and trimmed (CI platforms rotate such files); never printed. */
+  readSecretFile(path: string, what: string): Promise<string>;
+  /**
+   * A current token of another profile, renewed on the way as `token get` renews (`fresh`: a new
+   * one even if the cached one looks valid, after IAM refused it), with the IAM URL it belongs to.
+   */
+  profileToken(profile: string, options?: { fresh?: boolean }): Promise<ProfileToken>;
+}
+
+export interface ProfileToken {
+  token: CachedToken;
+  /** The Keystone-style IAM base the token works at; undefined for a method without one (OAuth2). */
+  iamUrl: string | undefined;
+  label: string;
 }
 
 export type Validation = { valid: true; info?: TokenInfo } | { valid: false; status: number; message?: string };
@@ -96,6 +116,8 @@ export interface AuthMethod<T extends Target = Target> {
   describe(settings: ProfileSettings): Described;
   /** The login summary: "Logged in to {iam} as {who}, {scope}". */
   summary(target: T, token: CachedToken): { iam: string; who: string; scope: string | undefined };
+  /** What a login learnt that a later one needs (a user's id), saved in the profile with the settings. */
+  remember?(target: T, token: CachedToken): ProfileSettings;
   /** The IAM base a Keystone-style extension (login tokens, access keys) hangs off, if any. */
   iamUrl?(target: T): string;
 
@@ -111,6 +133,8 @@ export interface AuthMethod<T extends Target = Target> {
     rescope?: boolean;
     /** `export --openstack`: the variables the OpenStack client reads (some methods hand it their secret). */
     openstackVariables?(token: CachedToken, region: string | undefined, target: T, secret: string | undefined): Map<string, string>;
+    /** Temporary access keys (AK/SK and a security token) bought with the method's token (OTC, Huawei Cloud). */
+    temporaryKeys?(io: AuthIO, target: T, current: CachedToken, durationSeconds: number): Promise<TemporaryKeys>;
     /** `openstackVariables` wants the secret (the OpenStack client refuses this method's bare token). */
     openstackNeedsSecret?: boolean;
   };

@@ -147,6 +147,18 @@ export function buildProgram(factory: Factory, secrets: SecretRegistry): Command
     )
     .action(run(async () => (await import('../commands/exec.js')).execRun as Action));
 
+  withSettings(program.command('credentials'), 'credentials')
+    .description('print shell code that sets a temporary access key (AK/SK and security token) from the profile\'s token (OTC, Huawei Cloud)')
+    .addHelpText(
+      'after',
+      examples([
+        'eval "$(authctl credentials)"                     # OS_ACCESS_KEY, OS_SECRET_KEY, OS_SECURITY_TOKEN, HUAWEICLOUD_SDK_*',
+        'eval "$(authctl credentials --aws --duration 1h)"   # also AWS_* for S3 clients on OBS',
+        'authctl exec --aksk -- terraform apply',
+      ]),
+    )
+    .action(run(async () => (await import('../commands/credentials.js')).credentialsRun as Action));
+
   const profile = program.command('profile').description('list, show, choose or remove profiles');
   withSettings(profile.command('list'), 'profile list')
     .description('the profiles, which is the default, and the store each uses')

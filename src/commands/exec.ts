@@ -10,6 +10,8 @@ import { checkVariableOptions, variables, type VariableOptions } from '../shell/
 
 export interface ExecOptions extends VariableOptions {
   minTtl?: string;
+  /** With --aksk: the keys' lifetime. */
+  duration?: string;
 }
 
 
@@ -34,9 +36,11 @@ export async function execRun(ctx: Context, opts: ExecOptions, command: { args: 
   checkVariableOptions(opts);
   const [program, ...args] = command.args;
   if (program === undefined) throw new UsageError('no command to run', { hint: 'authctl exec -- COMMAND [ARGS...]' });
-  const { token, resolved, profile } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
+  const minTtlMs = checkMinTtl(ctx.env, opts.minTtl);
+  const { token, resolved, profile } = await cachedOrFresh(ctx, minTtlMs);
+  const keys = opts.aksk ? await (await import('../session/access-keys.js')).cachedOrFreshKeys(ctx, { minTtlMs, ...(opts.duration !== undefined ? { duration: opts.duration } : {}) }) : undefined;
   const secret = opts.openstack && resolved.method.can.openstackNeedsSecret ? (await renewalSecret(ctx, profile, resolved)).secret : undefined;
-  const env = childEnvironment(ctx.env, variables(token, opts, resolved, secret), Boolean(opts.openstack));
+  const env = childEnvironment(ctx.env, variables(token, opts, resolved, secret, keys), Boolean(opts.openstack));
   // At a terminal, Ctrl-C and Ctrl-\ reach the command directly (same process group): forwarding
   // them too would deliver them twice, and many programs take a second Ctrl-C as "quit now".
   const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', ...(ctx.io.stdin.isTTY ? [] : (['SIGINT', 'SIGQUIT'] as const))];

@@ -6,6 +6,8 @@ import { checkVariableOptions, variableNames, variables, type VariableOptions } 
 
 export interface ExportOptions extends VariableOptions {
   minTtl?: string;
+  /** With --aksk: the keys' lifetime. */
+  duration?: string;
   shell?: ShellName;
   unset?: boolean;
 }
@@ -22,7 +24,9 @@ export async function exportRun(ctx: Context, opts: ExportOptions): Promise<void
     ctx.io.stdout.write(renderVariables(shell, new Map(variableNames(opts).map((name) => [name, ''])), true));
     return;
   }
-  const { token, resolved, profile } = await cachedOrFresh(ctx, checkMinTtl(ctx.env, opts.minTtl));
+  const minTtlMs = checkMinTtl(ctx.env, opts.minTtl);
+  const { token, resolved, profile } = await cachedOrFresh(ctx, minTtlMs);
+  const keys = opts.aksk ? await (await import('../session/access-keys.js')).cachedOrFreshKeys(ctx, { minTtlMs, ...(opts.duration !== undefined ? { duration: opts.duration } : {}) }) : undefined;
   const secret = opts.openstack && resolved.method.can.openstackNeedsSecret ? (await renewalSecret(ctx, profile, resolved)).secret : undefined;
-  ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved, secret)));
+  ctx.io.stdout.write(renderVariables(shell, variables(token, opts, resolved, secret, keys)));
 }

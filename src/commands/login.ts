@@ -34,7 +34,7 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   const store = ctx.storeChosenExplicitly ? ctx.storeKind(undefined) : previous?.store;
   // TLS settings given now (flags, environment, a clouds.yaml entry) are kept for renewals.
   const tls = ctx.tlsChosenExplicitly || profile.cloud ? profile.tls : { cacert: previous?.cacert, insecure: previous?.insecure };
-  const saved: ProfileSettings = { ...settings };
+  const saved: ProfileSettings = { ...settings, ...method.remember?.(target, token) };
   if (opts.allowHttp) saved.allowHttp = true;
   if (store !== undefined) saved.store = store;
   if (tls.cacert) saved.cacert = resolvePath(tls.cacert);
@@ -89,8 +89,10 @@ async function loginInputs(ctx: Context, opts: LoginOptions, profile: OpenProfil
   const input = method.secret.setting;
   const missingSecret = missingSetting(method.secret.what, input);
   // A one-time passcode is asked for when it is needed (OS_PASSCODE, AUTHCTL_PASSCODE_COMMAND, a prompt).
-  let secret: string | undefined;
-  if (input.flag && opts[input.key]) secret = await readStdinSecret(ctx.io, input.flag.replace(/^--|-stdin$/g, ''));
+  let secret: string | undefined = method.secret.selfSupplied ? '' : undefined;
+  if (secret !== undefined) {
+    // fetched by the method itself
+  } else if (input.flag && opts[input.key]) secret = await readStdinSecret(ctx.io, input.flag.replace(/^--|-stdin$/g, ''));
   else if (!method.secret.oneTime) secret = fromEnvironment(ctx.env, input) ?? cloudSecret(profile, method);
   if (resolution.missing.length > 0 && !canPrompt(ctx.io)) {
     throw missingError([...resolution.missing, ...(secret === undefined ? [missingSecret] : [])]);

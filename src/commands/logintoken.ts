@@ -8,7 +8,8 @@ import type { Context } from '../session/context.js';
 import { chooseMethod, methodLayers, openProfile } from '../session/profile.js';
 import { SETTINGS } from '../settings/table.js';
 import { cachedOrFresh } from '../session/resolve.js';
-import { createLoginToken, createSecurityToken, iamBase, LOGIN_TOKEN_DURATION, type AccessKey } from '../iam/logintoken.js';
+import { keysFromToken } from '../iam/access-keys.js';
+import { createLoginToken, iamBase, LOGIN_TOKEN_DURATION, type AccessKey } from '../iam/logintoken.js';
 
 export interface LoginTokenOptions {
   accessKey?: string;
@@ -75,7 +76,7 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
     if (!method.iamUrl) throw new UsageError('a login token needs a Keystone user token or an access key', { hint: 'give --access-key' });
     base = iamBase(opts.authUrl ? checkUrl(opts.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp)) : method.iamUrl(target));
     ctx.secrets.add(result.token.token);
-    key = await createSecurityToken(await http(), base, result.token.token);
+    key = await keysFromToken(await http(), base, result.token.token);
   }
   ctx.secrets.add(key.secret);
   ctx.secrets.add(key.securityToken);

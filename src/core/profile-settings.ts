@@ -35,6 +35,16 @@ export interface ProfileSettings {
   /** TLS verification was turned off at login (--insecure): warned about on every request. */
   insecure?: boolean;
   region?: string;
+  /** The user id IAM named at the last login of a user given by name (virtual MFA needs it). */
+  knownUserId?: string;
+  /** Agencies (OTC, Huawei Cloud): the agency, the account that created it, the profile whose token signs, the delegated project. */
+  agency?: string;
+  agencyDomain?: string;
+  agencyDomainId?: string;
+  sourceProfile?: string;
+  delegatedProject?: string;
+  /** A cloud whose IAM URL follows from the region (`otc`, `otc-swiss`, `huaweicloud`). */
+  vendor?: string;
   tokenUrl?: string;
   clientId?: string;
   store?: 'keychain' | 'file';

@@ -19,6 +19,7 @@ export const COMMAND_PATHS = [
   'logintoken',
   'export',
   'exec',
+  'credentials',
   'profile list',
   'profile show',
   'status',

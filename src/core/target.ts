@@ -21,6 +21,11 @@ export interface KeystoneTarget {
   authUrl: string;
   user: UserRef;
   scope: Scope;
+  /**
+   * The user's id when the user is named by name: from the profile's last login. OTC and Huawei
+   * Cloud check a virtual-MFA passcode against it (`totp.user.id`).
+   */
+  knownUserId?: string;
 }
 
 /** How an OAuth2 client proves itself: HTTP Basic (RFC 6749 §2.3.1) or the secret in the form body. */

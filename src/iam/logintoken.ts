@@ -11,11 +11,8 @@ const JSON_UTF8 = { 'content-type': 'application/json;charset=utf8', accept: 'ap
 
 export const LOGIN_TOKEN_DURATION = { min: 600, max: 43200, default: 600 } as const;
 
-export interface AccessKey {
-  access: string;
-  secret: string;
-  securityToken: string;
-}
+export type { AccessKey } from './access-keys.js';
+import type { AccessKey } from './access-keys.js';
 
 /** The IAM base a Keystone v3 auth URL hangs off: `https://iam.example.com/v3` → `https://iam.example.com`. */
 export function iamBase(authUrl: string): string {
@@ -54,24 +51,4 @@ export async function createLoginToken(http: HttpClient, base: string, key: Acce
   const expiresAt = parseIsoTime((details as Record<string, unknown>).expires_at);
   if (expiresAt !== undefined) result.expiresAt = expiresAt;
   return result;
-}
-
-/** A temporary access key and security token from a user token (`POST /v3.0/OS-CREDENTIAL/securitytokens`). */
-export async function createSecurityToken(http: HttpClient, base: string, userToken: string, durationSeconds = 900): Promise<AccessKey> {
-  const url = `${base}/v3.0/OS-CREDENTIAL/securitytokens`;
-  const body = { auth: { identity: { methods: ['token'], token: { id: userToken, duration_seconds: durationSeconds } } } };
-  const response = await http.send({ method: 'POST', url, headers: { ...JSON_UTF8, 'x-auth-token': userToken }, body: JSON.stringify(body) });
-  if (response.status !== 201 && response.status !== 200) {
-    throw responseError(response, {
-      action: `getting a temporary access key from ${base}`,
-      rejectedHint: 'the user token was refused: run `authctl login` again',
-      notFoundHint: 'check the IAM URL: the security-token endpoint is not there',
-    });
-  }
-  const credential = (parseJsonBody(response, new URL(base).origin) as { credential?: Record<string, unknown> } | null)?.credential;
-  const { access, secret, securitytoken } = credential ?? {};
-  if (typeof access !== 'string' || typeof secret !== 'string' || typeof securitytoken !== 'string' || !access || !secret || !securitytoken) {
-    throw new UnreachableError(`${new URL(base).origin} answered without a complete credential (access, secret, securitytoken)`, { hint: 'check that the URL points at the IAM service' });
-  }
-  return { access, secret, securityToken: securitytoken };
 }

@@ -34,6 +34,8 @@ export interface TlsChoice {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_ATTEMPTS = 3;
+/** A token another profile signs with is renewed when less than this is left. */
+const SOURCE_MIN_TTL_MS = 5 * 60 * 1000;
 
 /** One command's run: the Factory's world, the global options, and what they make (reporter, config, stores, HTTP clients). */
 export class Context {
@@ -48,6 +50,8 @@ export class Context {
   readonly #http = new Map<string, Promise<HttpClient>>();
   readonly #stores = new Map<StoreKind, Promise<ChunkedStore>>();
   #plaintextWarned = false;
+  /** The profiles whose tokens are being fetched to sign for another (an agency's source), innermost last. */
+  readonly #signingWith: string[] = [];
   readonly #network: { timeoutMs: number; attempts: number };
 
   constructor(factory: Factory, globals: GlobalOptions, secrets = new SecretRegistry()) {
@@ -222,6 +226,28 @@ export class Context {
         const code = await this.#passcode(question, ask);
         this.secrets.add(code);
         return code;
+      },
+      readSecretFile: async (path, what) => {
+        const { readSecretFile } = await import('../io/secret-file.js');
+        const content = readSecretFile(path, what);
+        this.secrets.add(content);
+        return content;
+      },
+      profileToken: async (name, options = {}) => {
+        validateProfileName(name);
+        if (this.#signingWith.includes(name) || name === (await this.profileName())) {
+          throw new UsageError(`profile ${name} would sign with its own token (${[await this.profileName(), ...this.#signingWith, name].join(' → ')})`, { hint: 'give --source-profile a profile that logs in with its own secret' });
+        }
+        const { cachedOrFresh } = await import('./resolve.js');
+        this.#signingWith.push(name);
+        try {
+          const result = await cachedOrFresh(this, options.fresh ? Number.POSITIVE_INFINITY : SOURCE_MIN_TTL_MS, name);
+          this.secrets.add(result.token.token);
+          const { method, target } = result.resolved;
+          return { token: result.token, iamUrl: method.iamUrl?.(target), label: method.label };
+        } finally {
+          this.#signingWith.pop();
+        }
       },
     };
   }

@@ -8,6 +8,7 @@ import { NoTokenError, UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import { describeMissing, describeSourced, envLayer, fromEnvironment, layer, type Layer, type Source, type Values } from '../core/settings.js';
 import type { Env } from '../io/io.js';
+import { withVendorUrl } from '../auth/vendors.js';
 import type { ProfileSecrets } from '../store/profile-secrets.js';
 import type { Context, TlsChoice } from './context.js';
 
@@ -118,7 +119,7 @@ export function methodLayers(env: Env, profile: Pick<OpenProfile, 'name' | 'sett
   const layers = [flags, environment];
   if (profile.cloud && method.readsCloudsYaml) layers.push(cloudLayer(profile.cloud, layers));
   if (profile.settings && savedMethod(profile.settings) === method) layers.push(layer('profile', profile.settings as Values, `profile ${profile.name}`));
-  return layers;
+  return withVendorUrl(layers);
 }
 
 export interface ResolvedTarget {
@@ -182,6 +183,7 @@ export interface RenewalSecret {
 export async function renewalSecret(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget): Promise<RenewalSecret> {
   const { method } = resolved;
   // A passcode is never saved: a renewal has one only from OS_PASSCODE or AUTHCTL_PASSCODE_COMMAND.
+  if (method.secret.selfSupplied) return { secret: '' };
   if (method.secret.oneTime) return { secret: await (await ctx.authIO(profile.tls, false)).passcode(`Passcode (${method.label}):`) };
   const fromEnv = fromEnvironment(ctx.env, method.secret.setting);
   if (fromEnv !== undefined) return { secret: fromEnv };

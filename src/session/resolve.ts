@@ -19,8 +19,8 @@ export interface TokenResult {
  * Concurrent processes refresh once: the first takes the profile's lock and asks IAM, the
  * others wait for the lock and then find the new token in the store.
  */
-export async function cachedOrFresh(ctx: Context, minTtlMs: number): Promise<TokenResult> {
-  const profile = await openProfile(ctx);
+export async function cachedOrFresh(ctx: Context, minTtlMs: number, profileName?: string): Promise<TokenResult> {
+  const profile = await openProfile(ctx, profileName);
   const resolved = resolveTarget(ctx, profile);
   const { key, method } = resolved;
   const cached = await profile.secrets.readToken();

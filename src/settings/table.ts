@@ -42,7 +42,7 @@ const JSON_HELP: Setting['help'] = {
   status: 'as JSON',
 };
 
-const MIN_TTL: Setting = { key: 'minTtl', flag: '--min-ttl', arg: '<duration>', env: ['AUTHCTL_MIN_TTL'], defaultValue: '5m', commands: ['token get', 'export', 'exec'], help: 'renew when less than this is left' };
+const MIN_TTL: Setting = { key: 'minTtl', flag: '--min-ttl', arg: '<duration>', env: ['AUTHCTL_MIN_TTL'], defaultValue: '5m', commands: ['token get', 'export', 'exec', 'credentials'], help: 'renew when less than this is left' };
 
 export const COMMAND_SETTINGS: readonly Setting[] = [
   { key: 'allowHttp', flag: '--allow-http', saved: 'profile', commands: ['login', 'logintoken'], help: 'allow plain http:// to a host other than loopback' },
@@ -57,10 +57,13 @@ export const COMMAND_SETTINGS: readonly Setting[] = [
   { key: 'secretKeyStdin', flag: '--secret-key-stdin', env: ['AUTHCTL_SECRET_KEY', 'HUAWEICLOUD_SDK_SK'], secret: true, commands: ['logintoken'], help: 'read the secret key from stdin (else the variable, else a prompt)' },
   { key: 'securityTokenStdin', flag: '--security-token-stdin', env: ['AUTHCTL_SECURITY_TOKEN', 'HUAWEICLOUD_SDK_SECURITY_TOKEN'], secret: true, commands: ['logintoken'], help: 'read the security token from stdin (else the variable)' },
   { key: 'duration', flag: '--duration', arg: '<duration>', defaultValue: '600', commands: ['logintoken'], help: 'lifetime, 600 to 43200 seconds or with a unit: 10m, 12h' },
-  { key: 'shell', flag: '--shell', arg: '<shell>', choices: SHELL_NAMES, defaultValue: 'sh', commands: ['export'], help: 'output for this shell or format' },
+  { key: 'shell', flag: '--shell', arg: '<shell>', choices: SHELL_NAMES, defaultValue: 'sh', commands: ['export', 'credentials'], help: 'output for this shell or format' },
   { key: 'var', flag: '--var', arg: '<name>', commands: ['export', 'exec'], help: 'name of the variable (default Token)' },
   { key: 'openstack', flag: '--openstack', commands: ['export', 'exec'], help: 'set what OpenStack clients read (OS_AUTH_TYPE, OS_TOKEN, OS_AUTH_URL, the scope, OS_REGION_NAME)' },
   { key: 'expiry', flag: '--expiry', commands: ['export', 'exec'], help: 'also set <VAR>_EXPIRES_AT (ISO-8601 UTC)' },
+  { key: 'aksk', flag: '--aksk', commands: ['export', 'exec'], help: "also set the profile's temporary access key: OS_ACCESS_KEY, OS_SECRET_KEY, OS_SECURITY_TOKEN and the HUAWEICLOUD_SDK_* names (OTC, Huawei Cloud)" },
+  { key: 'aws', flag: '--aws', commands: ['credentials', 'export', 'exec'], help: 'with the access key: also AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (S3 clients on OBS)' },
+  { key: 'duration', flag: '--duration', arg: '<duration>', defaultValue: '15m', commands: ['credentials', 'export', 'exec'], help: 'lifetime of a new access key: 900 seconds (15m) to 86400 (24h)' },
   { key: 'unset', flag: '--unset', commands: ['export'], help: 'print what removes the variables again' },
   { key: 'check', flag: '--check', commands: ['status'], help: 'ask IAM about each token' },
 ];

@@ -34,7 +34,7 @@ describe('login with a password from the environment, no terminal', () => {
     expect(cached).toMatchObject({ v: 1, token: 'gAAAA-first', expiresAt: NOW + HOUR, issuedAt: NOW, issuer: AUTH_URL, skewMs: 0 });
     expect([...t.store.entries.keys()]).toEqual(['default:token']); // no password saved without --save-password
     expect(JSON.parse(readFileSync(join(t.configDir, 'config.json'), 'utf8'))).toEqual({
-      profiles: { default: { kind: 'keystone', authUrl: AUTH_URL, username: 'alice', userDomain: 'Default', project: 'demo', projectDomain: 'Default' } },
+      profiles: { default: { kind: 'keystone', authUrl: AUTH_URL, username: 'alice', userDomain: 'Default', project: 'demo', projectDomain: 'Default', knownUserId: 'u-alice' } },
     });
     expect(t.opened.map((store) => store.kind)).toEqual(['keychain']);
   });

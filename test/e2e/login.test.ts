@@ -24,7 +24,7 @@ describe.runIf(haveKeyring)('login, token get and export through the OS keychain
 
     const config = readFileSync(join(env.AUTHCTL_CONFIG_DIR!, 'config.json'), 'utf8');
     expect(JSON.parse(config)).toEqual({
-      profiles: { default: { kind: 'keystone', authUrl: realm.authUrl, username: 'alice', userDomain: 'Fiware', project: '/smartcity', projectDomain: 'Fiware' } },
+      profiles: { default: { kind: 'keystone', authUrl: realm.authUrl, username: 'alice', userDomain: 'Fiware', project: '/smartcity', projectDomain: 'Fiware', knownUserId: realm.fixtures.user.id } },
     });
     expect(config).not.toContain(realm.fixtures.user.password);
 
@@ -212,7 +212,7 @@ describe.runIf(haveKeyring)('bad input loses nothing', () => {
     const result = await runCli(['login'], { env: isolatedEnv() });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      'authctl: missing auth URL (--auth-url, env OS_AUTH_URL); user name (--username or --user-id, env OS_USERNAME or OS_USER_ID); password (--password-stdin, env OS_PASSWORD)\n' +
+      'authctl: missing auth URL (--auth-url (or --vendor with --region), env OS_AUTH_URL); user name (--username or --user-id, env OS_USERNAME or OS_USER_ID); password (--password-stdin, env OS_PASSWORD)\n' +
         'hint: give them as flags or environment variables, or run `authctl login` at a terminal to be asked\n',
     );
   });

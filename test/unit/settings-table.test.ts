@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { keyVariableNames } from '../../src/shell/variables.js';
 import { OPENSTACK_NAMES } from '../../src/auth/openstack-variables.js';
 import { AUTH_METHODS } from '../../src/auth/registry.js';
 import { buildProgram } from '../../src/cli/program.js';
@@ -32,6 +33,8 @@ describe('the settings table', () => {
     // Written for the OpenStack client by `export --openstack`, not read.
     const written = new Set<string>(OPENSTACK_NAMES.filter((name) => !known.has(name)));
     written.add('AUTHCTL_VERSION'); // the build's define, not a variable
+    // Written for SDKs and Terraform by `credentials` and `--aksk`.
+    for (const name of keyVariableNames(true)) if (!known.has(name)) written.add(name);
     const unknown = new Set<string>();
     for (const file of sourceFiles(join(ROOT, 'src'))) {
       for (const [name] of readFileSync(file, 'utf8').matchAll(/\b(?:AUTHCTL|OS|HUAWEICLOUD)_[A-Z][A-Z_]*[A-Z]\b/g)) {

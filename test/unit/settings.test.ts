@@ -51,7 +51,7 @@ describe('resolving a Keystone login from flags, environment and profile', () =>
   it('lists everything missing, with flags and variables', () => {
     const resolution = resolveKeystone([{}, {}, {}]);
     expect(resolution.target).toBeUndefined();
-    expect(describeMissing(resolution.missing)).toBe('auth URL (--auth-url, env OS_AUTH_URL); user name (--username or --user-id, env OS_USERNAME or OS_USER_ID)');
+    expect(describeMissing(resolution.missing)).toBe('auth URL (--auth-url (or --vendor with --region), env OS_AUTH_URL); user name (--username or --user-id, env OS_USERNAME or OS_USER_ID)');
     expect(describeMissing(resolveKeystone([{ authUrl: 'https://x/v3', username: 'a' }]).missing)).toBe("user's domain (--user-domain, env OS_USER_DOMAIN_NAME)");
     expect(describeMissing(resolveKeystone([{ authUrl: 'https://x/v3', userId: 'u', project: 'p' }]).missing)).toBe("project's domain (--project-domain, env OS_PROJECT_DOMAIN_NAME)");
   });

@@ -3,6 +3,7 @@ import { checkUrl, layer, missingSetting, pick, sourceOf, type Layer, type Missi
 import { describeUser, type UserRef } from '../../core/target.js';
 import { applicationCredentialPiece, authBody, issueToken, revokeToken, validateToken, type ApplicationCredentialRef } from '../../iam/keystone.js';
 import { AUTH_URL, namesScope, REGION, resolveKeystone, SCOPE_SETTINGS, USER_SETTINGS, userKey, type KeystoneSettings } from '../keystone-identity.js';
+import { VENDOR } from '../vendors.js';
 import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 import { SAVE_SECRET } from './oauth2-client-credentials.js';
 
@@ -68,7 +69,7 @@ export const keystoneApplicationCredential: AuthMethod<ApplicationCredentialTarg
   kind: 'keystone-application-credential',
   label: 'Keystone application credential',
   // The scope rows are here to be refused: the credential carries its scope.
-  settings: [APPLICATION_CREDENTIAL_ID, APPLICATION_CREDENTIAL_NAME, AUTH_URL, ...USER_SETTINGS, ...SCOPE_SETTINGS, REGION, APPLICATION_CREDENTIAL_SECRET, SAVE_SECRET],
+  settings: [APPLICATION_CREDENTIAL_ID, APPLICATION_CREDENTIAL_NAME, AUTH_URL, VENDOR, ...USER_SETTINGS, ...SCOPE_SETTINGS, REGION, APPLICATION_CREDENTIAL_SECRET, SAVE_SECRET],
   names: (values: Values) => values.applicationCredentialId !== undefined || values.applicationCredentialName !== undefined,
   readsCloudsYaml: true,
   authTypes: ['v3applicationcredential', 'applicationcredential'],

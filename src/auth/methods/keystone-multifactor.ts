@@ -2,9 +2,9 @@ import { UsageError } from '../../core/errors.js';
 import { checkUrl, pick, type Layer, type Setting } from '../../core/settings.js';
 import { describeUser, type KeystoneTarget } from '../../core/target.js';
 import { authBody, issueToken, passwordPiece, totpPiece, type AuthPiece } from '../../iam/keystone.js';
-import { KEYSTONE_SETTINGS, PASSCODE, PASSCODE_COMMAND, resolveKeystone, scopeKey, userKey, userTokenCapabilities, type KeystoneSettings } from '../keystone-identity.js';
+import { KEYSTONE_SETTINGS, PASSCODE, PASSCODE_COMMAND, rememberUserId, resolveKeystone, scopeKey, userKey, userTokenCapabilities, type KeystoneSettings } from '../keystone-identity.js';
 import { toCachedToken, type AuthMethod } from '../method.js';
-import { SecondFactorNeededError } from '../second-factor.js';
+import { SecondFactorNeededError, withVirtualMfa } from '../second-factor.js';
 import { keystonePassword, PASSWORD, SAVE_PASSWORD } from './keystone-password.js';
 
 /**
@@ -60,6 +60,9 @@ export const keystoneMultiFactor: AuthMethod<MultiFactorTarget> = {
   scopeKey: (target) => [scopeKey(target.scope)],
 
   async authenticate(io, target, password) {
+    // OTC/Huawei check the passcode against the user's id: send it by id whenever it is known.
+    const userId = 'id' in target.user ? target.user.id : target.knownUserId;
+    if (userId !== undefined && target.methods.length === 2) return toCachedToken(keystoneMultiFactor, target, await withVirtualMfa(io, target, password, userId), target.authUrl);
     const pieces: AuthPiece[] = [];
     if (target.methods.includes('v3password')) pieces.push(passwordPiece(target.user, password));
     if (target.methods.includes('v3totp')) {
@@ -75,5 +78,6 @@ export const keystoneMultiFactor: AuthMethod<MultiFactorTarget> = {
   describe: (settings) => keystonePassword.describe(settings),
   summary: (target, token) => keystonePassword.summary({ ...target, kind: 'keystone' }, token),
   iamUrl: (target) => target.authUrl,
+  remember: rememberUserId,
   can: userTokenCapabilities(() => keystoneMultiFactor),
 };

@@ -1,6 +1,6 @@
 import { checkUrl, type Layer, type Missing, type Setting, type Values } from '../../core/settings.js';
 import { describeScope, describeUser, type KeystoneTarget } from '../../core/target.js';
-import { issueToken, passwordAuthBody, ReceiptRequiredError } from '../../iam/keystone.js';
+import { issueToken, passwordAuthBody, ReceiptRequiredError, VirtualMfaRequiredError } from '../../iam/keystone.js';
 import {
   KEYSTONE_SETTINGS,
   MISSING,
@@ -10,11 +10,12 @@ import {
   resolveKeystone,
   scopeKey,
   userKey,
+  rememberUserId,
   userTokenCapabilities,
   type KeystoneSettings,
 } from '../keystone-identity.js';
 import { toCachedToken, type AuthMethod } from '../method.js';
-import { continueWithPasscode } from '../second-factor.js';
+import { continueWithPasscode, continueWithVirtualMfa } from '../second-factor.js';
 
 /** Keystone v3 `password`: a user (by id, or by name and domain), a password, and a scope. */
 
@@ -63,9 +64,10 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
     try {
       issued = await issueToken(io.http, target.authUrl, passwordAuthBody(target.user, password, target.scope), io.now);
     } catch (error) {
-      // Multi-factor rules: the password was right, and a passcode completes the login.
-      if (!(error instanceof ReceiptRequiredError)) throw error;
-      issued = await continueWithPasscode(io, target.authUrl, target.user, target.scope, error);
+      // Multi-factor rules (Keystone receipts, OTC/Huawei virtual MFA): the password was right, and a passcode completes the login.
+      if (error instanceof ReceiptRequiredError) issued = await continueWithPasscode(io, target.authUrl, target.user, target.scope, error);
+      else if (error instanceof VirtualMfaRequiredError) issued = await continueWithVirtualMfa(io, target, password, error);
+      else throw error;
     }
     return toCachedToken(keystonePassword, target, issued, target.authUrl);
   },
@@ -100,6 +102,7 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
     return { iam: target.authUrl, who, scope };
   },
   iamUrl: (target) => target.authUrl,
+  remember: rememberUserId,
 
   can: userTokenCapabilities(() => keystonePassword),
 };

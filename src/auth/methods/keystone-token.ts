@@ -2,6 +2,7 @@ import { checkUrl, missingSetting, pick, sourceOf, type Layer, type Setting, typ
 import { describeScope, type Scope } from '../../core/target.js';
 import { authBody, issueToken, tokenPiece } from '../../iam/keystone.js';
 import { AUTH_URL, REGION, resolveKeystone, SCOPE_SETTINGS, scopeKey, userTokenCapabilities, type KeystoneSettings } from '../keystone-identity.js';
+import { VENDOR } from '../vendors.js';
 import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 import { SAVE_SECRET } from './oauth2-client-credentials.js';
 
@@ -30,7 +31,7 @@ export const SOURCE_TOKEN: Setting = {
 export const keystoneToken: AuthMethod<TokenTarget> = {
   kind: 'keystone-token',
   label: 'Keystone token',
-  settings: [AUTH_URL, ...SCOPE_SETTINGS, REGION, SOURCE_TOKEN, SAVE_SECRET],
+  settings: [AUTH_URL, VENDOR, ...SCOPE_SETTINGS, REGION, SOURCE_TOKEN, SAVE_SECRET],
   names: () => false,
   readsCloudsYaml: true,
   authTypes: ['v3token', 'token'],
@@ -54,6 +55,8 @@ export const keystoneToken: AuthMethod<TokenTarget> = {
     }
     const region = pick(typed, 'region');
     if (region) settings.region = region.value;
+    const vendor = pick(typed, 'vendor');
+    if (vendor) settings.vendor = vendor.value;
     const missing = authUrl ? scoped.missing.filter((item) => item.what === "project's domain") : [missingSetting('auth URL', AUTH_URL)];
     const resolution: Resolution<TokenTarget> = { missing, settings, sources, ...(region ? { region: region.value } : {}) };
     if (authUrl && scoped.target && missing.length === 0) resolution.target = { kind: 'keystone-token', authUrl: authUrl.value, scope: scoped.target.scope };

@@ -4,6 +4,7 @@ import { layer, missingSetting, pick, sourceOf, type Layer, type Missing, type S
 import type { DomainRef } from '../../core/target.js';
 import { validateToken } from '../../iam/keystone.js';
 import { REGION, SCOPE_SETTINGS } from '../keystone-identity.js';
+import { openstackTokenVariables } from '../openstack-variables.js';
 import { toCachedToken, type AuthIO, type AuthMethod, type Resolution } from '../method.js';
 import { keysThroughAgency } from '../../iam/access-keys.js';
 import { iamBase } from '../../iam/logintoken.js';
@@ -179,6 +180,7 @@ export const agencyAssumeRole: AuthMethod<AgencyTarget> = {
   }),
   can: {
     validate: validateToken,
+    openstackVariables: openstackTokenVariables,
     // Agency keys are bought with the user's own token (§8a), not with the agency token.
     temporaryKeys: async (io, target, _current, durationSeconds) =>
       (await withSourceToken(io, target, (url, token, caller) => keysThroughAgency(io.http, iamBase(url), token, caller, target.agency, durationSeconds))).issued,

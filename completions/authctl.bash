@@ -6,14 +6,14 @@
 __authctl_spec() {
   case $1 in
     '')
-      subs=('login' 'token' 'logout' 'logintoken' 'export' 'exec' 'profile' 'status' 'completion')
+      subs=('login' 'token' 'logout' 'logintoken' 'export' 'exec' 'credentials' 'profile' 'status' 'completion')
       opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'login')
       subs=()
-      opts=('--auth-type' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--password-stdin' '--save-password' '--application-credential-id' '--application-credential-name' '--application-credential-secret-stdin' '--save-secret' '--auth-methods' '--token-stdin' '--oauth2-endpoint' '--oauth2-client-id' '--oauth2-client-secret-stdin' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '--client-secret-stdin' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--auth-type' '--auth-url' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--application-credential-id' '--application-credential-name' '--auth-methods' '--oauth2-endpoint' '--oauth2-client-id' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--auth-type' '--auth-url' '--vendor' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--password-stdin' '--save-password' '--agency' '--agency-domain' '--agency-domain-id' '--source-profile' '--application-credential-id' '--application-credential-name' '--application-credential-secret-stdin' '--save-secret' '--id-token-file' '--idp-id' '--auth-methods' '--token-stdin' '--oauth2-endpoint' '--oauth2-client-id' '--oauth2-client-secret-stdin' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '--client-secret-stdin' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--auth-type' '--auth-url' '--vendor' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--agency' '--agency-domain' '--agency-domain-id' '--source-profile' '--application-credential-id' '--application-credential-name' '--id-token-file' '--idp-id' '--auth-methods' '--oauth2-endpoint' '--oauth2-client-id' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token')
       subs=('get' 'check' 'renew')
@@ -47,14 +47,19 @@ __authctl_spec() {
       nargs=0 ;;
     'export')
       subs=()
-      opts=('--min-ttl' '--shell' '--var' '--openstack' '--expiry' '--unset' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--min-ttl' '--shell' '--var' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--min-ttl' '--shell' '--var' '--openstack' '--expiry' '--aksk' '--aws' '--duration' '--unset' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--min-ttl' '--shell' '--var' '--duration' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'exec')
       subs=()
-      opts=('--min-ttl' '--var' '--openstack' '--expiry' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--min-ttl' '--var' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--min-ttl' '--var' '--openstack' '--expiry' '--aksk' '--aws' '--duration' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--min-ttl' '--var' '--duration' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=-1 ;;
+    'credentials')
+      subs=()
+      opts=('--min-ttl' '--shell' '--aws' '--duration' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--min-ttl' '--shell' '--duration' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      nargs=0 ;;
     'profile')
       subs=('list' 'show' 'use' 'remove')
       opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
@@ -104,6 +109,9 @@ __authctl_values() {
       esac ;;
     'login')
       case $2 in
+        '--vendor') __authctl_add 'otc' 'otc-swiss' 'huaweicloud' ;;
+        '--source-profile') __authctl_files ;;
+        '--id-token-file') __authctl_files ;;
         '--client-auth') __authctl_add 'basic' 'post' ;;
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
@@ -155,6 +163,13 @@ __authctl_values() {
       esac ;;
     'exec')
       case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
+    'credentials')
+      case $2 in
+        '--shell') __authctl_add 'sh' 'bash' 'zsh' 'fish' 'powershell' 'cmd' 'dotenv' 'json' ;;
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
         '--cacert') __authctl_files ;;

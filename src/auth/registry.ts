@@ -2,6 +2,7 @@ import type { ProfileSchema } from '../core/profile-settings.js';
 import type { Setting, Values } from '../core/settings.js';
 import { keyKind, type AuthMethod, type Target } from './method.js';
 import { agencyAssumeRole } from './methods/agency.js';
+import { huaweiIdToken } from './methods/huawei-id-token.js';
 import { keystoneApplicationCredential } from './methods/keystone-application-credential.js';
 import { keystoneMultiFactor } from './methods/keystone-multifactor.js';
 import { keystoneOAuth2 } from './methods/keystone-oauth2.js';
@@ -14,7 +15,7 @@ import { oauth2ClientCredentials } from './methods/oauth2-client-credentials.js'
  * Every way of signing in, in the order they are tried when the values present must decide.
  * A new method is a module under `methods/` and one line here.
  */
-export const AUTH_METHODS: readonly AuthMethod<never>[] = [agencyAssumeRole, keystoneApplicationCredential, keystonePassword, keystoneTotp, keystoneMultiFactor, keystoneToken, keystoneOAuth2, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
+export const AUTH_METHODS: readonly AuthMethod<never>[] = [agencyAssumeRole, keystoneApplicationCredential, huaweiIdToken, keystonePassword, keystoneTotp, keystoneMultiFactor, keystoneToken, keystoneOAuth2, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
 
 /** The default when nothing names a method. */
 export const DEFAULT_METHOD = keystonePassword as unknown as AuthMethod<Target>;

@@ -43,6 +43,9 @@ export interface ProfileSettings {
   agencyDomainId?: string;
   sourceProfile?: string;
   delegatedProject?: string;
+  /** OIDC ID token (OTC, Huawei Cloud): the file holding the ID token (absolute path; never its content), and the identity provider's id. */
+  idTokenFile?: string;
+  idpId?: string;
   /** A cloud whose IAM URL follows from the region (`otc`, `otc-swiss`, `huaweicloud`). */
   vendor?: string;
   tokenUrl?: string;

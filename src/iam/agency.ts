@@ -3,6 +3,7 @@ import type { DomainRef } from '../core/target.js';
 import type { IssuedToken } from '../core/token.js';
 import type { HttpClient } from './http.js';
 import { readTokenResponse, tokensUrl } from './keystone.js';
+import { vendorScopeJson, type VendorScope } from './vendor-scope.js';
 import { responseError, serverMessage } from './response.js';
 
 /**
@@ -18,7 +19,7 @@ export interface AgencyRef {
 }
 
 /** What an agency token is scoped to: a project or the domain of account A; none is a global-services token. */
-export type AgencyScope = { kind: 'project'; id: string } | { kind: 'project'; name: string } | { kind: 'domain'; domain: DomainRef } | { kind: 'unscoped' };
+export type AgencyScope = VendorScope;
 
 const JSON_UTF8 = { 'content-type': 'application/json;charset=utf8', accept: 'application/json' };
 
@@ -26,14 +27,8 @@ export function assumeRole(agency: AgencyRef): Record<string, string> {
   return { ...('id' in agency.domain ? { domain_id: agency.domain.id } : { domain_name: agency.domain.name }), agency_name: agency.name };
 }
 
-export function agencyScopeJson(scope: AgencyScope): Record<string, unknown> | undefined {
-  if (scope.kind === 'unscoped') return undefined;
-  if (scope.kind === 'domain') return { domain: 'id' in scope.domain ? { id: scope.domain.id } : { name: scope.domain.name } };
-  return { project: 'id' in scope ? { id: scope.id } : { name: scope.name } };
-}
-
 export function agencyTokenBody(agency: AgencyRef, scope: AgencyScope): { auth: Record<string, unknown> } {
-  const scopeMember = agencyScopeJson(scope);
+  const scopeMember = vendorScopeJson(scope);
   const identity = { methods: ['assume_role'], assume_role: assumeRole(agency) };
   return { auth: scopeMember ? { identity, scope: scopeMember } : { identity } };
 }

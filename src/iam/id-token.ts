@@ -1,10 +1,10 @@
 import { NoTokenError, RejectedError } from '../core/errors.js';
-import type { DomainRef } from '../core/target.js';
 import { clockSkew, isoTime, type IssuedToken } from '../core/token.js';
 import { fingerprint } from '../io/redact.js';
 import { requireDependency } from '../util/cjs.js';
 import type { HttpClient, HttpResponse } from './http.js';
 import { readTokenResponse } from './keystone.js';
+import { vendorScopeJson, type VendorScope } from './vendor-scope.js';
 import { responseError, serverMessage } from './response.js';
 
 /**
@@ -14,8 +14,6 @@ import { responseError, serverMessage } from './response.js';
  * configuration (issuer, client id, signing keys); authctl only reads `exp` to explain a refusal.
  */
 
-/** What the token is scoped to: a project or a domain, each by id or by name alone; none is an unscoped token. */
-export type IdTokenScope = { kind: 'project'; id: string } | { kind: 'project'; name: string } | { kind: 'domain'; domain: DomainRef } | { kind: 'unscoped' };
 
 export interface IdTokenExchange {
   /** The identity provider's id in IAM. */
@@ -24,7 +22,7 @@ export interface IdTokenExchange {
   idToken: string;
   /** Where it was read from, for messages. */
   file: string;
-  scope: IdTokenScope;
+  scope: VendorScope;
 }
 
 const HEADERS = { 'content-type': 'application/json;charset=utf8', accept: 'application/json' };
@@ -33,14 +31,8 @@ export function idTokenUrl(base: string): string {
   return `${base}/v3.0/OS-AUTH/id-token/tokens`;
 }
 
-export function idTokenScopeJson(scope: IdTokenScope): Record<string, unknown> | undefined {
-  if (scope.kind === 'unscoped') return undefined;
-  if (scope.kind === 'domain') return { domain: 'id' in scope.domain ? { id: scope.domain.id } : { name: scope.domain.name } };
-  return { project: 'id' in scope ? { id: scope.id } : { name: scope.name } };
-}
-
-export function idTokenBody(idToken: string, scope: IdTokenScope): { auth: Record<string, unknown> } {
-  const scopeMember = idTokenScopeJson(scope);
+export function idTokenBody(idToken: string, scope: VendorScope): { auth: Record<string, unknown> } {
+  const scopeMember = vendorScopeJson(scope);
   return { auth: { id_token: { id: idToken }, ...(scopeMember ? { scope: scopeMember } : {}) } };
 }
 

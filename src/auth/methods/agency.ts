@@ -5,6 +5,9 @@ import type { DomainRef } from '../../core/target.js';
 import { validateToken } from '../../iam/keystone.js';
 import { REGION, SCOPE_SETTINGS } from '../keystone-identity.js';
 import { openstackTokenVariables } from '../openstack-variables.js';
+import { describeVendorScope, resolveVendorScope, vendorScopeKey, type VendorScopeValues } from '../vendor-scope.js';
+
+const GLOBAL_SERVICES = 'global services (no project)';
 import { toCachedToken, type AuthIO, type AuthMethod, type Resolution } from '../method.js';
 import { keysThroughAgency } from '../../iam/access-keys.js';
 import { iamBase } from '../../iam/logintoken.js';
@@ -22,18 +25,13 @@ interface AgencyTarget {
   scope: AgencyScope;
 }
 
-type AgencySettings = {
+interface AgencySettings extends VendorScopeValues {
   agency?: string;
   agencyDomain?: string;
   agencyDomainId?: string;
   sourceProfile?: string;
-  delegatedProject?: string;
-  projectId?: string;
-  project?: string;
-  domainId?: string;
-  domain?: string;
   region?: string;
-};
+}
 
 const row = (setting: Omit<Setting, 'saved' | 'commands'>): Setting => ({ saved: 'profile', commands: ['login'], ...setting });
 
@@ -51,25 +49,6 @@ const MISSING = {
   domain: { what: 'the account that created the agency', flag: '--agency-domain or --agency-domain-id', env: 'OS_AGENCY_DOMAIN_NAME or OS_AGENCY_DOMAIN_ID' },
   source: missingSetting('the profile whose token signs for it', SOURCE_PROFILE),
 } satisfies Record<string, Missing>;
-
-/** The scope from the first layer naming one: a project by id, by name (OS_DELEGATED_PROJECT first), or a domain. */
-function scopeOf(layers: readonly Layer<AgencySettings>[], take: (key: keyof AgencySettings, from: Layer<AgencySettings>) => void): AgencyScope {
-  for (const from of layers) {
-    const v = from.values;
-    if (v.projectId !== undefined) return take('projectId', from), { kind: 'project', id: v.projectId };
-    if (v.delegatedProject !== undefined) return take('delegatedProject', from), { kind: 'project', name: v.delegatedProject };
-    if (v.project !== undefined) return take('project', from), { kind: 'project', name: v.project };
-    if (v.domainId !== undefined) return take('domainId', from), { kind: 'domain', domain: { id: v.domainId } };
-    if (v.domain !== undefined) return take('domain', from), { kind: 'domain', domain: { name: v.domain } };
-  }
-  return { kind: 'unscoped' };
-}
-
-function describeScope(scope: AgencyScope): string {
-  if (scope.kind === 'unscoped') return 'global services (no project)';
-  if (scope.kind === 'domain') return 'id' in scope.domain ? `domain id ${scope.domain.id}` : `domain ${scope.domain.name}`;
-  return 'id' in scope ? `project id ${scope.id}` : `project ${scope.name}`;
-}
 
 function domainKey(domain: DomainRef): string[] {
   return 'id' in domain ? ['id', domain.id] : ['name', domain.name];
@@ -113,7 +92,7 @@ export const agencyAssumeRole: AuthMethod<AgencyTarget> = {
 
   resolve(layers: readonly Layer[]): Resolution<AgencyTarget> {
     const typed = layers as readonly Layer<AgencySettings>[];
-    const settings: Record<string, string> = { kind: 'agency' };
+    const settings: Record<string, string | boolean> = { kind: 'agency' };
     const sources: Record<string, Source> = {};
     const take = (key: keyof AgencySettings, from: Layer<AgencySettings>) => {
       settings[key] = from.values[key]!;
@@ -135,7 +114,7 @@ export const agencyAssumeRole: AuthMethod<AgencyTarget> = {
     const source = typed.find((from) => from.values.sourceProfile !== undefined);
     if (source) take('sourceProfile', source);
     else missing.push(MISSING.source);
-    const scope = scopeOf(typed, take);
+    const scope = resolveVendorScope(typed, take);
     const region = pick(typed, 'region');
     if (region) {
       settings.region = region.value;
@@ -148,7 +127,7 @@ export const agencyAssumeRole: AuthMethod<AgencyTarget> = {
   check: (target) => target,
   urls: () => ({}),
   identity: (target) => ['via', target.sourceProfile, domainKey(target.agency.domain), target.agency.name],
-  scopeKey: (target) => [target.scope.kind, ...(target.scope.kind === 'domain' ? domainKey(target.scope.domain) : target.scope.kind === 'project' ? ('id' in target.scope ? ['id', target.scope.id] : ['name', target.scope.name]) : [])],
+  scopeKey: (target) => vendorScopeKey(target.scope),
 
   async authenticate(io, target) {
     const { iamUrl, issued } = await withSourceToken(io, target, (url, token, caller) => issueAgencyToken(io.http, url, token, caller, target.agency, target.scope, io.now));
@@ -169,14 +148,14 @@ export const agencyAssumeRole: AuthMethod<AgencyTarget> = {
     return {
       iam: settings.sourceProfile ? `via profile ${settings.sourceProfile}` : null,
       user: target ? `${describeAgency(target.agency)}, via profile ${target.sourceProfile}` : null,
-      scope: target ? describeScope(target.scope) : null,
+      scope: target ? describeVendorScope(target.scope, GLOBAL_SERVICES) : null,
       region: settings.region ?? null,
     };
   },
   summary: (target, token) => ({
     iam: token.issuer,
     who: `${describeAgency(target.agency)} (${token.user?.name ?? 'agency'}), via profile ${target.sourceProfile}`,
-    scope: token.project ? `project ${token.project.name ?? token.project.id}` : token.domain ? `domain ${token.domain.name ?? token.domain.id}` : describeScope(target.scope),
+    scope: token.project ? `project ${token.project.name ?? token.project.id}` : token.domain ? `domain ${token.domain.name ?? token.domain.id}` : describeVendorScope(target.scope, GLOBAL_SERVICES),
   }),
   can: {
     validate: validateToken,

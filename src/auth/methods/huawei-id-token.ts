@@ -2,7 +2,8 @@ import { resolve as resolvePath } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { checkUrl, layer, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source, type Values } from '../../core/settings.js';
 import { keysFromToken } from '../../iam/access-keys.js';
-import { exchangeIdToken, type IdTokenScope } from '../../iam/id-token.js';
+import { exchangeIdToken } from '../../iam/id-token.js';
+import { describeVendorScope, resolveVendorScope, vendorScopeKey, type VendorScope, type VendorScopeValues } from '../vendor-scope.js';
 import { revokeToken, validateToken } from '../../iam/keystone.js';
 import { iamBase } from '../../iam/logintoken.js';
 import { AUTH_URL, MISSING as KEYSTONE_MISSING, REGION, SCOPE_SETTINGS } from '../keystone-identity.js';
@@ -22,21 +23,16 @@ interface IdTokenTarget {
   idpId: string;
   /** Absolute once checked. */
   idTokenFile: string;
-  scope: IdTokenScope;
+  scope: VendorScope;
 }
 
-type IdTokenSettings = {
+interface IdTokenSettings extends VendorScopeValues {
   authUrl?: string;
   idTokenFile?: string;
   idpId?: string;
-  projectId?: string;
-  project?: string;
-  domainId?: string;
-  domain?: string;
-  unscoped?: boolean;
   region?: string;
   vendor?: string;
-};
+}
 
 export const ID_TOKEN_FILE: Setting = {
   key: 'idTokenFile',
@@ -66,31 +62,6 @@ const MISSING = {
   file: missingSetting('ID token file', ID_TOKEN_FILE),
   idp: missingSetting('identity provider id', IDP_ID),
 } satisfies Record<string, Missing>;
-
-/** The scope from the first layer naming one: a project by id or name (names are unique at OTC and Huawei Cloud), or a domain. */
-function scopeOf(layers: readonly Layer<IdTokenSettings>[], take: (key: keyof IdTokenSettings, from: Layer<IdTokenSettings>) => void): IdTokenScope {
-  for (const from of layers) {
-    const v = from.values;
-    if (v.projectId !== undefined) return take('projectId', from), { kind: 'project', id: v.projectId };
-    if (v.project !== undefined) return take('project', from), { kind: 'project', name: v.project };
-    if (v.domainId !== undefined) return take('domainId', from), { kind: 'domain', domain: { id: v.domainId } };
-    if (v.domain !== undefined) return take('domain', from), { kind: 'domain', domain: { name: v.domain } };
-    if (v.unscoped) return take('unscoped', from), { kind: 'unscoped' };
-  }
-  return { kind: 'unscoped' };
-}
-
-function describeScope(scope: IdTokenScope): string {
-  if (scope.kind === 'unscoped') return 'unscoped';
-  if (scope.kind === 'domain') return 'id' in scope.domain ? `domain id ${scope.domain.id}` : `domain ${scope.domain.name}`;
-  return 'id' in scope ? `project id ${scope.id}` : `project ${scope.name}`;
-}
-
-function scopeKey(scope: IdTokenScope): unknown[] {
-  if (scope.kind === 'unscoped') return ['unscoped'];
-  if (scope.kind === 'domain') return ['domain', 'id' in scope.domain ? ['id', scope.domain.id] : ['name', scope.domain.name]];
-  return ['project', ...('id' in scope ? ['id', scope.id] : ['name', scope.name])];
-}
 
 /** The Go SDK's rule for its two variables: both or neither. One set and the other nowhere is a mistake, not a question. */
 function refuseHalfPair(given: { source: Source } | undefined, other: Setting, setting: Setting): void {
@@ -130,7 +101,7 @@ export const huaweiIdToken: AuthMethod<IdTokenTarget> = {
         sources[key] = found.source;
       }
     }
-    const scope = scopeOf(typed, take);
+    const scope = resolveVendorScope(typed, take);
     const region = pick(typed, 'region');
     const vendor = pick(typed, 'vendor');
     for (const [key, found] of [['region', region], ['vendor', vendor]] as const) {
@@ -146,7 +117,7 @@ export const huaweiIdToken: AuthMethod<IdTokenTarget> = {
   check: (target, allowHttp) => ({ ...target, authUrl: checkUrl(target.authUrl, 'auth URL', '--auth-url', allowHttp), idTokenFile: resolvePath(target.idTokenFile) }),
   urls: (target) => ({ authUrl: target.authUrl, idTokenFile: target.idTokenFile }),
   identity: (target) => [target.authUrl, 'idp', target.idpId, target.idTokenFile],
-  scopeKey: (target) => [scopeKey(target.scope)],
+  scopeKey: (target) => [vendorScopeKey(target.scope)],
 
   async authenticate(io, target) {
     const idToken = await io.readSecretFile(target.idTokenFile, 'the ID token file');
@@ -168,14 +139,14 @@ export const huaweiIdToken: AuthMethod<IdTokenTarget> = {
     return {
       iam: settings.authUrl ?? null,
       user: target ? `ID token from ${target.idTokenFile}, identity provider ${target.idpId}` : null,
-      scope: target ? describeScope(target.scope) : null,
+      scope: target ? describeVendorScope(target.scope) : null,
       region: settings.region ?? null,
     };
   },
   summary: (target, token) => ({
     iam: target.authUrl,
     who: `${token.user?.name ?? 'a federated user'} (identity provider ${target.idpId})`,
-    scope: token.project ? `project ${token.project.name ?? token.project.id}` : token.domain ? `domain ${token.domain.name ?? token.domain.id}` : describeScope(target.scope),
+    scope: token.project ? `project ${token.project.name ?? token.project.id}` : token.domain ? `domain ${token.domain.name ?? token.domain.id}` : describeVendorScope(target.scope),
   }),
   iamUrl: (target) => target.authUrl,
   can: {

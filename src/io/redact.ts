@@ -17,6 +17,11 @@ export function secretForms(secret: string): string[] {
   return [...new Set([secret, json, form, encodeURIComponent(secret), folded, json.replace(/\s+/g, ' ').trim()])];
 }
 
+/** What `oneLine` ends a shortened message with. */
+const ELLIPSIS = '…';
+/** A cut-off secret shorter than this is not told apart from ordinary text. */
+const MIN_CUT_LENGTH = 6;
+
 /**
  * Every secret the process has seen. Whatever authctl writes to stderr passes through `redact`,
  * so even a server that echoes a password back in an error message cannot make authctl print it.
@@ -40,6 +45,18 @@ export class SecretRegistry {
     for (const [form, secret] of this.#forms) {
       if (result.includes(form)) result = result.split(form).join(`<${fingerprint(secret)}>`);
     }
-    return result;
+    return result.includes(ELLIPSIS) ? this.#redactCutSecrets(result) : result;
+  }
+
+  /** A server message shortened to one line (`oneLine`) may end in the first part of a secret it echoed: that part goes too. */
+  #redactCutSecrets(text: string): string {
+    return text.replace(/(\S+)…/g, (whole, word: string) => {
+      for (const [form, secret] of this.#forms) {
+        for (let length = Math.min(word.length, form.length - 1); length >= MIN_CUT_LENGTH; length--) {
+          if (word.endsWith(form.slice(0, length))) return `${word.slice(0, word.length - length)}<${fingerprint(secret)}>…`;
+        }
+      }
+      return whole;
+    });
   }
 }

@@ -32,4 +32,17 @@ describe('SecretRegistry', () => {
     secrets.add('abcdefgh');
     expect(secrets.redact('abcdefgh')).toBe(stand('abcdefgh'));
   });
+
+  it('redacts the first part of a secret that a shortened server message cut off', () => {
+    const secrets = new SecretRegistry();
+    const jwt = `eyJhbGciOiJSUzI1NiJ9.${'a'.repeat(400)}.sig`;
+    secrets.add(jwt);
+    const message = oneLine(`Invalid token ${jwt}`);
+    expect(message.endsWith('…')).toBe(true);
+    const redacted = secrets.redact(`authctl: ${message}`);
+    expect(redacted).toBe(`authctl: Invalid token ${stand(jwt)}…`);
+    expect(redacted).not.toContain('eyJhbGci');
+    // An ordinary shortened word that merely shares a few letters with a secret stays.
+    expect(secrets.redact('a message about eyJhb…')).toBe('a message about eyJhb…');
+  });
 });

@@ -1,9 +1,11 @@
 /**
  * The project's test IAM server: node:http on 127.0.0.1, answering as iam-api.md and keystone.md
  * describe a Keystone v3 (plus the vendor's client-credentials, login-token and security-token
- * endpoints), errors included. Open Telekom Cloud / Huawei Cloud extras (iam-api.md §6-9): password +
- * virtual MFA, agency tokens (`assume_role`), temporary access keys through an agency, and scoped
- * tokens from an OpenID Connect ID token of an identity provider registered with `POST /r/<id>/_idps`.
+ * endpoints), errors included. Open Telekom Cloud / Huawei Cloud extras (iam-api.md §6-10): password +
+ * virtual MFA, agency tokens (`assume_role`), temporary access keys through an agency, scoped
+ * tokens from an OpenID Connect ID token of an identity provider registered with `POST /r/<id>/_idps`,
+ * and Keystone's federation endpoint (§10), which takes that ID token or, for an identity provider
+ * registered with a userinfo endpoint, an access token the server checks there.
  *
  * One server serves a whole test run. Each test creates its own *realm* (`POST /_realms`), an
  * isolated IAM under `/r/<id>` with its own users, tokens, scripted faults and request log, so
@@ -47,15 +49,26 @@ export interface RealmFixtures {
   agency: { id: string; name: string; domain: { id: string; name: string }; project: { id: string; name: string } };
 }
 
-/** An OpenID Connect identity provider, as `POST /r/<id>/_idps` takes it (iam-api.md §9). */
+/**
+ * An OpenID Connect identity provider, as `POST /r/<id>/_idps` takes it (iam-api.md §9, §10). It
+ * needs `signing_key` or `userinfo_endpoint` (or both): how a bearer token is checked.
+ */
 export interface IdpRegistration {
   id: string;
   /** Must equal the ID token's `iss`. */
   idp_url: string;
   /** Must be among the ID token's `aud`. */
   client_id: string;
-  /** A JWKS (`{"keys": [...]}`), as an object or as its JSON text. */
-  signing_key: string | JSONWebKeySet;
+  /** A JWKS (`{"keys": [...]}`), as an object or as its JSON text: ID tokens (RS256) are verified with it. */
+  signing_key?: string | JSONWebKeySet;
+  /**
+   * The federation endpoint (§10) asks this one (`GET`, `Authorization: Bearer TOKEN`) about a bearer
+   * token that is no ID token signed with `signing_key`; a `200` with a `sub` accepts it. Keystone
+   * behind mod_auth_openidc does so with an opaque access token.
+   */
+  userinfo_endpoint?: string;
+  /** The protocol of the federation endpoint's path (default `oidc`). */
+  protocol_id?: string;
 }
 
 export interface RealmInfo {
@@ -132,7 +145,9 @@ type KeyPrincipal = { kind: 'user' | 'agency' | 'federated'; id: string; session
 interface Idp {
   issuer: string;
   clientId: string;
-  keys: ReturnType<typeof createLocalJWKSet>;
+  keys?: ReturnType<typeof createLocalJWKSet>;
+  userinfoEndpoint?: string;
+  protocolId: string;
   group: Entity;
 }
 
@@ -360,10 +375,12 @@ export class IamServer {
       } catch {
         keys = undefined;
       }
-      if (!idp?.id || !idp.idp_url || !idp.client_id || !keys) {
-        return this.#json(res, 400, { error: { code: 400, title: 'Bad Request', message: 'id, idp_url, client_id and signing_key (a JWKS) are required' } });
+      const userinfo = typeof idp?.userinfo_endpoint === 'string' && URL.canParse(idp.userinfo_endpoint) ? idp.userinfo_endpoint : undefined;
+      const protocolId = idp?.protocol_id ?? 'oidc';
+      if (!idp?.id || !idp.idp_url || !idp.client_id || (idp.signing_key !== undefined && !keys) || (idp.userinfo_endpoint !== undefined && !userinfo) || (!keys && !userinfo) || typeof protocolId !== 'string' || !protocolId) {
+        return this.#json(res, 400, { error: { code: 400, title: 'Bad Request', message: 'id, idp_url, client_id and signing_key (a JWKS) or userinfo_endpoint are required' } });
       }
-      realm.idps.set(idp.id, { issuer: idp.idp_url, clientId: idp.client_id, keys, group: { id: id(), name: `${idp.id}-users` } });
+      realm.idps.set(idp.id, { issuer: idp.idp_url, clientId: idp.client_id, keys, userinfoEndpoint: userinfo, protocolId, group: { id: id(), name: `${idp.id}-users` } });
       return this.#json(res, 204, undefined);
     }
     if (path === '/_tokens' && req.method === 'POST') {
@@ -433,6 +450,8 @@ export class IamServer {
     if (path === '/v3.0/OS-AUTH/securitytoken/logintokens' && method === 'POST') return this.#loginToken(realm, headers, body, res, now);
     if (path === '/v3.0/OS-CREDENTIAL/securitytokens' && method === 'POST') return this.#securityToken(realm, headers, body, res, now);
     if (path === '/v3.0/OS-AUTH/id-token/tokens' && method === 'POST') return this.#idToken(realm, headers, body, res, now, catalog);
+    const federation = /^\/v3\/OS-FEDERATION\/identity_providers\/([^/]+)\/protocols\/([^/]+)\/auth$/.exec(path);
+    if (federation && (method === 'POST' || method === 'GET')) return this.#federation(realm, decodeURIComponent(federation[1]!), decodeURIComponent(federation[2]!), headers, res, now);
     if (path === '/v3' && method === 'GET') return this.#json(res, 200, { version: { id: 'v3.14', status: 'stable' } });
     throw new HttpError(404, `The resource could not be found: ${path}`);
   }
@@ -767,20 +786,41 @@ export class IamServer {
     const auth = isObject(request) && isObject(request.auth) ? request.auth : undefined;
     const jwt = auth && isObject(auth.id_token) ? auth.id_token.id : undefined;
     if (!auth || typeof jwt !== 'string' || !jwt || (auth.scope !== undefined && !isObject(auth.scope))) throw vendor.invalid();
-    let subject: string;
-    try {
-      // The realm's clock, no leeway: an ID token is refused from the second its `exp` is reached.
-      const { payload } = await jwtVerify(jwt, idp.keys, { issuer: idp.issuer, audience: idp.clientId, algorithms: ['RS256'], currentDate: new Date(now), clockTolerance: 0, requiredClaims: ['exp', 'sub'] });
-      subject = payload.sub!;
-    } catch {
-      throw vendor.unauthenticated();
-    }
-    // The mapping: every federated user of the realm is `member` of its project and domain.
+    const subject = await verifiedIdToken(idp, jwt, now);
+    if (subject === undefined) throw vendor.unauthenticated();
+    const userId = this.#mapFederatedUser(realm, idpId, subject);
+    const scope = this.#resolveScope(realm, userId, auth.scope as Record<string, unknown> | undefined, { nameAlone: true, denied: vendor.unauthenticated, invalid: vendor.invalid });
+    this.#issueFederated(realm, idpId, idp, userId, scope, res, now, catalog);
+  }
+
+  /**
+   * Unscoped federated token (iam-api.md §10): `Authorization: Bearer TOKEN`, no body; errors are
+   * Keystone-shaped. The bearer is an ID token signed with the IdP's `signing_key` (OTC's style),
+   * or a token its `userinfo_endpoint` accepts (Keystone behind mod_auth_openidc).
+   */
+  async #federation(realm: Realm, idpId: string, protocolId: string, headers: Record<string, string>, res: ServerResponse, now: number): Promise<void> {
+    const idp = realm.idps.get(idpId);
+    if (!idp) throw new HttpError(400, "Request parameter 'idp id' is invalid.");
+    const unauthenticated = () => new HttpError(401, 'The request you have made requires authentication.');
+    if (protocolId !== idp.protocolId) throw unauthenticated();
+    const bearer = /^Bearer +(\S+)$/i.exec(headers.authorization ?? '')?.[1];
+    if (!bearer) throw unauthenticated();
+    const subject = (await verifiedIdToken(idp, bearer, now)) ?? (await userinfoSubject(idp, bearer));
+    if (subject === undefined) throw unauthenticated();
+    this.#issueFederated(realm, idpId, idp, this.#mapFederatedUser(realm, idpId, subject), {}, res, now, true);
+  }
+
+  /** The mapping: an IdP's subject is one federated user, `member` of the realm's project and domain. */
+  #mapFederatedUser(realm: Realm, idpId: string, subject: string): string {
     const userId = createHash('sha256').update(`${idpId}|${subject}`).digest('hex').slice(0, 32);
     const { domain, project } = realm.fixtures;
     realm.roles.set(`${userId}|project:${project.id}`, ['member']);
     realm.roles.set(`${userId}|domain:${domain.id}`, ['member']);
-    const scope = this.#resolveScope(realm, userId, auth.scope as Record<string, unknown> | undefined, { nameAlone: true, denied: vendor.unauthenticated, invalid: vendor.invalid });
+    return userId;
+  }
+
+  #issueFederated(realm: Realm, idpId: string, idp: Idp, userId: string, scope: TokenRecord['scope'], res: ServerResponse, now: number, catalog: boolean): void {
+    const { domain } = realm.fixtures;
     const token = this.#newToken(realm);
     const record: TokenRecord = {
       userId,
@@ -790,7 +830,7 @@ export class IamServer {
       expiresAt: now + vendorTtlSeconds(realm) * 1000,
       revoked: false,
       user: {
-        'OS-FEDERATION': { identity_provider: { id: idpId }, protocol: { id: 'oidc' }, groups: [{ id: idp.group.id, name: idp.group.name }] },
+        'OS-FEDERATION': { identity_provider: { id: idpId }, protocol: { id: idp.protocolId }, groups: [{ id: idp.group.id, name: idp.group.name }] },
         domain: { id: domain.id, name: domain.name },
         id: userId,
         name: 'FederationUser',
@@ -798,6 +838,31 @@ export class IamServer {
     };
     realm.tokens.set(token, record);
     this.#json(res, 201, this.#tokenBody(realm, record, catalog), { 'X-Subject-Token': token });
+  }
+}
+
+/** The `sub` of an ID token the IdP signed (iss, aud, exp checked), if it is one. */
+async function verifiedIdToken(idp: Idp, jwt: string, now: number): Promise<string | undefined> {
+  if (!idp.keys) return undefined;
+  try {
+    // The realm's clock, no leeway: an ID token is refused from the second its `exp` is reached.
+    const { payload } = await jwtVerify(jwt, idp.keys, { issuer: idp.issuer, audience: idp.clientId, algorithms: ['RS256'], currentDate: new Date(now), clockTolerance: 0, requiredClaims: ['exp', 'sub'] });
+    return payload.sub;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `sub` the IdP's userinfo endpoint answers for a bearer token, if it accepts it. */
+async function userinfoSubject(idp: Idp, token: string): Promise<string | undefined> {
+  if (!idp.userinfoEndpoint) return undefined;
+  try {
+    const response = await fetch(idp.userinfoEndpoint, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+    if (response.status !== 200) return undefined;
+    const claims = (await response.json()) as unknown;
+    return isObject(claims) && typeof claims.sub === 'string' && claims.sub ? claims.sub : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,7 +13,10 @@ export interface Realm extends RealmInfo {
   count(method: string, path?: string): Promise<number>;
   expire(token: string): Promise<void>;
   revoke(token: string): Promise<void>;
-  /** Registers an OpenID Connect identity provider for `POST /v3.0/OS-AUTH/id-token/tokens` (`X-Idp-Id: idp.id`). */
+  /**
+   * Registers an OpenID Connect identity provider for `POST /v3.0/OS-AUTH/id-token/tokens` (`X-Idp-Id: idp.id`)
+   * and `POST /v3/OS-FEDERATION/identity_providers/{idp.id}/protocols/{idp.protocol_id ?? 'oidc'}/auth`.
+   */
   registerIdp(idp: IdpRegistration): Promise<void>;
 }
 

@@ -1,7 +1,9 @@
 /**
- * The test IAM server's Open Telekom Cloud / Huawei Cloud emulation (iam-api.md §6-9), driven
- * directly over HTTP: password + virtual MFA, agency tokens, temporary access keys, ID tokens.
+ * The test IAM server's Open Telekom Cloud / Huawei Cloud emulation (iam-api.md §6-10), driven
+ * directly over HTTP: password + virtual MFA, agency tokens, temporary access keys, ID tokens, federation.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIamServer, type IamServer, type RealmInfo, type RealmOptions } from '../helpers/iam-server.js';
@@ -481,5 +483,173 @@ describe('ID-token exchange (§9)', () => {
     const answer = await post(`${shared.base}${ID_TOKENS}`, { auth: { id_token: { id: await jwt() } } }, { 'x-idp-id': 'gitlab' });
     expect(answer.status).toBe(201);
     expect(answer.body.token.user['OS-FEDERATION'].identity_provider).toEqual({ id: 'gitlab' });
+  });
+});
+
+describe('federation endpoint (§10)', () => {
+  const ISSUER = 'https://idp.example.com';
+  const CLIENT = 'cli-public';
+  const GOOD_ACCESS_TOKEN = 'opaque-access-token-of-dora';
+  let privateKey: CryptoKey;
+  let jwk: JWK;
+  let userinfo: Server;
+  let userinfoUrl: string;
+  const userinfoCalls: { method: string; authorization: string | undefined }[] = [];
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256');
+    privateKey = pair.privateKey;
+    jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    // The identity provider's userinfo endpoint: one access token is valid.
+    userinfo = createServer((req, res) => {
+      userinfoCalls.push({ method: req.method ?? '', authorization: req.headers.authorization });
+      if (req.headers.authorization === `Bearer ${GOOD_ACCESS_TOKEN}`) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: 'dora' }));
+      else res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+    });
+    await new Promise<void>((resolve) => userinfo.listen(0, '127.0.0.1', resolve));
+    userinfoUrl = `http://127.0.0.1:${(userinfo.address() as AddressInfo).port}/me`;
+  });
+  afterAll(async () => {
+    userinfo.closeAllConnections();
+    await new Promise<void>((resolve) => userinfo.close(() => resolve()));
+  });
+
+  const idToken = (claims: { aud?: string; exp?: number; sub?: string } = {}) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(claims.aud ?? CLIENT)
+      .setSubject(claims.sub ?? 'dora')
+      .setIssuedAt()
+      .setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 600)
+      .sign(privateKey);
+
+  async function federationRealm(registration: Record<string, unknown>): Promise<RealmInfo> {
+    const r = realm();
+    const registered = await control(r, '/_idps', { id: 'corp', idp_url: ISSUER, client_id: CLIENT, ...registration });
+    expect(registered.status).toBe(204);
+    return r;
+  }
+
+  const federate = (r: RealmInfo, bearer: string | undefined, idp = 'corp', protocol = 'oidc', headers: Record<string, string> = {}) =>
+    send('POST', `${r.base}/v3/OS-FEDERATION/identity_providers/${idp}/protocols/${protocol}/auth`, undefined, { ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }), ...headers });
+
+  const rescope = (r: RealmInfo, token: string, scope: unknown) => post(tokens(r), { auth: { identity: { methods: ['token'], token: { id: token } }, scope } });
+
+  const unscopedBody = (r: RealmInfo, protocol = 'oidc') => ({
+    token: {
+      methods: ['mapped'],
+      issued_at: expect.stringMatching(ISO),
+      expires_at: expect.stringMatching(ISO),
+      audit_ids: [expect.any(String)],
+      user: {
+        'OS-FEDERATION': { identity_provider: { id: 'corp' }, protocol: { id: protocol }, groups: [{ id: expect.any(String), name: expect.any(String) }] },
+        domain: r.fixtures.domain,
+        id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        name: 'FederationUser',
+      },
+    },
+  });
+
+  it('takes an ID token signed with signing_key: an unscoped token that the token method scopes to the project', async () => {
+    const r = await federationRealm({ signing_key: { keys: [jwk] } });
+    const { domain, project } = r.fixtures;
+    const answer = await federate(r, await idToken());
+    expect(answer.status).toBe(201);
+    expect(answer.headers.get('x-request-id')).toBeNull();
+    const unscoped = answer.headers.get('x-subject-token')!;
+    expect(unscoped).toMatch(/^gAAAAA/);
+    expect(answer.body).toEqual(unscopedBody(r));
+
+    // Keystone's next step (§10): the token method with a scope; the federated user is member of /smartcity.
+    for (const scope of [{ project: { id: project.id } }, { project: { name: project.name, domain: { name: domain.name } } }]) {
+      const scoped = await rescope(r, unscoped, scope);
+      expect(scoped.status).toBe(201);
+      expect(scoped.body.token).toMatchObject({
+        methods: ['mapped', 'token'],
+        user: { id: answer.body.token.user.id, name: 'FederationUser', 'OS-FEDERATION': { identity_provider: { id: 'corp' } } },
+        project: { ...project, domain },
+        roles: [{ id: expect.any(String), name: 'member' }],
+        catalog: [],
+      });
+      expect(scoped.body.token.expires_at).toBe(answer.body.token.expires_at);
+      const token = scoped.headers.get('x-subject-token')!;
+      const got = await send('GET', tokens(r), undefined, { 'x-auth-token': token, 'x-subject-token': token });
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual(scoped.body);
+      expect((await fetch(tokens(r), { method: 'HEAD', headers: { 'x-auth-token': token, 'x-subject-token': token } })).status).toBe(200);
+    }
+    const noRole = await rescope(r, unscoped, { project: { id: r.fixtures.otherProject.id } });
+    expect(noRole.status).toBe(401);
+
+    // The unscoped token validates too; the same subject through §9 is the same user.
+    const head = await fetch(tokens(r), { method: 'HEAD', headers: { 'x-auth-token': unscoped, 'x-subject-token': unscoped } });
+    expect(head.status).toBe(200);
+    const viaIdToken = await post(`${r.base}${ID_TOKENS}`, { auth: { id_token: { id: await idToken() } } }, { 'x-idp-id': 'corp' });
+    expect(viaIdToken.body.token.user.id).toBe(answer.body.token.user.id);
+  });
+
+  it('takes an opaque access token that the userinfo endpoint accepts (GET, the bearer), its sub the subject', async () => {
+    const r = await federationRealm({ userinfo_endpoint: userinfoUrl });
+    userinfoCalls.length = 0;
+    const answer = await federate(r, GOOD_ACCESS_TOKEN);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toEqual(unscopedBody(r));
+    expect(userinfoCalls).toEqual([{ method: 'GET', authorization: `Bearer ${GOOD_ACCESS_TOKEN}` }]);
+    const scoped = await rescope(r, answer.headers.get('x-subject-token')!, { project: { id: r.fixtures.project.id } });
+    expect(scoped.status).toBe(201);
+    expect(scoped.body.token.roles).toEqual([{ id: expect.any(String), name: 'member' }]);
+    // An ID token of `dora` would have been the same user.
+    const both = await federationRealm({ signing_key: { keys: [jwk] }, userinfo_endpoint: userinfoUrl });
+    const [viaUserinfo, viaJwt] = [await federate(both, GOOD_ACCESS_TOKEN), await federate(both, await idToken())];
+    expect(viaUserinfo.body.token.user.id).toBe(viaJwt.body.token.user.id);
+  });
+
+  it('answers an unknown identity provider with 400, Keystone-shaped', async () => {
+    const r = await federationRealm({ signing_key: { keys: [jwk] } });
+    const answer = await federate(r, await idToken(), 'nope');
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual(keystoneError(400, 'Bad Request', "Request parameter 'idp id' is invalid."));
+  });
+
+  it('answers a missing or foreign bearer, a bad ID token, a refused access token or another protocol with 401', async () => {
+    const r = await federationRealm({ signing_key: { keys: [jwk] }, userinfo_endpoint: userinfoUrl });
+    const good = await idToken();
+    const answers = [
+      await federate(r, undefined),
+      await federate(r, undefined, 'corp', 'oidc', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }),
+      await federate(r, await idToken({ exp: Math.floor(Date.now() / 1000) - 1 })),
+      await federate(r, await idToken({ aud: 'someone-else' })),
+      await federate(r, 'not-an-access-token'),
+      await federate(r, good, 'corp', 'saml2'),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      expect(answer.body).toEqual(keystoneError(401, 'Unauthorized', 'The request you have made requires authentication.'));
+      expect(answer.headers.get('www-authenticate')).toBe(`Keystone uri="${r.base}/v3"`);
+    }
+    expect((await federate(r, good)).status).toBe(201);
+  });
+
+  it('uses the registered protocol_id; registering needs signing_key or userinfo_endpoint', async () => {
+    const r = await federationRealm({ userinfo_endpoint: userinfoUrl, protocol_id: 'openid' });
+    const answer = await federate(r, GOOD_ACCESS_TOKEN, 'corp', 'openid');
+    expect(answer.status).toBe(201);
+    expect(answer.body).toEqual(unscopedBody(r, 'openid'));
+    expect((await federate(r, GOOD_ACCESS_TOKEN)).status).toBe(401);
+
+    const plain = realm();
+    for (const registration of [{}, { userinfo_endpoint: 'not a url' }, { signing_key: '{broken' }]) {
+      const refused = await control(plain, '/_idps', { id: 'corp', idp_url: ISSUER, client_id: CLIENT, ...registration });
+      expect(refused.status).toBe(400);
+    }
+  });
+
+  it("registers a userinfo identity provider through the realm client's registerIdp", async () => {
+    const shared = await newSharedRealm();
+    await shared.registerIdp({ id: 'corp', idp_url: ISSUER, client_id: CLIENT, userinfo_endpoint: userinfoUrl });
+    const answer = await federate(shared, GOOD_ACCESS_TOKEN);
+    expect(answer.status).toBe(201);
+    expect(answer.body.token.user['OS-FEDERATION']).toMatchObject({ identity_provider: { id: 'corp' }, protocol: { id: 'oidc' } });
   });
 });

@@ -12,8 +12,8 @@ __authctl_spec() {
       nargs=0 ;;
     'login')
       subs=()
-      opts=('--auth-type' '--auth-url' '--vendor' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--password-stdin' '--save-password' '--agency' '--agency-domain' '--agency-domain-id' '--source-profile' '--application-credential-id' '--application-credential-name' '--application-credential-secret-stdin' '--save-secret' '--id-token-file' '--idp-id' '--auth-methods' '--token-stdin' '--oauth2-endpoint' '--oauth2-client-id' '--oauth2-client-secret-stdin' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '--client-secret-stdin' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
-      vopts=('--auth-type' '--auth-url' '--vendor' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--agency' '--agency-domain' '--agency-domain-id' '--source-profile' '--application-credential-id' '--application-credential-name' '--id-token-file' '--idp-id' '--auth-methods' '--oauth2-endpoint' '--oauth2-client-id' '--client-id' '--token-url' '--client-auth' '--scope' '--audience' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      opts=('--auth-type' '--auth-url' '--vendor' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--unscoped' '--region' '--password-stdin' '--save-password' '--agency' '--agency-domain' '--agency-domain-id' '--source-profile' '--application-credential-id' '--application-credential-name' '--application-credential-secret-stdin' '--save-secret' '--id-token-file' '--idp-id' '--auth-methods' '--token-stdin' '--oauth2-endpoint' '--oauth2-client-id' '--oauth2-client-secret-stdin' '--oidc-issuer' '--client-id' '--client-auth' '--grant' '--device' '--scope' '--login-timeout' '--no-browser' '--client-secret-stdin' '--token-url' '--audience' '--allow-http' '--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('--auth-type' '--auth-url' '--vendor' '--username' '--user-id' '--user-domain' '--user-domain-id' '--project-id' '--project' '--project-domain' '--project-domain-id' '--domain' '--domain-id' '--trust-id' '--system-scope' '--region' '--agency' '--agency-domain' '--agency-domain-id' '--source-profile' '--application-credential-id' '--application-credential-name' '--id-token-file' '--idp-id' '--auth-methods' '--oauth2-endpoint' '--oauth2-client-id' '--oidc-issuer' '--client-id' '--client-auth' '--grant' '--scope' '--login-timeout' '--token-url' '--audience' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'token')
       subs=('get' 'check' 'renew')
@@ -113,6 +113,7 @@ __authctl_values() {
         '--source-profile') __authctl_files ;;
         '--id-token-file') __authctl_files ;;
         '--client-auth') __authctl_add 'basic' 'post' ;;
+        '--grant') __authctl_add 'code' 'device' 'client-credentials' ;;
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
         '--cacert') __authctl_files ;;
@@ -125,7 +126,7 @@ __authctl_values() {
       esac ;;
     'token get')
       case $2 in
-        '--output') __authctl_add 'token' 'json' 'exec-credential' ;;
+        '--output') __authctl_add 'token' 'json' 'exec-credential' 'id-token' ;;
         '-p'|'--profile') __authctl_profiles ;;
         '--store') __authctl_add 'keychain' 'file' ;;
         '--cacert') __authctl_files ;;

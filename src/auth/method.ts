@@ -1,5 +1,6 @@
 import type { TemporaryKeys } from '../iam/access-keys.js';
 import type { HttpClient } from '../iam/http.js';
+import type { LoopbackRedirect } from '../io/loopback.js';
 import type { Prompter } from '../io/prompter.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import type { Layer, Missing, Setting, Source, Values } from '../core/settings.js';
@@ -33,6 +34,8 @@ export interface SecretInput {
    * profile's token, a file a CI platform rotates): nothing is asked for, passed in or saved.
    */
   selfSupplied?: boolean;
+  /** A public client has none: no secret is fine, nothing is asked for, and renewals go on without one. */
+  optional?: boolean;
 }
 
 export interface Resolution<T extends Target> {
@@ -68,6 +71,25 @@ export interface AuthIO {
    * one even if the cached one looks valid, after IAM refused it), with the IAM URL it belongs to.
    */
   profileToken(profile: string, options?: { fresh?: boolean }): Promise<ProfileToken>;
+  /** The profile's store entry `role` (a refresh token the method keeps itself), if any. */
+  readSaved(role: string): Promise<string | undefined>;
+  /** Keeps `value` as the profile's entry `role` at once (a rotated refresh token must not be lost). */
+  keep(role: string, value: string): Promise<void>;
+  /** A person who can finish a sign-in elsewhere (a browser, a second device); absent in silent renewals. */
+  person?: PersonIO;
+  /** Waits (device-flow polling), on the injected clock. */
+  sleep(ms: number): Promise<void>;
+}
+
+export interface PersonIO {
+  /** A line for the person, on stderr. */
+  tell(line: string): void;
+  /** Whether a browser can be opened here ($BROWSER, a display; macOS, Windows). */
+  canOpenBrowser: boolean;
+  openBrowser(url: string): Promise<boolean>;
+  listen(): Promise<LoopbackRedirect>;
+  /** `work`, bounded by `timeoutMs` (exit 3, saying that `what` did not finish in time) and by Ctrl-C (exit 130). */
+  waitFor<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T>;
 }
 
 export interface ProfileToken {

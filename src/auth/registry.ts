@@ -10,12 +10,13 @@ import { keystonePassword } from './methods/keystone-password.js';
 import { keystoneToken } from './methods/keystone-token.js';
 import { keystoneTotp } from './methods/keystone-totp.js';
 import { oauth2ClientCredentials } from './methods/oauth2-client-credentials.js';
+import { openIdConnect } from './methods/oidc.js';
 
 /**
  * Every way of signing in, in the order they are tried when the values present must decide.
  * A new method is a module under `methods/` and one line here.
  */
-export const AUTH_METHODS: readonly AuthMethod<never>[] = [agencyAssumeRole, keystoneApplicationCredential, huaweiIdToken, keystonePassword, keystoneTotp, keystoneMultiFactor, keystoneToken, keystoneOAuth2, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
+export const AUTH_METHODS: readonly AuthMethod<never>[] = [agencyAssumeRole, keystoneApplicationCredential, huaweiIdToken, keystonePassword, keystoneTotp, keystoneMultiFactor, keystoneToken, keystoneOAuth2, openIdConnect, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
 
 /** The default when nothing names a method. */
 export const DEFAULT_METHOD = keystonePassword as unknown as AuthMethod<Target>;

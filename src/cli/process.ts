@@ -1,3 +1,4 @@
+import { CancelledError } from '../core/errors.js';
 import { writeSync } from 'node:fs';
 import { terminalPrompter } from '../io/prompter.js';
 import type { OutputStream } from '../io/io.js';
@@ -77,6 +78,33 @@ export function processFactory(): Factory {
         });
         child.stderr?.pipe(process.stderr);
       });
+    },
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    async openBrowser(url) {
+      const { spawn } = process.getBuiltinModule('node:child_process');
+      const { browserCommand } = await import('../io/browser.js');
+      const [program, args] = browserCommand(url, process.env, process.platform);
+      return new Promise<boolean>((resolve) => {
+        const child = spawn(program, args, { stdio: 'ignore', detached: true });
+        child.once('error', () => resolve(false));
+        child.once('spawn', () => {
+          child.unref();
+          resolve(true);
+        });
+      });
+    },
+    async untilInterrupted(work) {
+      let onSignal!: () => void;
+      const interrupted = new Promise<never>((_, reject) => {
+        onSignal = () => reject(new CancelledError('interrupted (Ctrl-C); nothing was stored'));
+      });
+      interrupted.catch(() => {});
+      process.once('SIGINT', onSignal);
+      try {
+        return await work(interrupted);
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
     },
   };
 }

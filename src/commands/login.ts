@@ -28,7 +28,7 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
   refuseOtherMethodsSecrets(method, opts);
   const { target, secret, settings } = await loginInputs(ctx, opts, profile, method, flags);
   ctx.secrets.add(secret);
-  const token = await method.authenticate(await ctx.authIO(profile.tls, true), target, secret);
+  const token = await method.authenticate(await ctx.authIO(profile, true), target, secret);
 
   const previous = profile.settings;
   const store = ctx.storeChosenExplicitly ? ctx.storeKind(undefined) : previous?.store;
@@ -108,8 +108,9 @@ async function loginInputs(ctx: Context, opts: LoginOptions, profile: OpenProfil
   const target = method.check(resolution.target!, allowHttp);
   debugSources(ctx, method, resolution.settings, resolution.sources);
   const settings: ProfileSettings = { ...resolution.settings, ...method.urls(target) };
-  if (method.secret.oneTime) secret ??= await (await ctx.authIO(profile.tls, true)).passcode(method.secretPrompt(target));
+  if (method.secret.oneTime) secret ??= await (await ctx.authIO(profile, true)).passcode(method.secretPrompt(target));
   else secret ??= (await savedSecret(profile, method, target)).secret;
+  if (secret === undefined && method.secret.optional) secret = '';
   if (secret === undefined) {
     if (!canPrompt(ctx.io)) throw missingError([missingSecret]);
     secret = await ctx.prompter().password(method.secretPrompt(target));

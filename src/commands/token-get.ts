@@ -32,6 +32,9 @@ export function formatToken(token: CachedToken, profile: string, output: TokenOu
       return `${JSON.stringify(tokenJson(token, profile, true), null, 2)}\n`;
     case 'exec-credential':
       return `${JSON.stringify(execCredential(token))}\n`;
+    case 'id-token':
+      if (!token.idToken) throw new UsageError(`profile ${profile} holds no ID token`, { hint: 'only an OpenID Connect sign-in with the openid scope has one (authctl login --oidc-issuer ...)' });
+      return `${token.idToken}\n`;
   }
 }
 

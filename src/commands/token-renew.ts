@@ -40,7 +40,7 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
   const { secret } = await renewalSecret(ctx, profile, resolved);
   if (secret !== undefined) ctx.secrets.add(secret);
   const token = await ctx.withRefreshLock(profile.name, async () => {
-    const renewed = secret !== undefined ? await method.authenticate(await ctx.authIO(profile.tls, true), target, secret) : await fromCurrentToken(ctx, profile, resolved, await profile.secrets.readToken());
+    const renewed = secret !== undefined ? await method.authenticate(await ctx.authIO(profile, true), target, secret) : await fromCurrentToken(ctx, profile, resolved, await profile.secrets.readToken());
     await profile.secrets.writeToken(renewed);
     return renewed;
   });
@@ -67,7 +67,7 @@ async function fromCurrentToken(ctx: Context, profile: OpenProfile, resolved: Re
   if (!current || !sameIdentity(method, target, current.key)) throw new NoTokenError(`no ${secret.what} and no current token to renew profile ${profile.name} from`, { hint: `run \`authctl login\`; or ${how}` });
   if (isExpired(current, ctx.now())) throw new NoTokenError(`the token of profile ${profile.name} has expired and there is no ${secret.what} to renew it`, { hint: `run \`authctl login\`; or ${how}` });
   ctx.secrets.add(current.token);
-  const renewed = await renew(await ctx.authIO(profile.tls, true), target, current);
+  const renewed = await renew(await ctx.authIO(profile, true), target, current);
   if (renewed.expiresAt <= current.expiresAt) {
     ctx.reporter.warn(`renewed from the current token, so the expiry did not move (still ${isoTime(renewed.expiresAt)}): Keystone never extends a token's lifetime`);
     ctx.reporter.info(`  for a full lifetime: ${how}`);

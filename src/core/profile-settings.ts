@@ -48,6 +48,9 @@ export interface ProfileSettings {
   idpId?: string;
   /** A cloud whose IAM URL follows from the region (`otc`, `otc-swiss`, `huaweicloud`). */
   vendor?: string;
+  /** OpenID Connect: the provider's issuer, and the grant chosen with --grant. */
+  oidcIssuer?: string;
+  grant?: string;
   tokenUrl?: string;
   clientId?: string;
   store?: 'keychain' | 'file';

@@ -63,7 +63,8 @@ export function settingsFor(settings: readonly Setting[], path: CommandPath): Se
 
 /** `--auth-url` → `authUrl`, as commander names option values. */
 export function flagKey(flag: string): string {
-  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+  // commander: `--no-browser` sets `browser` to false (and true when not given).
+  return flag.replace(/^--(no-)?/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +115,8 @@ export function flagLayer<V extends object = Values>(opts: Record<string, unknow
     if (value === undefined || setting.flag === undefined || setting.secret) continue;
     if (typeof value === 'string') values[setting.key] = checkText(value, setting.flag);
     else if (value === true) values[setting.key] = true;
+    else if (value === false && setting.flag.startsWith('--no-')) values[setting.key] = false;
+    else continue;
     flags.set(setting.key, setting.flag);
   }
   return layer('flag', values as V, (key) => flags.get(key) ?? key);

@@ -39,6 +39,8 @@ export interface CachedToken extends TokenInfo {
   skewMs: number;
   /** Where it came from, for display: the auth URL or the OAuth2 token URL. */
   issuer: string;
+  /** An OpenID Connect sign-in's ID token, for `token get --output id-token`. */
+  idToken?: string;
 }
 
 /** Skews under this are noise: the `Date` header has one-second resolution. */
@@ -109,6 +111,7 @@ export function parseCachedToken(text: string): CachedToken | undefined {
     (c.roles === undefined || (Array.isArray(c.roles) && c.roles.every(isString))) &&
     (c.methods === undefined || (Array.isArray(c.methods) && c.methods.every(isString))) &&
     (c.system === undefined || typeof c.system === 'boolean') &&
+    (c.idToken === undefined || isPlausibleToken(c.idToken)) &&
     (c.trust === undefined || (typeof c.trust === 'object' && c.trust !== null && isString((c.trust as Record<string, unknown>).id)));
   return valid ? (c as unknown as CachedToken) : undefined;
 }

@@ -58,7 +58,7 @@ export async function cachedOrFreshKeys(ctx: Context, options: { minTtlMs: numbe
     ctx.secrets.add(cached.securityToken);
     return cached;
   }
-  const keys = await buy(await ctx.authIO(profile.tls, false), resolved.target, token, durationSeconds);
+  const keys = await buy(await ctx.authIO(profile, false), resolved.target, token, durationSeconds);
   ctx.secrets.add(keys.secret);
   ctx.secrets.add(keys.securityToken);
   if (inKeychain) {

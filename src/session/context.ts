@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { durationSetting } from '../core/duration.js';
-import { UsageError } from '../core/errors.js';
-import type { AuthIO } from '../auth/method.js';
+import { NoTokenError, UsageError } from '../core/errors.js';
+import type { AuthIO, PersonIO } from '../auth/method.js';
+import { canOpenBrowser } from '../io/browser.js';
+import { formatDuration } from '../core/duration.js';
 import type { HttpClient } from '../iam/http.js';
 import { canPrompt, type Env, type IO } from '../io/io.js';
 import type { Prompter } from '../io/prompter.js';
@@ -217,11 +219,26 @@ export class Context {
    * OS_PASSCODE, else AUTHCTL_PASSCODE_COMMAND, else (when `ask` and a person is at the
    * terminal) a masked prompt; otherwise there is none, and the method says so.
    */
-  async authIO(tls: TlsChoice, ask: boolean): Promise<AuthIO> {
-    const http = await this.http(tls);
+  async authIO(profile: { tls: TlsChoice; secrets?: ProfileSecrets }, ask: boolean): Promise<AuthIO> {
+    const http = await this.http(profile.tls);
+    const store = () => {
+      if (!profile.secrets) throw new Error('authIO: this sign-in has no profile store');
+      return profile.secrets;
+    };
     return {
       http,
       now: () => this.now(),
+      sleep: (ms) => this.#factory.sleep(ms),
+      readSaved: async (role) => {
+        const value = await store().readSecret(role);
+        this.secrets.add(value);
+        return value;
+      },
+      keep: async (role, value) => {
+        this.secrets.add(value);
+        await store().writeSecret(role, value);
+      },
+      ...(ask ? { person: this.#person() } : {}),
       passcode: async (question) => {
         const code = await this.#passcode(question, ask);
         this.secrets.add(code);
@@ -249,6 +266,29 @@ export class Context {
           this.#signingWith.pop();
         }
       },
+    };
+  }
+
+  /** The person at the terminal, for a sign-in finished in a browser or on a second device. */
+  #person(): PersonIO {
+    const factory = this.#factory;
+    return {
+      tell: (line) => this.reporter.info(line),
+      canOpenBrowser: canOpenBrowser(this.env, factory.platform),
+      openBrowser: (url) => factory.openBrowser(url),
+      listen: async () => (await import('../io/loopback.js')).listenForRedirect(),
+      waitFor: (work, timeoutMs, what) =>
+        factory.untilInterrupted(async (interrupted) => {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const timedOut = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new NoTokenError(`${what} did not finish within ${formatDuration(timeoutMs)}; nothing was stored`, { hint: 'run `authctl login` again (--login-timeout gives more time)' })), timeoutMs);
+          });
+          try {
+            return await Promise.race([work, interrupted, timedOut]);
+          } finally {
+            clearTimeout(timer);
+          }
+        }),
     };
   }
 

@@ -30,4 +30,10 @@ export interface Factory {
   prompter(): Prompter;
   /** Runs a command line (AUTHCTL_PASSCODE_COMMAND) through the platform's shell; resolves to its stdout, rejects naming its exit status. */
   runCommand(commandLine: string, env: Env, timeoutMs: number): Promise<string>;
+  /** Waits `ms` (device-flow polling intervals). */
+  sleep(ms: number): Promise<void>;
+  /** Opens a URL in the person's browser; false when the opener could not be started. */
+  openBrowser(url: string): Promise<boolean>;
+  /** Resolves when the person presses Ctrl-C (SIGINT) while `work` runs; the listener is removed after. */
+  untilInterrupted<T>(work: (interrupted: Promise<never>) => Promise<T>): Promise<T>;
 }

@@ -184,12 +184,14 @@ export async function renewalSecret(ctx: Context, profile: OpenProfile, resolved
   const { method } = resolved;
   // A passcode is never saved: a renewal has one only from OS_PASSCODE or AUTHCTL_PASSCODE_COMMAND.
   if (method.secret.selfSupplied) return { secret: '' };
-  if (method.secret.oneTime) return { secret: await (await ctx.authIO(profile.tls, false)).passcode(`Passcode (${method.label}):`) };
+  if (method.secret.oneTime) return { secret: await (await ctx.authIO(profile, false)).passcode(`Passcode (${method.label}):`) };
   const fromEnv = fromEnvironment(ctx.env, method.secret.setting);
   if (fromEnv !== undefined) return { secret: fromEnv };
   const fromCloud = cloudSecret(profile, method);
   if (fromCloud !== undefined) return { secret: fromCloud };
-  return savedSecret(profile, method, resolved.target);
+  const saved = await savedSecret(profile, method, resolved.target);
+  // A public client renews with what the method keeps itself (a refresh token).
+  return saved.secret === undefined && method.secret.optional && !saved.savedForOther ? { secret: '' } : saved;
 }
 
 /** Whether the profile was saved by `method` for the same IAM and identity as `target`: only then is its saved secret `target`'s. */

@@ -41,7 +41,7 @@ export async function cachedOrFresh(ctx: Context, minTtlMs: number, profileName?
     }
     try {
       // Never a prompt here: a shell or CI step must not hang; a passcode command may answer.
-      const token = await method.authenticate(await ctx.authIO(profile.tls, false), resolved.target, secret);
+      const token = await method.authenticate(await ctx.authIO(profile, false), resolved.target, secret);
       await profile.secrets.writeToken(token);
       if (remainingMs(token, ctx.now()) <= minTtlMs) {
         ctx.reporter.warn(`IAM issues tokens for ${formatDuration(remainingMs(token, ctx.now()))}, less than --min-ttl ${formatDuration(minTtlMs)}: every call will renew; lower --min-ttl (or AUTHCTL_MIN_TTL)`);

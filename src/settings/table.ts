@@ -10,7 +10,7 @@ import { STORE_KINDS } from '../store/secret-store.js';
  * checks and README's table are derived from `SETTINGS`.
  */
 
-export const TOKEN_OUTPUTS = ['token', 'json', 'exec-credential'] as const;
+export const TOKEN_OUTPUTS = ['token', 'json', 'exec-credential', 'id-token'] as const;
 
 export const GLOBAL_SETTINGS: readonly Setting[] = [
   { key: 'profile', flag: '--profile', short: '-p', arg: '<name>', env: ['AUTHCTL_PROFILE'], commands: ['global'], help: 'profile to use (default: the one chosen with `profile use`, else "default")' },
@@ -48,7 +48,7 @@ export const COMMAND_SETTINGS: readonly Setting[] = [
   { key: 'allowHttp', flag: '--allow-http', saved: 'profile', commands: ['login', 'logintoken'], help: 'allow plain http:// to a host other than loopback' },
   { key: 'json', flag: '--json', commands: ['login', 'token get', 'token check', 'token renew', 'logintoken', 'profile list', 'profile show', 'status'], help: JSON_HELP },
   MIN_TTL,
-  { key: 'output', flag: '--output', arg: '<format>', choices: TOKEN_OUTPUTS, commands: ['token get'], help: 'token (default), json, or exec-credential for kubectl' },
+  { key: 'output', flag: '--output', arg: '<format>', choices: TOKEN_OUTPUTS, commands: ['token get'], help: 'token (default), json, exec-credential for kubectl, or id-token (an OpenID Connect sign-in\'s ID token)' },
   { key: 'tokenStdin', flag: '--token-stdin', commands: ['token check'], help: "check another token, read from stdin, using the profile's token to ask" },
   { key: 'quiet', flag: '--quiet', short: '-q', commands: ['token check'], help: 'print nothing (HEAD request): the exit code is the answer' },
   { key: 'offline', flag: '--offline', commands: ['token check'], help: 'send nothing; judge from the cached expiry' },

@@ -9,6 +9,7 @@ import type { Prompter } from '../../src/io/prompter.js';
 import type { Factory } from '../../src/session/factory.js';
 import type { StoreOptions } from '../../src/store/open.js';
 import type { SecretStore, StoreKind } from '../../src/store/secret-store.js';
+import { CancelledError } from '../../src/core/errors.js';
 import { HttpStub } from './http-stub.js';
 import { MemoryStore } from './memory-store.js';
 
@@ -37,6 +38,8 @@ export interface TestFactoryOptions {
   answers?: readonly Answer[];
   /** What each command line run through the Factory (AUTHCTL_PASSCODE_COMMAND) prints; any other fails. */
   commands?: Record<string, string>;
+  /** The person's browser: given each URL authctl opens (it may fetch the loopback redirect); none means opening fails. */
+  browser?: (url: string) => void | Promise<void>;
 }
 
 export interface TestHarness {
@@ -58,6 +61,10 @@ export interface TestHarness {
   commandEnvs: Env[];
   /** Makes every read, write or delete of `account` fail with `error`. */
   failOn(account: string, error: Error): void;
+  /** The URLs commands asked the browser to open. */
+  browsed: string[];
+  /** Acts as Ctrl-C would: the command waiting for a person is interrupted. */
+  interrupt(): void;
   /** Clears stdout and stderr between two command lines of one test. */
   clearOutput(): void;
   /** The same world (store, config, clock, stub, buffers) with another environment, for the next command line. */
@@ -129,6 +136,8 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
   const opened: TestHarness['opened'] = [];
   const httpOptions: HttpOptions[] = [];
   const commandEnvs: Env[] = [];
+  const browsed: string[] = [];
+  const interrupts = new Set<() => void>();
 
   const script = [...(options.answers ?? [])];
   const unexpectedQuestions: string[] = [];
@@ -172,6 +181,31 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
       if (output === undefined) throw Object.assign(new Error(`testFactory: unexpected command ${JSON.stringify(commandLine)}`), { code: 127 });
       return output;
     },
+    // Time passes on the test clock at once: a device flow's polling intervals cost nothing.
+    sleep: async (ms) => {
+      now += ms;
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+    async openBrowser(url) {
+      browsed.push(url);
+      if (!options.browser) return false;
+      // The browser works on its own time, as a real one does.
+      setTimeout(() => void Promise.resolve(options.browser!(url)).catch(() => {}), 0);
+      return true;
+    },
+    async untilInterrupted(work) {
+      let cancel!: () => void;
+      const interrupted = new Promise<never>((_, reject) => {
+        cancel = () => reject(new CancelledError('interrupted (Ctrl-C); nothing was stored'));
+      });
+      interrupted.catch(() => {});
+      interrupts.add(cancel);
+      try {
+        return await work(interrupted);
+      } finally {
+        interrupts.delete(cancel);
+      }
+    },
   };
 
   onTestFinished(() => {
@@ -200,6 +234,10 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
     opened,
     httpOptions,
     commandEnvs,
+    browsed,
+    interrupt: () => {
+      for (const cancel of interrupts) cancel();
+    },
     failOn: (account, error) => failures.set(account, error),
     clearOutput: () => {
       stdout.text = '';

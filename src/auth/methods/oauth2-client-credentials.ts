@@ -54,7 +54,7 @@ export const CLIENT_AUTH: Setting = {
   help: 'send the client secret with HTTP Basic or in the form body (default: post for {auth-url}/api/v2/tenant/token, else basic)',
 };
 
-export const OAUTH2_SCOPE: Setting = { key: 'scope', flag: '--scope', arg: '<scopes>', env: ['AUTHCTL_OAUTH2_SCOPE'], saved: 'profile', commands: ['login'], help: 'OAuth2 scopes to ask for, space-separated' };
+export const OAUTH2_SCOPE: Setting = { key: 'scope', flag: '--scope', arg: '<scopes>', env: ['AUTHCTL_OAUTH2_SCOPE', 'OS_OPENID_SCOPE'], saved: 'profile', commands: ['login'], help: 'OAuth2 scopes to ask for, space-separated (OpenID Connect default: openid profile offline_access)' };
 export const OAUTH2_AUDIENCE: Setting = { key: 'audience', flag: '--audience', arg: '<audience>', env: ['AUTHCTL_OAUTH2_AUDIENCE'], saved: 'profile', commands: ['login'], help: 'the OAuth2 audience to ask a token for' };
 
 const MISSING_CLIENT_ID = missingSetting('client id', CLIENT_ID);

@@ -1,0 +1,147 @@
+import { formatDuration } from '../core/duration.js';
+import { NoTokenError, UsageError } from '../core/errors.js';
+import {
+  authorizationUrl,
+  clientCredentialsTokens,
+  discover,
+  exchangeCode,
+  newAuthorizationRequest,
+  pollDeviceToken,
+  refreshTokens,
+  RefreshRefusedError,
+  startDeviceAuthorization,
+  type OidcClient,
+  type Provider,
+  type ProviderTokens,
+} from '../iam/oidc.js';
+import type { AuthIO, PersonIO } from './method.js';
+
+/**
+ * Getting a provider's tokens, the way every OpenID Connect method does: a saved refresh token
+ * first (silently, rotating), else the grant: client credentials with a secret, the code flow
+ * in a browser, or the device flow; a person only where one is at hand.
+ */
+
+export const GRANTS = ['code', 'device', 'client-credentials'] as const;
+export type Grant = (typeof GRANTS)[number];
+
+/** `openid profile offline_access`: offline_access is what brings a refresh token. */
+export const DEFAULT_OIDC_SCOPE = 'openid profile offline_access';
+
+export interface OidcSignIn {
+  issuer: string;
+  client: Omit<OidcClient, 'clientSecret'>;
+  /** Chosen with --grant; else by the one rule (`chooseGrant`). */
+  grant?: Grant;
+  scope: string;
+  loginTimeoutMs: number;
+  noBrowser: boolean;
+}
+
+/** The store entry of a refresh token: bound to the provider and client it was issued to, never sent elsewhere. */
+export const REFRESH_TOKEN_ROLE = 'refresh-token';
+
+interface SavedRefresh {
+  v: 1;
+  issuer: string;
+  clientId: string;
+  refreshToken: string;
+}
+
+/** A client secret means client credentials; else the code flow where a browser can open (--no-browser only prints its URL), else the device flow. */
+export function chooseGrant(given: Grant | undefined, hasSecret: boolean, person: PersonIO | undefined): Grant {
+  if (given) return given;
+  if (hasSecret) return 'client-credentials';
+  return person?.canOpenBrowser ? 'code' : 'device';
+}
+
+async function savedRefreshToken(io: AuthIO, issuer: string, clientId: string): Promise<string | undefined> {
+  const text = await io.readSaved(REFRESH_TOKEN_ROLE);
+  if (text === undefined) return undefined;
+  try {
+    const saved = JSON.parse(text) as Partial<SavedRefresh>;
+    return saved.v === 1 && saved.issuer === issuer && saved.clientId === clientId && typeof saved.refreshToken === 'string' ? saved.refreshToken : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function keepRefreshToken(io: AuthIO, issuer: string, clientId: string, tokens: ProviderTokens): Promise<void> {
+  if (!tokens.refreshToken) return;
+  const saved: SavedRefresh = { v: 1, issuer, clientId, refreshToken: tokens.refreshToken };
+  await io.keep(REFRESH_TOKEN_ROLE, JSON.stringify(saved));
+}
+
+/** The provider's tokens for `signIn`, with the client secret (empty for a public client). */
+export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string): Promise<{ tokens: ProviderTokens; provider: Provider }> {
+  const provider = await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:');
+  const client: OidcClient = { ...signIn.client, ...(secret ? { clientSecret: secret } : {}) };
+  const grant = chooseGrant(signIn.grant, secret !== '', io.person);
+  if (grant === 'client-credentials') {
+    if (!secret) throw new UsageError('--grant client-credentials needs the client secret', { hint: 'give it with --client-secret-stdin or AUTHCTL_CLIENT_SECRET' });
+    return { tokens: await clientCredentialsTokens(io.http, provider, client, signIn.scope, io.now), provider };
+  }
+  const refreshToken = await savedRefreshToken(io, signIn.issuer, client.clientId);
+  if (refreshToken !== undefined) {
+    try {
+      const tokens = await refreshTokens(io.http, provider, client, refreshToken, io.now);
+      // Rotated: the old one is spent, so the new one is saved before anything else can fail.
+      if (tokens.refreshToken !== refreshToken) await keepRefreshToken(io, signIn.issuer, client.clientId, tokens);
+      return { tokens, provider };
+    } catch (error) {
+      if (!(error instanceof RefreshRefusedError) || !io.person) throw error;
+      io.person.tell(`${error.message}; signing in again`);
+    }
+  }
+  if (!io.person) {
+    throw new NoTokenError(`signing in at ${signIn.issuer} needs a person (${grant === 'code' ? 'a browser' : 'a second device'}), and there is no refresh token to renew with`, {
+      hint: 'run `authctl login` at a terminal',
+    });
+  }
+  const tokens = grant === 'code' ? await codeFlow(io, io.person, provider, client, signIn) : await deviceFlow(io, io.person, provider, client, signIn);
+  await keepRefreshToken(io, signIn.issuer, client.clientId, tokens);
+  return { tokens, provider };
+}
+
+/** Authorization code with PKCE and a loopback redirect (RFC 8252): the port is closed whatever happens. */
+async function codeFlow(io: AuthIO, person: PersonIO, provider: Provider, client: OidcClient, signIn: OidcSignIn): Promise<ProviderTokens> {
+  const loopback = await person.listen();
+  try {
+    const request = newAuthorizationRequest(loopback.redirectUri, signIn.scope);
+    const url = await authorizationUrl(provider, client, request);
+    const opened = !signIn.noBrowser && (await person.openBrowser(url));
+    person.tell(opened ? `Opened the sign-in page of ${provider.issuer} in your browser; if nothing appeared, open:` : 'Open this URL in a browser to sign in:');
+    person.tell(`  ${url}`);
+    person.tell(`Waiting for the sign-in (up to ${formatDuration(signIn.loginTimeoutMs)}; Ctrl-C to stop)...`);
+    const callback = await person.waitFor(loopback.redirect, signIn.loginTimeoutMs, 'the sign-in in the browser');
+    return await exchangeCode(io.http, provider, client, callback, request, io.now);
+  } finally {
+    await loopback.close();
+  }
+}
+
+/** Device authorization grant (RFC 8628): the URL and code on stderr, polling at the interval, slow_down honoured. */
+async function deviceFlow(io: AuthIO, person: PersonIO, provider: Provider, client: OidcClient, signIn: OidcSignIn): Promise<ProviderTokens> {
+  const device = await startDeviceAuthorization(io.http, provider, client, signIn.scope, io.now);
+  person.tell(
+    device.verificationUriComplete
+      ? `To sign in, open ${device.verificationUriComplete} on any device (code ${device.userCode})`
+      : `To sign in, open ${device.verificationUri} on any device and enter the code ${device.userCode}`,
+  );
+  const deadline = Math.min(device.expiresAt, io.now() + signIn.loginTimeoutMs);
+  person.tell(`Waiting for the sign-in (up to ${formatDuration(deadline - io.now())}; Ctrl-C to stop)...`);
+  const poll = async (): Promise<ProviderTokens> => {
+    for (;;) {
+      const answer = await pollDeviceToken(io.http, provider, client, device, io.now);
+      if ('accessToken' in answer) return answer;
+      if (io.now() + answer.waitSeconds * 1000 > deadline) {
+        const why = deadline === device.expiresAt ? 'before the device code expired' : `within --login-timeout ${formatDuration(signIn.loginTimeoutMs)}`;
+        throw new NoTokenError(`the sign-in on the second device did not finish ${why}; nothing was stored`, {
+          hint: 'run `authctl login` again (--login-timeout gives more time)',
+        });
+      }
+      await io.sleep(answer.waitSeconds * 1000);
+    }
+  };
+  return person.waitFor(poll(), signIn.loginTimeoutMs, 'the sign-in on the second device');
+}

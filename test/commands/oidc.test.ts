@@ -1,0 +1,216 @@
+/** OpenID Connect sign-in in-process: discovery, the code flow through the real loopback listener, the device flow, refresh. */
+import { generateKeyPair, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import type { HttpRequest } from '../../src/iam/http.js';
+import { run } from '../../src/main.js';
+import { NOW, testFactory } from '../helpers/factory.js';
+
+const ISSUER = 'https://idp.example.com';
+const DISCOVERY = `${ISSUER}/.well-known/openid-configuration`;
+const TOKEN = `${ISSUER}/token`;
+const DEVICE = `${ISSUER}/device`;
+const METADATA = {
+  issuer: ISSUER,
+  authorization_endpoint: `${ISSUER}/auth`,
+  token_endpoint: TOKEN,
+  device_authorization_endpoint: DEVICE,
+  jwks_uri: `${ISSUER}/jwks`,
+  code_challenge_methods_supported: ['S256'],
+};
+const { privateKey } = await generateKeyPair('RS256');
+
+async function idToken(claims: Record<string, unknown>, at = NOW): Promise<string> {
+  return new SignJWT({ preferred_username: 'alice', ...claims })
+    .setProtectedHeader({ alg: 'RS256' })
+    .setIssuer(ISSUER)
+    .setAudience('cli')
+    .setSubject('sub-alice')
+    .setIssuedAt(Math.floor(at / 1000))
+    .setExpirationTime(Math.floor(at / 1000) + 3600)
+    .sign(privateKey);
+}
+
+/** Runs a command line and says what it printed on stderr when the exit code is not the one expected. */
+async function exits(t: ReturnType<typeof testFactory>, argv: string[], factory = t.factory): Promise<{ toBe(code: number): void }> {
+  const code = await run(argv, factory);
+  return { toBe: (expected) => expect(code, t.stderr()).toBe(expected) };
+}
+
+/** The profile's refresh-token entry as the store keeps it (a single chunk: `authctl1:` then the value). */
+const refreshEntry = (t: ReturnType<typeof testFactory>) => JSON.parse(t.store.entries.get('default:refresh-token')!.replace(/^authctl1:/, '')) as Record<string, unknown>;
+
+const form = (request: HttpRequest) => Object.fromEntries(new URLSearchParams(request.body ?? ''));
+const discovery = { status: 200, body: METADATA };
+
+/** A browser that signs in at once: the provider redirects to authctl's loopback with a code and the state. */
+function signingBrowser(answer: (state: string) => string = (state) => `code=the-code&state=${state}`) {
+  let authorization: URL | undefined;
+  return {
+    seen: () => authorization!,
+    browser: async (url: string) => {
+      authorization = new URL(url);
+      const redirect = authorization.searchParams.get('redirect_uri')!;
+      await fetch(`${redirect.replace('/callback', '/favicon.ico')}`);
+      await fetch(`${redirect}?${answer(authorization.searchParams.get('state')!)}`);
+    },
+  };
+}
+
+describe('OpenID Connect: the code flow with PKCE and a loopback redirect', () => {
+  it('opens the browser, takes the redirect, exchanges the code with the verifier, checks the ID token, keeps the refresh token', async () => {
+    const browser = signingBrowser();
+    const t = testFactory({ env: { DISPLAY: ':0' }, browser: browser.browser });
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, async (request) => {
+      const auth = browser.seen();
+      const body = form(request);
+      expect(body).toMatchObject({ grant_type: 'authorization_code', code: 'the-code', redirect_uri: auth.searchParams.get('redirect_uri'), client_id: 'cli' });
+      expect(body.code_verifier).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+      return { status: 200, body: { access_token: 'at-1', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt-1', id_token: await idToken({ nonce: auth.searchParams.get('nonce') }) } };
+    });
+    (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli'])).toBe(0);
+    const auth = browser.seen();
+    expect(auth.origin + auth.pathname).toBe(`${ISSUER}/auth`);
+    expect(Object.fromEntries(auth.searchParams)).toMatchObject({ response_type: 'code', client_id: 'cli', scope: 'openid profile offline_access', code_challenge_method: 'S256', prompt: 'consent' });
+    expect(auth.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    expect(t.stderr()).toContain('Opened the sign-in page of https://idp.example.com in your browser');
+    expect(t.stderr()).toMatch(/Logged in to https:\/\/idp\.example\.com as alice \[profile default\], until .* \(10m\)\n$/);
+    expect(refreshEntry(t)).toEqual({ v: 1, issuer: ISSUER, clientId: 'cli', refreshToken: 'rt-1' });
+
+    t.clearOutput();
+    (await exits(t, ['token', 'get'])).toBe(0);
+    expect(t.stdout()).toBe('at-1\n');
+    t.clearOutput();
+    (await exits(t, ['token', 'get', '--output', 'id-token'])).toBe(0);
+    expect(t.stdout()).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
+  it('token get near expiry refreshes silently, saving the rotated refresh token; a refused refresh says sign in again (exit 3)', async () => {
+    const browser = signingBrowser();
+    const t = testFactory({ env: { DISPLAY: ':0' }, browser: browser.browser });
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, async () => ({ status: 200, body: { access_token: 'at-1', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt-1', id_token: await idToken({ nonce: browser.seen().searchParams.get('nonce') }) } }));
+    (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli'])).toBe(0);
+    t.clock.advance(9 * 60_000);
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, (request) => {
+      expect(form(request)).toMatchObject({ grant_type: 'refresh_token', refresh_token: 'rt-1', client_id: 'cli' });
+      return { status: 200, body: { access_token: 'at-2', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt-2' } };
+    });
+    t.clearOutput();
+    (await exits(t, ['token', 'get'])).toBe(0);
+    expect(t.stdout()).toBe('at-2\n');
+    expect(refreshEntry(t).refreshToken).toBe('rt-2');
+
+    t.clock.advance(9 * 60_000);
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, { status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    t.clearOutput();
+    (await exits(t, ['token', 'get'])).toBe(3);
+    expect(t.stderr()).toBe('authctl: https://idp.example.com refused the refresh token (invalid_grant: grant request is invalid)\nhint: sign in again: run `authctl login`\n');
+    expect(t.stdout()).toBe('');
+  });
+
+  it('a redirect with the wrong state: exit 4, nothing exchanged or stored; the port is closed', async () => {
+    const browser = signingBrowser(() => 'code=the-code&state=forged');
+    const t = testFactory({ env: { DISPLAY: ':0' }, browser: browser.browser });
+    t.http.on('GET', DISCOVERY, discovery);
+    (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli'])).toBe(4);
+    expect(t.stderr()).toMatch(/authctl: sign-in at https:\/\/idp\.example\.com: the redirect's state does not match this sign-in/);
+    expect(t.store.entries.size).toBe(0);
+    await expect(fetch(browser.seen().searchParams.get('redirect_uri')!)).rejects.toThrow();
+  });
+
+  it('denied at the provider: exit 4 with its words', async () => {
+    const browser = signingBrowser((state) => `error=access_denied&error_description=${encodeURIComponent('End-User aborted interaction')}&state=${state}`);
+    const t = testFactory({ env: { DISPLAY: ':0' }, browser: browser.browser });
+    t.http.on('GET', DISCOVERY, discovery);
+    (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli'])).toBe(4);
+    expect(t.stderr()).toMatch(/^authctl: sign-in at https:\/\/idp\.example\.com was refused \(access_denied: End-User aborted interaction\)\nhint: nothing was stored/m);
+  });
+
+  it('--no-browser prints the URL; nobody finishing within --login-timeout is exit 3; Ctrl-C is 130', async () => {
+    const t = testFactory({ env: { DISPLAY: ':0' } });
+    t.http.on('GET', DISCOVERY, discovery);
+    (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli', '--no-browser', '--login-timeout', '1s'])).toBe(3);
+    expect(t.browsed).toEqual([]);
+    expect(t.stderr()).toMatch(/^Open this URL in a browser to sign in:\n  https:\/\/idp\.example\.com\/auth\?response_type=code&/);
+    expect(t.stderr()).toContain('authctl: the sign-in in the browser did not finish within 1s; nothing was stored\n');
+
+    t.clearOutput();
+    t.http.on('GET', DISCOVERY, discovery);
+    const running = run(['login', '--oidc-issuer', ISSUER, '--client-id', 'cli', '--no-browser'], t.factory);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.interrupt();
+    expect(await running).toBe(130);
+    expect(t.store.entries.size).toBe(0);
+  });
+});
+
+describe('OpenID Connect: the device flow', () => {
+  it('without a display: prints the verification URL, polls at the interval, honours slow_down, and stores the tokens', async () => {
+    const t = testFactory({ env: {} });
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', DEVICE, (request) => {
+      expect(form(request)).toMatchObject({ client_id: 'cli', scope: 'openid profile offline_access' });
+      return { status: 200, body: { device_code: 'dc-1', user_code: 'WDJB-MJHT', verification_uri: `${ISSUER}/device`, verification_uri_complete: `${ISSUER}/device?user_code=WDJB-MJHT`, expires_in: 600, interval: 5 } };
+    });
+    const times: number[] = [];
+    const poll = (body: object, status = 400) => (request: HttpRequest) => {
+      expect(form(request)).toMatchObject({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'dc-1' });
+      times.push(t.clock.now());
+      return { status, body };
+    };
+    t.http.on('POST', TOKEN, poll({ error: 'authorization_pending' }));
+    t.http.on('POST', TOKEN, poll({ error: 'slow_down' }));
+    t.http.on('POST', TOKEN, poll({ access_token: 'at-dev', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt-dev' }, 200));
+    (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli', '--scope', 'openid profile offline_access'])).toBe(0);
+    expect(t.stderr()).toContain(`To sign in, open ${ISSUER}/device?user_code=WDJB-MJHT on any device (code WDJB-MJHT)\n`);
+    expect(times.map((time) => (time - NOW) / 1000)).toEqual([0, 5, 15]);
+    expect(t.store.entries.has('default:refresh-token')).toBe(true);
+  });
+
+  it('expired_token: exit 3; access_denied: exit 4; nothing stored', async () => {
+    for (const [error, code, words] of [
+      ['expired_token', 3, 'the device code expired before the sign-in was finished'],
+      ['access_denied', 4, 'the sign-in was denied at https://idp.example.com'],
+    ] as const) {
+      const t = testFactory({ env: {} });
+      t.http.on('GET', DISCOVERY, discovery);
+      t.http.on('POST', DEVICE, { status: 200, body: { device_code: 'dc-1', user_code: 'ABCD', verification_uri: `${ISSUER}/device`, expires_in: 600, interval: 5 } });
+      t.http.on('POST', TOKEN, { status: 400, body: { error } });
+      expect(await run(['login', '--oidc-issuer', ISSUER, '--device', '--client-id', 'cli'], t.factory)).toBe(code);
+      expect(t.stderr()).toContain(words);
+      expect(t.store.entries.size).toBe(0);
+    }
+  });
+});
+
+describe('OpenID Connect: client credentials with a secret', () => {
+  it('a client secret means client credentials, HTTP Basic at the discovered token endpoint; renewals need no person', async () => {
+    const t = testFactory({ env: { AUTHCTL_CLIENT_SECRET: 'cs-secret-1' } });
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, (request) => {
+      // RFC 6749 §2.3.1: each part form-urlencoded, then base64.
+      const [user, password] = Buffer.from(request.headers!.authorization!.replace(/^Basic /, ''), 'base64').toString().split(':').map(decodeURIComponent);
+      expect([user, password]).toEqual(['svc', 'cs-secret-1']);
+      expect(form(request)).toMatchObject({ grant_type: 'client_credentials' });
+      return { status: 200, body: { access_token: 'at-cc', token_type: 'Bearer', expires_in: 600 } };
+    });
+    (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'svc', '--scope', 'api'])).toBe(0);
+    expect(t.browsed).toEqual([]);
+    t.clock.advance(9 * 60_000);
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, { status: 200, body: { access_token: 'at-cc-2', token_type: 'Bearer', expires_in: 600 } });
+    t.clearOutput();
+    (await exits(t, ['token', 'get'])).toBe(0);
+    expect(t.stdout()).toBe('at-cc-2\n');
+  });
+
+  it('a public client in a silent renewal with no refresh token: exit 3, no request to the token endpoint', async () => {
+    const t = testFactory({ env: { AUTHCTL_OIDC_ISSUER: ISSUER, AUTHCTL_CLIENT_ID: 'cli' } });
+    t.http.on('GET', DISCOVERY, discovery);
+    (await exits(t, ['token', 'get'])).toBe(3);
+    expect(t.stderr()).toMatch(/^authctl: signing in at https:\/\/idp\.example\.com needs a person \(a second device\), and there is no refresh token to renew with\nhint: run `authctl login` at a terminal\n$/);
+  });
+});

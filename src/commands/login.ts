@@ -19,6 +19,10 @@ const LOGIN_SETTINGS = SETTINGS.filter((setting) => setting.commands.includes('l
 
 export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> {
   const profile = await openProfile(ctx);
+  await ctx.withLoginLock(profile.name, () => login(ctx, opts, profile));
+}
+
+async function login(ctx: Context, opts: LoginOptions, profile: OpenProfile): Promise<void> {
   const flags = flagLayer(opts, LOGIN_SETTINGS);
   checkFlagConflicts(flags.values as KeystoneSettings);
   // Reach the store before asking for or sending a secret: an unavailable keychain fails now.

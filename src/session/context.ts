@@ -210,6 +210,14 @@ export class Context {
     return withProfileLock((await this.config()).dir, profile, options, work);
   }
 
+  /** Runs a login holding the profile's login lock: a second login while this one waits for a person is refused (exit 2). */
+  async withLoginLock<T>(profile: string, work: () => Promise<T>): Promise<T> {
+    const { withExclusiveLock } = await import('../store/lock.js');
+    const refused = (pid: number | undefined) =>
+      new UsageError(`another \`authctl login\` for profile ${profile} is running${pid === undefined ? '' : ` (pid ${pid})`}, perhaps waiting for its sign-in`, { hint: 'finish or stop that one first (Ctrl-C there)' });
+    return withExclusiveLock((await this.config()).dir, `${profile}.login`, refused, work);
+  }
+
   prompter(): Prompter {
     return this.#factory.prompter();
   }

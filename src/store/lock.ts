@@ -81,6 +81,35 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
   });
 }
 
+/**
+ * A lock that is not waited for: while one `login` for a profile waits for a person (a browser,
+ * a second device), a second one says so at once instead of queueing behind it. A lock whose
+ * owner is gone is taken over.
+ */
+export async function withExclusiveLock<T>(configDir: string, name: string, refused: (ownerPid: number | undefined) => Error, work: () => Promise<T>): Promise<T> {
+  const dir = join(configDir, 'locks');
+  const path = join(dir, `${name}.lock`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new LocalError(`cannot create the lock directory ${dir}: ${(error as Error).message}`, { hint: 'check that the config directory is writable', cause: error });
+  }
+  let held = tryAcquire(path);
+  if (!held) {
+    const owner = readOwner(path);
+    const ownerGone = owner?.host === hostname() && typeof owner.pid === 'number' && !isRunning(owner.pid);
+    if (!ownerGone) throw refused(typeof owner?.pid === 'number' ? owner.pid : undefined);
+    breakLock(path, owner?.nonce);
+    held = tryAcquire(path);
+    if (!held) throw refused(undefined);
+  }
+  try {
+    return await work();
+  } finally {
+    held.release();
+  }
+}
+
 function tryAcquire(path: string): { release(): void } | undefined {
   const owner: Owner = { pid: process.pid, host: hostname(), nonce: uniqueId() };
   let fd: number;

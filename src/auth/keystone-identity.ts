@@ -274,6 +274,39 @@ function knownIdOf(layers: readonly Layer<KeystoneSettings>[], user: { name: str
   return sameDomain ? saved.knownUserId : undefined;
 }
 
+/**
+ * The auth URL and scope of a login whose user only IAM's answer names (a token, a federated
+ * sign-in): the scope resolved as a password login resolves it, a user id standing in.
+ */
+export function resolveFromToken(layers: readonly Layer[], kind: string): { authUrl?: string; scope?: Scope; missing: Missing[]; settings: Record<string, string | boolean>; sources: Record<string, Source>; region?: string } {
+  const typed = layers as readonly Layer<KeystoneSettings>[];
+  const sources: Record<string, Source> = {};
+  const authUrl = pick(typed, 'authUrl');
+  if (authUrl) sources.authUrl = authUrl.source;
+  const scoped = resolveKeystone(typed.map((from) => ({ ...from, values: { ...from.values, authUrl: 'x', userId: 'token' } })));
+  const settings: Record<string, string | boolean> = { kind, ...(authUrl ? { authUrl: authUrl.value } : {}) };
+  for (const setting of SCOPE_SETTINGS) {
+    const value = scoped.settings[setting.key];
+    if (value === undefined) continue;
+    settings[setting.key] = value;
+    const from = typed.find((candidate) => candidate.values[setting.key] !== undefined);
+    if (from) sources[setting.key] = sourceOf(from, setting.key);
+  }
+  const region = pick(typed, 'region');
+  if (region) settings.region = region.value;
+  const vendor = pick(typed, 'vendor');
+  if (vendor) settings.vendor = vendor.value;
+  const missing = authUrl ? scoped.missing.filter((item) => item.what === "project's domain") : [missingSetting('auth URL', AUTH_URL)];
+  return {
+    missing,
+    settings,
+    sources,
+    ...(region ? { region: region.value } : {}),
+    ...(authUrl ? { authUrl: authUrl.value } : {}),
+    ...(authUrl && scoped.target && missing.length === 0 ? { scope: scoped.target.scope } : {}),
+  };
+}
+
 /** Plain values as layers, for callers (and tests) that have no sources to name. */
 export function plainLayers(values: readonly KeystoneSettings[], kind: Layer['kind'] = 'profile'): Layer<KeystoneSettings>[] {
   return values.map((value) => layer(kind, value));

@@ -12,7 +12,7 @@ import { debugRequested, Reporter } from '../io/reporter.js';
 import { PROFILE_SCHEMA, SECRET_VARIABLES } from '../settings/table.js';
 import type { ChunkedStore } from '../store/chunked.js';
 import { ConfigFile, validateProfileName } from '../store/config.js';
-import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, openSecretStore, parseFileKey } from '../store/open.js';
+import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, parseFileKey } from '../store/open.js';
 import { ProfileSecrets } from '../store/profile-secrets.js';
 import { STORE_KINDS, type StoreKind } from '../store/secret-store.js';
 import type { Factory } from './factory.js';

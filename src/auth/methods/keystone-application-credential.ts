@@ -1,6 +1,6 @@
 import { UsageError } from '../../core/errors.js';
 import { checkUrl, layer, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source, type Values } from '../../core/settings.js';
-import { describeUser, type UserRef } from '../../core/target.js';
+import { describeUser } from '../../core/target.js';
 import { applicationCredentialPiece, authBody, issueToken, revokeToken, validateToken, type ApplicationCredentialRef } from '../../iam/keystone.js';
 import { AUTH_URL, namesScope, REGION, resolveKeystone, SCOPE_SETTINGS, USER_SETTINGS, userKey, type KeystoneSettings } from '../keystone-identity.js';
 import { VENDOR } from '../vendors.js';

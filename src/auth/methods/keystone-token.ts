@@ -1,7 +1,7 @@
-import { checkUrl, missingSetting, pick, sourceOf, type Layer, type Setting, type Source } from '../../core/settings.js';
+import { checkUrl, type Layer, type Setting } from '../../core/settings.js';
 import { describeScope, type Scope } from '../../core/target.js';
 import { authBody, issueToken, tokenPiece } from '../../iam/keystone.js';
-import { AUTH_URL, REGION, resolveKeystone, SCOPE_SETTINGS, scopeKey, userTokenCapabilities, type KeystoneSettings } from '../keystone-identity.js';
+import { AUTH_URL, REGION, resolveFromToken, SCOPE_SETTINGS, scopeKey, userTokenCapabilities } from '../keystone-identity.js';
 import { VENDOR } from '../vendors.js';
 import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 import { SAVE_SECRET } from './oauth2-client-credentials.js';
@@ -39,28 +39,8 @@ export const keystoneToken: AuthMethod<TokenTarget> = {
   secret: { role: 'source-token', what: 'token to start from', setting: SOURCE_TOKEN, save: SAVE_SECRET },
 
   resolve(layers: readonly Layer[]): Resolution<TokenTarget> {
-    const typed = layers as readonly Layer<KeystoneSettings>[];
-    const sources: Record<string, Source> = {};
-    const authUrl = pick(typed, 'authUrl');
-    if (authUrl) sources.authUrl = authUrl.source;
-    // The scope, as a password login resolves it (a user id stands in: the token names the user).
-    const scoped = resolveKeystone(typed.map((from) => ({ ...from, values: { ...from.values, authUrl: 'x', userId: 'token' } })));
-    const settings: Record<string, string | boolean> = { kind: 'keystone-token', ...(authUrl ? { authUrl: authUrl.value } : {}) };
-    for (const setting of SCOPE_SETTINGS) {
-      const value = scoped.settings[setting.key];
-      if (value === undefined) continue;
-      settings[setting.key] = value;
-      const from = typed.find((candidate) => candidate.values[setting.key] !== undefined);
-      if (from) sources[setting.key] = sourceOf(from, setting.key);
-    }
-    const region = pick(typed, 'region');
-    if (region) settings.region = region.value;
-    const vendor = pick(typed, 'vendor');
-    if (vendor) settings.vendor = vendor.value;
-    const missing = authUrl ? scoped.missing.filter((item) => item.what === "project's domain") : [missingSetting('auth URL', AUTH_URL)];
-    const resolution: Resolution<TokenTarget> = { missing, settings, sources, ...(region ? { region: region.value } : {}) };
-    if (authUrl && scoped.target && missing.length === 0) resolution.target = { kind: 'keystone-token', authUrl: authUrl.value, scope: scoped.target.scope };
-    return resolution;
+    const { authUrl, scope, ...resolution } = resolveFromToken(layers, 'keystone-token');
+    return { ...resolution, ...(authUrl !== undefined && scope ? { target: { kind: 'keystone-token', authUrl, scope } } : {}) };
   },
   check: (target, allowHttp) => ({ ...target, authUrl: checkUrl(target.authUrl, 'auth URL', '--auth-url', allowHttp) }),
   urls: (target) => ({ authUrl: target.authUrl }),

@@ -50,6 +50,10 @@ export interface ProfileSettings {
   vendor?: string;
   /** OpenID Connect: the provider's issuer, and the grant chosen with --grant. */
   oidcIssuer?: string;
+  /** Keystone federation (v3oidc*): the identity provider, its protocol, the provider's discovery endpoint. */
+  identityProvider?: string;
+  protocol?: string;
+  discoveryEndpoint?: string;
   grant?: string;
   tokenUrl?: string;
   clientId?: string;

@@ -214,3 +214,58 @@ describe('OpenID Connect: client credentials with a secret', () => {
     expect(t.stderr()).toMatch(/^authctl: signing in at https:\/\/idp\.example\.com needs a person \(a second device\), and there is no refresh token to renew with\nhint: run `authctl login` at a terminal\n$/);
   });
 });
+
+describe('Keystone federation through OpenID Connect (keystoneauth\'s v3oidc* names)', () => {
+  const AUTH = 'https://keystone.example.com/v3';
+  const FEDERATION = `${AUTH}/OS-FEDERATION/identity_providers/corp/protocols/openid/auth`;
+  const tokenBody = (project?: object) => ({ token: { methods: ['mapped', ...(project ? ['token'] : [])], expires_at: '2026-12-01T13:00:00.000000Z', issued_at: '2026-12-01T12:00:00.000000Z', user: { id: 'fed-1', name: 'alice', domain: { id: 'Federated', name: 'Federated' } }, ...(project ? { project } : {}) } });
+  const env = { OS_AUTH_TYPE: 'v3oidcdeviceauthz', OS_AUTH_URL: AUTH, OS_IDENTITY_PROVIDER: 'corp', OS_PROTOCOL: 'openid', OS_CLIENT_ID: 'cli', OS_DISCOVERY_ENDPOINT: DISCOVERY, OS_PROJECT_ID: 'p-1' };
+
+  it('v3oidcdeviceauthz: the device sign-in, the access token as the bearer, the unscoped token scoped with the token method; renewal refreshes and exchanges again', async () => {
+    const t = testFactory({ env });
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', DEVICE, { status: 200, body: { device_code: 'dc-1', user_code: 'ABCD', verification_uri: `${ISSUER}/device`, expires_in: 600, interval: 5 } });
+    t.http.on('POST', TOKEN, { status: 200, body: { access_token: 'at-fed', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt-fed' } });
+    t.http.on('POST', FEDERATION, (request) => {
+      expect(request.headers?.authorization).toBe('Bearer at-fed');
+      return { status: 201, headers: { 'X-Subject-Token': 'gAAAA-unscoped' }, body: tokenBody() };
+    });
+    t.http.on('POST', `${AUTH}/auth/tokens`, (request) => {
+      expect(request.headers?.['x-auth-token']).toBe('gAAAA-unscoped');
+      expect(JSON.parse(request.body!)).toEqual({ auth: { identity: { methods: ['token'], token: { id: 'gAAAA-unscoped' } }, scope: { project: { id: 'p-1' } } } });
+      return { status: 201, headers: { 'X-Subject-Token': 'gAAAA-scoped' }, body: tokenBody({ id: 'p-1', name: 'demo' }) };
+    });
+    (await exits(t, ['login'])).toBe(0);
+    expect(t.stderr()).toMatch(/Logged in to https:\/\/keystone\.example\.com\/v3 as alice via corp, project demo \[profile default\]/);
+
+    t.clock.advance(56 * 60_000);
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, (request) => {
+      expect(form(request)).toMatchObject({ grant_type: 'refresh_token', refresh_token: 'rt-fed' });
+      return { status: 200, body: { access_token: 'at-fed-2', token_type: 'Bearer', expires_in: 600 } };
+    });
+    t.http.on('POST', FEDERATION, (request) => {
+      expect(request.headers?.authorization).toBe('Bearer at-fed-2');
+      return { status: 201, headers: { 'X-Subject-Token': 'gAAAA-unscoped-2' }, body: tokenBody() };
+    });
+    t.http.on('POST', `${AUTH}/auth/tokens`, { status: 201, headers: { 'X-Subject-Token': 'gAAAA-scoped-2' }, body: { token: { ...tokenBody({ id: 'p-1' }).token, expires_at: '2026-12-01T14:00:00.000000Z' } } });
+    t.clearOutput();
+    (await exits(t, ['token', 'get'])).toBe(0);
+    expect(t.stdout()).toBe('gAAAA-scoped-2\n');
+  });
+
+  it('v3oidcaccesstoken: OS_ACCESS_TOKEN exchanged as it is; Keystone refusing it is exit 4 naming the identity provider', async () => {
+    const t = testFactory({ env: { OS_AUTH_TYPE: 'v3oidcaccesstoken', OS_AUTH_URL: AUTH, OS_IDENTITY_PROVIDER: 'corp', OS_ACCESS_TOKEN: 'provider-access-token-1' } });
+    t.http.on('POST', FEDERATION, { status: 401, body: { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } } });
+    (await exits(t, ['login'])).toBe(4);
+    expect(t.stderr()).toMatch(/^authctl: federated login to https:\/\/keystone\.example\.com\/v3 \(identity provider corp, protocol openid\) was rejected \(401\)/);
+    expect(t.stderr()).not.toContain('provider-access-token-1');
+  });
+
+  it('a missing identity provider or discovery endpoint: exit 2 naming the variables, nothing sent', async () => {
+    const t = testFactory({ env: { OS_AUTH_TYPE: 'v3oidcauthcode', OS_AUTH_URL: AUTH, OS_CLIENT_ID: 'cli' } });
+    (await exits(t, ['login'])).toBe(2);
+    expect(t.stderr()).toContain('identity provider (--identity-provider, env OS_IDENTITY_PROVIDER)');
+    expect(t.stderr()).toContain("the provider's discovery endpoint (--discovery-endpoint, env OS_DISCOVERY_ENDPOINT)");
+  });
+});

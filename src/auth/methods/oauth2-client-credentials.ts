@@ -11,7 +11,8 @@ export const CLIENT_ID: Setting = {
   key: 'clientId',
   flag: '--client-id',
   arg: '<id>',
-  env: ['AUTHCTL_CLIENT_ID'],
+  env: ['AUTHCTL_CLIENT_ID', 'OS_CLIENT_ID'],
+  clouds: 'auth.client_id',
   saved: 'profile',
   commands: ['login'],
   help: 'log in with OAuth2 client credentials',
@@ -30,7 +31,8 @@ export const TOKEN_URL: Setting = {
 export const CLIENT_SECRET: Setting = {
   key: 'clientSecretStdin',
   flag: '--client-secret-stdin',
-  env: ['AUTHCTL_CLIENT_SECRET'],
+  env: ['AUTHCTL_CLIENT_SECRET', 'OS_CLIENT_SECRET'],
+  clouds: 'auth.client_secret',
   saved: 'secret-store',
   secret: true,
   commands: ['login'],
@@ -54,7 +56,7 @@ export const CLIENT_AUTH: Setting = {
   help: 'send the client secret with HTTP Basic or in the form body (default: post for {auth-url}/api/v2/tenant/token, else basic)',
 };
 
-export const OAUTH2_SCOPE: Setting = { key: 'scope', flag: '--scope', arg: '<scopes>', env: ['AUTHCTL_OAUTH2_SCOPE', 'OS_OPENID_SCOPE'], saved: 'profile', commands: ['login'], help: 'OAuth2 scopes to ask for, space-separated (OpenID Connect default: openid profile offline_access)' };
+export const OAUTH2_SCOPE: Setting = { key: 'scope', flag: '--scope', arg: '<scopes>', env: ['AUTHCTL_OAUTH2_SCOPE', 'OS_OPENID_SCOPE'], clouds: 'auth.openid_scope', saved: 'profile', commands: ['login'], help: 'OAuth2 scopes to ask for, space-separated (OpenID Connect default: openid profile offline_access)' };
 export const OAUTH2_AUDIENCE: Setting = { key: 'audience', flag: '--audience', arg: '<audience>', env: ['AUTHCTL_OAUTH2_AUDIENCE'], saved: 'profile', commands: ['login'], help: 'the OAuth2 audience to ask a token for' };
 
 const MISSING_CLIENT_ID = missingSetting('client id', CLIENT_ID);

@@ -72,14 +72,20 @@ async function keepRefreshToken(io: AuthIO, issuer: string, clientId: string, to
   await io.keep(REFRESH_TOKEN_ROLE, JSON.stringify(saved));
 }
 
-/** The provider's tokens for `signIn`, with the client secret (empty for a public client). */
-export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string): Promise<{ tokens: ProviderTokens; provider: Provider }> {
+/**
+ * The provider's tokens for `signIn`, with the client secret (empty for a public client).
+ * `commit` keeps a new sign-in's refresh token: call it once the whole login has succeeded, so a
+ * login that fails later (IAM refusing the exchange) stores nothing. A rotated refresh token is
+ * kept at once (the old one is spent).
+ */
+export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void> }> {
+  const nothing = async () => {};
   const provider = await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:');
   const client: OidcClient = { ...signIn.client, ...(secret ? { clientSecret: secret } : {}) };
   const grant = chooseGrant(signIn.grant, secret !== '', io.person);
   if (grant === 'client-credentials') {
     if (!secret) throw new UsageError('--grant client-credentials needs the client secret', { hint: 'give it with --client-secret-stdin or AUTHCTL_CLIENT_SECRET' });
-    return { tokens: await clientCredentialsTokens(io.http, provider, client, signIn.scope, io.now), provider };
+    return { tokens: await clientCredentialsTokens(io.http, provider, client, signIn.scope, io.now), provider, commit: nothing };
   }
   const refreshToken = await savedRefreshToken(io, signIn.issuer, client.clientId);
   if (refreshToken !== undefined) {
@@ -87,7 +93,7 @@ export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: str
       const tokens = await refreshTokens(io.http, provider, client, refreshToken, io.now);
       // Rotated: the old one is spent, so the new one is saved before anything else can fail.
       if (tokens.refreshToken !== refreshToken) await keepRefreshToken(io, signIn.issuer, client.clientId, tokens);
-      return { tokens, provider };
+      return { tokens, provider, commit: nothing };
     } catch (error) {
       if (!(error instanceof RefreshRefusedError) || !io.person) throw error;
       io.person.tell(`${error.message}; signing in again`);
@@ -99,8 +105,7 @@ export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: str
     });
   }
   const tokens = grant === 'code' ? await codeFlow(io, io.person, provider, client, signIn) : await deviceFlow(io, io.person, provider, client, signIn);
-  await keepRefreshToken(io, signIn.issuer, client.clientId, tokens);
-  return { tokens, provider };
+  return { tokens, provider, commit: () => keepRefreshToken(io, signIn.issuer, client.clientId, tokens) };
 }
 
 /** Authorization code with PKCE and a loopback redirect (RFC 8252): the port is closed whatever happens. */

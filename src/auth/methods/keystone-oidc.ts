@@ -101,8 +101,11 @@ function federated(kind: string, label: string, authType: string, grant: Grant |
 
     async authenticate(io, target, secret) {
       let bearer = secret;
+      let commit = async () => {};
       if (target.signIn) {
-        const { tokens } = await providerTokens(io, target.signIn, secret);
+        const signedIn = await providerTokens(io, target.signIn, secret);
+        const { tokens } = signedIn;
+        commit = signedIn.commit;
         const chosen = target.bearer === 'id-token' ? tokens.idToken : tokens.accessToken;
         if (!chosen) throw new UsageError(`${target.signIn.issuer} gave no ID token, which this IAM takes as the bearer`, { hint: 'ask for the openid scope (--scope "openid ...")' });
         bearer = chosen;
@@ -112,6 +115,7 @@ function federated(kind: string, label: string, authType: string, grant: Grant |
         target.scope.kind === 'unscoped'
           ? unscoped
           : await issueToken(io.http, target.authUrl, tokenAuthBody(unscoped.token, target.scope), io.now, { 'x-auth-token': unscoped.token });
+      await commit();
       return toCachedToken(method, target, issued, target.authUrl);
     },
     ask: async () => ({}) as Values,

@@ -140,7 +140,8 @@ export const openIdConnect: AuthMethod<OidcTarget> = {
   scopeKey: (target) => [target.scope],
 
   async authenticate(io, target, secret) {
-    const { tokens } = await providerTokens(io, target, secret);
+    const { tokens, commit } = await providerTokens(io, target, secret);
+    await commit();
     return providerCachedToken(openIdConnect, target, tokens);
   },
   ask: async () => ({}),

@@ -77,6 +77,8 @@ export interface AuthIO {
   keep(role: string, value: string): Promise<void>;
   /** A person who can finish a sign-in elsewhere (a browser, a second device); absent in silent renewals. */
   person?: PersonIO;
+  /** A secret row's value from the environment (a second secret a method takes), registered for redaction. */
+  secretVariable(setting: Setting): string | undefined;
   /** Waits (device-flow polling), on the injected clock. */
   sleep(ms: number): Promise<void>;
 }

@@ -5,6 +5,9 @@ import {
   clientCredentialsTokens,
   discover,
   exchangeCode,
+  exchangeGivenCode,
+  passwordTokens,
+  withEndpoints,
   newAuthorizationRequest,
   pollDeviceToken,
   refreshTokens,
@@ -36,6 +39,16 @@ export interface OidcSignIn {
   scope: string;
   loginTimeoutMs: number;
   noBrowser: boolean;
+  /** Endpoints given outright, over the discovered ones. */
+  endpoints?: { token?: string; device?: string };
+  /** A code obtained elsewhere and the redirect URI it was issued for (v3oidcauthcode with OS_CODE). */
+  redirectUri?: string;
+}
+
+/** What a sign-in may bring besides the client secret: a code obtained elsewhere, or the resource owner's password. */
+export interface GivenCredentials {
+  code?: string;
+  password?: { username: string; password: string };
 }
 
 /** The store entry of a refresh token: bound to the provider and client it was issued to, never sent elsewhere. */
@@ -78,10 +91,21 @@ async function keepRefreshToken(io: AuthIO, issuer: string, clientId: string, to
  * login that fails later (IAM refusing the exchange) stores nothing. A rotated refresh token is
  * kept at once (the old one is spent).
  */
-export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void> }> {
+export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string, given: GivenCredentials = {}): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void> }> {
   const nothing = async () => {};
-  const provider = await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:');
+  const provider = withEndpoints(await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:'), signIn.endpoints ?? {});
   const client: OidcClient = { ...signIn.client, ...(secret ? { clientSecret: secret } : {}) };
+  const keep = (tokens: ProviderTokens) => () => keepRefreshToken(io, signIn.issuer, client.clientId, tokens);
+  // What the person handed over this time wins over a refresh token from before.
+  if (given.password) {
+    const tokens = await passwordTokens(io.http, provider, client, given.password.username, given.password.password, signIn.scope, io.now);
+    return { tokens, provider, commit: keep(tokens) };
+  }
+  if (given.code) {
+    if (!signIn.redirectUri) throw new UsageError('a code (OS_CODE) needs the redirect URI it was issued for', { hint: 'set OS_REDIRECT_URI (clouds.yaml auth.redirect_uri)' });
+    const tokens = await exchangeGivenCode(io.http, provider, client, given.code, signIn.redirectUri, io.now);
+    return { tokens, provider, commit: keep(tokens) };
+  }
   const grant = chooseGrant(signIn.grant, secret !== '', io.person);
   if (grant === 'client-credentials') {
     if (!secret) throw new UsageError('--grant client-credentials needs the client secret', { hint: 'give it with --client-secret-stdin or AUTHCTL_CLIENT_SECRET' });
@@ -105,7 +129,7 @@ export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: str
     });
   }
   const tokens = grant === 'code' ? await codeFlow(io, io.person, provider, client, signIn) : await deviceFlow(io, io.person, provider, client, signIn);
-  return { tokens, provider, commit: () => keepRefreshToken(io, signIn.issuer, client.clientId, tokens) };
+  return { tokens, provider, commit: keep(tokens) };
 }
 
 /** Authorization code with PKCE and a loopback redirect (RFC 8252): the port is closed whatever happens. */

@@ -6,7 +6,7 @@ import { huaweiIdToken } from './methods/huawei-id-token.js';
 import { keystoneApplicationCredential } from './methods/keystone-application-credential.js';
 import { keystoneMultiFactor } from './methods/keystone-multifactor.js';
 import { keystoneOAuth2 } from './methods/keystone-oauth2.js';
-import { keystoneOidcAccessToken, keystoneOidcAuthCode, keystoneOidcClientCredentials, keystoneOidcDevice } from './methods/keystone-oidc.js';
+import { keystoneOidcAccessToken, keystoneOidcAuthCode, keystoneOidcClientCredentials, keystoneOidcDevice, keystoneOidcPassword } from './methods/keystone-oidc.js';
 import { keystonePassword } from './methods/keystone-password.js';
 import { keystoneToken } from './methods/keystone-token.js';
 import { keystoneTotp } from './methods/keystone-totp.js';
@@ -17,7 +17,7 @@ import { openIdConnect } from './methods/oidc.js';
  * Every way of signing in, in the order they are tried when the values present must decide.
  * A new method is a module under `methods/` and one line here.
  */
-export const AUTH_METHODS: readonly AuthMethod<never>[] = [agencyAssumeRole, keystoneApplicationCredential, huaweiIdToken, keystonePassword, keystoneTotp, keystoneMultiFactor, keystoneToken, keystoneOAuth2, keystoneOidcAuthCode, keystoneOidcDevice, keystoneOidcClientCredentials, keystoneOidcAccessToken, openIdConnect, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
+export const AUTH_METHODS: readonly AuthMethod<never>[] = [agencyAssumeRole, keystoneApplicationCredential, huaweiIdToken, keystonePassword, keystoneTotp, keystoneMultiFactor, keystoneToken, keystoneOAuth2, keystoneOidcAuthCode, keystoneOidcDevice, keystoneOidcClientCredentials, keystoneOidcPassword, keystoneOidcAccessToken, openIdConnect, oauth2ClientCredentials] as unknown as readonly AuthMethod<never>[];
 
 /** The default when nothing names a method. */
 export const DEFAULT_METHOD = keystonePassword as unknown as AuthMethod<Target>;

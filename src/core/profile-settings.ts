@@ -54,6 +54,8 @@ export interface ProfileSettings {
   identityProvider?: string;
   protocol?: string;
   discoveryEndpoint?: string;
+  accessTokenEndpoint?: string;
+  deviceAuthorizationEndpoint?: string;
   grant?: string;
   tokenUrl?: string;
   clientId?: string;

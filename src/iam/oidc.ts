@@ -82,6 +82,19 @@ export async function discover(http: HttpClient, issuer: string, allowHttp: bool
   }
 }
 
+/** The provider with endpoints given outright (keystoneauth's OS_ACCESS_TOKEN_ENDPOINT, OS_DEVICE_AUTHORIZATION_ENDPOINT) over the discovered ones. */
+export function withEndpoints(provider: Provider, endpoints: { token?: string; device?: string }): Provider {
+  if (!endpoints.token && !endpoints.device) return provider;
+  return {
+    ...provider,
+    metadata: {
+      ...provider.metadata,
+      ...(endpoints.token ? { token_endpoint: endpoints.token } : {}),
+      ...(endpoints.device ? { device_authorization_endpoint: endpoints.device } : {}),
+    },
+  };
+}
+
 export interface AuthorizationRequest {
   redirectUri: string;
   scope: string;
@@ -128,6 +141,32 @@ export async function exchangeCode(http: HttpClient, provider: Provider, client:
     return tokens(await o.processAuthorizationCodeResponse(provider.metadata, c, response, { expectedNonce: request.nonce, requireIdToken: request.scope.split(/\s+/).includes('openid') }), now);
   } catch (error) {
     throw providerError(error, `exchanging the code at ${provider.issuer}`, 'start the sign-in again');
+  }
+}
+
+/** A code obtained elsewhere (keystoneauth's v3oidcauthcode with OS_CODE and its redirect URI): no PKCE verifier, no nonce. */
+export async function exchangeGivenCode(http: HttpClient, provider: Provider, client: OidcClient, code: string, redirectUri: string, now: () => number): Promise<ProviderTokens> {
+  const o = oauth();
+  const [c, auth] = clientOf(client, now);
+  try {
+    // Its redirect went elsewhere: there is no state of ours to check.
+    const parameters = o.validateAuthResponse(provider.metadata, c, new URLSearchParams({ code }), o.skipStateCheck);
+    const response = await o.authorizationCodeGrantRequest(provider.metadata, c, auth, parameters, redirectUri, o.nopkce, options(http, provider.allowHttp));
+    return tokens(await o.processAuthorizationCodeResponse(provider.metadata, c, response), now);
+  } catch (error) {
+    throw providerError(error, `exchanging the code at ${provider.issuer}`, 'a code works once and for minutes: get a new one, or leave OS_CODE unset to sign in in the browser');
+  }
+}
+
+/** The resource owner's password at the provider (keystoneauth's v3oidcpassword). */
+export async function passwordTokens(http: HttpClient, provider: Provider, client: OidcClient, username: string, password: string, scope: string, now: () => number): Promise<ProviderTokens> {
+  const o = oauth();
+  const [c, auth] = clientOf(client, now);
+  try {
+    const response = await o.genericTokenEndpointRequest(provider.metadata, c, auth, 'password', { username, password, scope }, options(http, provider.allowHttp));
+    return tokens(await o.processGenericTokenEndpointResponse(provider.metadata, c, response), now);
+  } catch (error) {
+    throw providerError(error, `password sign-in at ${provider.issuer}`, 'check the user name and password at the provider, and that the client may use the password grant');
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { durationSetting } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
+import { fromEnvironment } from '../core/settings.js';
 import type { AuthIO, PersonIO } from '../auth/method.js';
 import { canOpenBrowser } from '../io/browser.js';
 import { formatDuration } from '../core/duration.js';
@@ -237,6 +238,11 @@ export class Context {
       http,
       now: () => this.now(),
       sleep: (ms) => this.#factory.sleep(ms),
+      secretVariable: (setting) => {
+        const value = fromEnvironment(this.env, setting);
+        this.secrets.add(value);
+        return value;
+      },
       readSaved: async (role) => {
         const value = await store().readSecret(role);
         this.secrets.add(value);

@@ -89,9 +89,9 @@ describe('application credentials', () => {
 
 describe('auth types', () => {
   it('an unknown one: exit 2 listing the known ones', async () => {
-    const t = testFactory({ env: { OS_AUTH_TYPE: 'v3oidcpassword', OS_AUTH_URL: AUTH_URL } });
+    const t = testFactory({ env: { OS_AUTH_TYPE: 'v3samlpassword', OS_AUTH_URL: AUTH_URL } });
     expect(await run(['login'], t.factory)).toBe(2);
-    expect(t.stderr()).toBe(`authctl: unknown auth type "v3oidcpassword" (from OS_AUTH_TYPE)\nhint: use one of: ${authTypeNames().join(', ')}\n`);
+    expect(t.stderr()).toBe(`authctl: unknown auth type "v3samlpassword" (from OS_AUTH_TYPE)\nhint: use one of: ${authTypeNames().join(', ')}\n`);
     expect(authTypeNames()).toEqual(expect.arrayContaining(['v3password', 'password', 'v3applicationcredential', 'v3totp', 'v3multifactor', 'v3token', 'v3oauth2clientcredential', 'agency']));
   });
 });

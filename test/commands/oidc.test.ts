@@ -140,7 +140,7 @@ describe('OpenID Connect: the code flow with PKCE and a loopback redirect', () =
     t.clearOutput();
     t.http.on('GET', DISCOVERY, discovery);
     const running = run(['login', '--oidc-issuer', ISSUER, '--client-id', 'cli', '--no-browser'], t.factory);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!t.stderr().includes('Waiting for the sign-in')) await new Promise((resolve) => setTimeout(resolve, 10));
     t.interrupt();
     expect(await running).toBe(130);
     expect(t.store.entries.size).toBe(0);
@@ -267,5 +267,38 @@ describe('Keystone federation through OpenID Connect (keystoneauth\'s v3oidc* na
     (await exits(t, ['login'])).toBe(2);
     expect(t.stderr()).toContain('identity provider (--identity-provider, env OS_IDENTITY_PROVIDER)');
     expect(t.stderr()).toContain("the provider's discovery endpoint (--discovery-endpoint, env OS_DISCOVERY_ENDPOINT)");
+  });
+
+  it('v3oidcpassword: the password grant at OS_ACCESS_TOKEN_ENDPOINT with the client secret beside it; v3oidcauthcode with OS_CODE exchanges it with its redirect URI, no browser', async () => {
+    const t = testFactory({ env: { ...env, OS_AUTH_TYPE: 'v3oidcpassword', OS_USERNAME: 'alice', OS_PASSWORD: 'provider-pw-1', OS_CLIENT_SECRET: 'cs-1', OS_ACCESS_TOKEN_ENDPOINT: `${ISSUER}/other-token` } });
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', `${ISSUER}/other-token`, (request) => {
+      expect(form(request)).toMatchObject({ grant_type: 'password', username: 'alice', password: 'provider-pw-1', scope: 'openid profile offline_access' });
+      expect(request.headers?.authorization).toMatch(/^Basic /);
+      return { status: 200, body: { access_token: 'at-pw', token_type: 'Bearer', expires_in: 600 } };
+    });
+    t.http.on('POST', FEDERATION, { status: 201, headers: { 'X-Subject-Token': 'gAAAA-unscoped' }, body: tokenBody() });
+    t.http.on('POST', `${AUTH}/auth/tokens`, { status: 201, headers: { 'X-Subject-Token': 'gAAAA-scoped' }, body: tokenBody({ id: 'p-1' }) });
+    (await exits(t, ['login'])).toBe(0);
+    expect(t.stderr()).not.toContain('provider-pw-1');
+
+    const c = testFactory({ env: { ...env, OS_AUTH_TYPE: 'v3oidcauthcode', OS_CODE: 'code-from-elsewhere', OS_REDIRECT_URI: 'https://app.example.com/cb', DISPLAY: ':0' } });
+    c.http.on('GET', DISCOVERY, discovery);
+    c.http.on('POST', TOKEN, (request) => {
+      const body = form(request);
+      expect(body).toMatchObject({ grant_type: 'authorization_code', code: 'code-from-elsewhere', redirect_uri: 'https://app.example.com/cb' });
+      expect(body.code_verifier).toBeUndefined();
+      return { status: 200, body: { access_token: 'at-code', token_type: 'Bearer', expires_in: 600 } };
+    });
+    c.http.on('POST', FEDERATION, { status: 201, headers: { 'X-Subject-Token': 'gAAAA-unscoped' }, body: tokenBody() });
+    c.http.on('POST', `${AUTH}/auth/tokens`, { status: 201, headers: { 'X-Subject-Token': 'gAAAA-scoped' }, body: tokenBody({ id: 'p-1' }) });
+    (await exits(c, ['login'])).toBe(0);
+    expect(c.browsed).toEqual([]);
+  });
+
+  it('OS_CODE_CHALLENGE_METHOD other than S256: exit 2, nothing sent', async () => {
+    const t = testFactory({ env: { ...env, OS_AUTH_TYPE: 'v3oidcauthcode', OS_CODE_CHALLENGE_METHOD: 'plain' } });
+    (await exits(t, ['login'])).toBe(2);
+    expect(t.stderr()).toContain('code challenge method "plain" (from OS_CODE_CHALLENGE_METHOD) is not S256');
   });
 });

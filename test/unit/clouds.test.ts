@@ -312,7 +312,7 @@ describe('errors', () => {
 
   it.each([
     ['auth_type: v2password', 'has auth_type "v2password"'],
-    ['auth_plugin: v3oidcpassword', 'has auth_type "v3oidcpassword"'],
+    ['auth_plugin: v3samlpassword', 'has auth_type "v3samlpassword"'],
   ])('refuses an entry of an auth type authctl does not know: %s', (line, what) => {
     expect(failure(() => load('prod', at(`clouds:\n  prod:\n    ${line}\n`)))).toEqual({
       message: `${FILE}: cloud "prod" ${what}, which authctl does not know`,
@@ -330,8 +330,8 @@ describe('errors', () => {
   });
 
   it('lets secure.yaml decide the auth type, and names the file it came from', () => {
-    const files = { ...at('clouds:\n  prod:\n    auth_type: password\n'), [`${USER_DIR}/secure.yaml`]: 'clouds:\n  prod:\n    auth_type: v3oidcpassword\n' };
-    expect(failure(() => load('prod', files)).message).toBe(`${USER_DIR}/secure.yaml: cloud "prod" has auth_type "v3oidcpassword", which authctl does not know`);
+    const files = { ...at('clouds:\n  prod:\n    auth_type: password\n'), [`${USER_DIR}/secure.yaml`]: 'clouds:\n  prod:\n    auth_type: v3samlpassword\n' };
+    expect(failure(() => load('prod', files)).message).toBe(`${USER_DIR}/secure.yaml: cloud "prod" has auth_type "v3samlpassword", which authctl does not know`);
   });
 
   it('reads a token entry (auth_type: token) with the token as a secret, never as a setting', () => {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalError, StoreError, UsageError } from '../core/errors.js';
+import { StoreError, UsageError } from '../core/errors.js';
+import { storageFailure } from './fs-errors.js';
 import { checkPrivateDir, readPrivateFile } from './private-path.js';
 import type { ProfileSchema, ProfileSettings } from '../core/profile-settings.js';
 import { writeAtomically } from './atomic-write.js';
@@ -74,11 +75,7 @@ export class ConfigFile {
       // Tab-indented, no final newline: the layout the file has always had.
       writeAtomically(this.path, JSON.stringify(data, undefined, '\t'));
     } catch (error) {
-      throw new LocalError(`cannot write the config file ${this.path}: ${(error as Error).message}`, {
-        reason: 'config-unwritable',
-        hint: 'check that the directory is writable; nothing was changed',
-        cause: error,
-      });
+      throw storageFailure(error, 'write the config file', this.path);
     }
     this.#data = data;
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { StoreError } from '../core/errors.js';
 import { checkPrivateDir, readPrivateFile } from './private-path.js';
 import { writeAtomically } from './atomic-write.js';
+import { storageFailure } from './fs-errors.js';
 import type { SecretStore } from './secret-store.js';
 
 /**
@@ -275,7 +276,7 @@ export class FileStore implements SecretStore {
       writeAtomically(path, JSON.stringify(content));
     } catch (error) {
       if (error instanceof StoreError) throw error;
-      throw new StoreError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
+      throw storageFailure(error, 'write', path);
     }
   }
 

@@ -2,6 +2,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, sta
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalError } from '../core/errors.js';
+import { storageFailure } from './fs-errors.js';
 
 /**
  * The refresh lock of a profile, shared by every authctl process using the same config directory:
@@ -57,7 +58,7 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new LocalError(`cannot create the lock directory ${dir}: ${(error as Error).message}`, { hint: 'check that the config directory is writable', cause: error });
+    throw storageFailure(error, 'create the lock directory', dir);
   }
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = options.now ?? Date.now;
@@ -92,7 +93,7 @@ export async function withExclusiveLock<T>(configDir: string, name: string, refu
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new LocalError(`cannot create the lock directory ${dir}: ${(error as Error).message}`, { hint: 'check that the config directory is writable', cause: error });
+    throw storageFailure(error, 'create the lock directory', dir);
   }
   let held = tryAcquire(path);
   if (!held) {
@@ -117,9 +118,20 @@ function tryAcquire(path: string): { release(): void } | undefined {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    throw new LocalError(`cannot take the lock ${path}: ${(error as Error).message}`, { cause: error });
+    throw storageFailure(error, 'take the lock', path);
   }
-  writeSync(fd, JSON.stringify(owner));
+  try {
+    writeSync(fd, JSON.stringify(owner));
+  } catch (error) {
+    // A full disk takes the name but not the content: an empty lock nobody owns must not stay.
+    closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // gone already
+    }
+    throw storageFailure(error, 'take the lock', path);
+  }
   closeSync(fd);
   return hold(path, owner.nonce);
 }

@@ -75,7 +75,7 @@ export class ConfigFile {
       // Tab-indented, no final newline: the layout the file has always had.
       writeAtomically(this.path, JSON.stringify(data, undefined, '\t'));
     } catch (error) {
-      throw storageFailure(error, 'write the config file', this.path);
+      throw storageFailure(error, 'write the config file', this.path, 'nothing was changed');
     }
     this.#data = data;
   }

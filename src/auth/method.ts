@@ -71,6 +71,8 @@ export interface AuthIO {
    * one even if the cached one looks valid, after IAM refused it), with the IAM URL it belongs to.
    */
   profileToken(profile: string, options?: { fresh?: boolean }): Promise<ProfileToken>;
+  /** The profile's cached token, if any (a refresh may omit what the sign-in gave, such as the ID token). */
+  cachedToken(): Promise<CachedToken | undefined>;
   /** The profile's store entry `role` (a refresh token the method keeps itself), if any. */
   readSaved(role: string): Promise<string | undefined>;
   /** Keeps `value` as the profile's entry `role` at once (a rotated refresh token must not be lost). */

@@ -91,7 +91,7 @@ async function keepRefreshToken(io: AuthIO, issuer: string, clientId: string, to
  * login that fails later (IAM refusing the exchange) stores nothing. A rotated refresh token is
  * kept at once (the old one is spent).
  */
-export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string, given: GivenCredentials = {}): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void> }> {
+export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string, given: GivenCredentials = {}): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void>; refreshed?: true }> {
   const nothing = async () => {};
   const provider = withEndpoints(await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:'), signIn.endpoints ?? {});
   const client: OidcClient = { ...signIn.client, ...(secret ? { clientSecret: secret } : {}) };
@@ -117,7 +117,7 @@ export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: str
       const tokens = await refreshTokens(io.http, provider, client, refreshToken, io.now);
       // Rotated: the old one is spent, so the new one is saved before anything else can fail.
       if (tokens.refreshToken !== refreshToken) await keepRefreshToken(io, signIn.issuer, client.clientId, tokens);
-      return { tokens, provider, commit: nothing };
+      return { tokens, provider, commit: nothing, refreshed: true };
     } catch (error) {
       if (!(error instanceof RefreshRefusedError) || !io.person) throw error;
       io.person.tell(`${error.message}; signing in again`);

@@ -134,6 +134,10 @@ export async function exchangeCode(http: HttpClient, provider: Provider, client:
   try {
     parameters = o.validateAuthResponse(provider.metadata, c, callback, request.state);
   } catch (error) {
+    // A redirect that is not this sign-in's (wrong state, missing or foreign issuer) is refused, whatever part gave it away.
+    if (error instanceof o.OperationProcessingError) {
+      throw new RejectedError(`sign-in at ${provider.issuer}: the redirect does not belong to this sign-in (${oneLine(error.message)})`, { hint: 'nothing was exchanged; start the sign-in again' });
+    }
     throw providerError(error, `sign-in at ${provider.issuer}`, 'start the sign-in again');
   }
   try {
@@ -150,7 +154,7 @@ export async function exchangeGivenCode(http: HttpClient, provider: Provider, cl
   const [c, auth] = clientOf(client, now);
   try {
     // Its redirect went elsewhere: there is no state of ours to check.
-    const parameters = o.validateAuthResponse(provider.metadata, c, new URLSearchParams({ code }), o.skipStateCheck);
+    const parameters = o.validateAuthResponse(provider.metadata, c, new URLSearchParams({ code, iss: provider.metadata.issuer }), o.skipStateCheck);
     const response = await o.authorizationCodeGrantRequest(provider.metadata, c, auth, parameters, redirectUri, o.nopkce, options(http, provider.allowHttp));
     return tokens(await o.processAuthorizationCodeResponse(provider.metadata, c, response), now);
   } catch (error) {

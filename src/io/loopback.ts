@@ -34,7 +34,7 @@ export async function listenForRedirect(): Promise<LoopbackRedirect> {
     const failed = url.searchParams.has('error');
     res
       .writeHead(failed ? 400 : 200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' })
-      .end(failed ? PAGE('Sign-in failed', 'authctl got an error from the provider; see the terminal.') : PAGE('Signed in', 'authctl has the answer. You can close this tab and go back to the terminal.'));
+      .end(failed ? PAGE('Sign-in failed', 'authctl got an error from the provider; see the terminal.') : PAGE('Back to the terminal', 'authctl has the answer and is checking it; the terminal says whether the sign-in succeeded. You can close this tab.'));
     const address = server.address() as AddressInfo;
     deliver(new URL(`http://127.0.0.1:${address.port}${url.pathname}${url.search}`));
   });

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+
+const MAX_CLOUDS_YAML_BYTES = 4 * 1024 * 1024;
 import type { CloudEntry } from '../auth/clouds-yaml.js';
 import { domainAsDefaults, type KeystoneSettings } from '../auth/keystone-identity.js';
 import { cacheKey, sameIdentity, type AuthMethod, type Target } from '../auth/method.js';
@@ -51,9 +53,13 @@ async function readCloud(ctx: Context, name: string): Promise<CloudEntry> {
   const files = {
     readFile(path: string): string | undefined {
       try {
+        // A clouds.yaml is a few KB; one of gigabytes would only exhaust memory before the parser could refuse it.
+        const size = statSync(path).size;
+        if (size > MAX_CLOUDS_YAML_BYTES) throw new UsageError(`${path} is ${Math.round(size / 1024 / 1024)} MiB, more than a clouds.yaml can sensibly be (authctl reads up to ${MAX_CLOUDS_YAML_BYTES / 1024 / 1024} MiB)`, { hint: 'point OS_CLIENT_CONFIG_FILE at the real clouds.yaml' });
         return readFileSync(path, 'utf8');
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
+        if (error instanceof UsageError) throw error;
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
         throw new UsageError(`cannot read ${path}: ${(error as Error).message}`, { hint: 'check its permissions' });
       }

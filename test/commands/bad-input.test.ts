@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runFast } from '../../src/fast.js';
 import { run } from '../../src/main.js';
 import { testFactory, type TestHarness } from '../helpers/factory.js';
@@ -115,5 +117,18 @@ describe('a secret flag of another way of signing in', () => {
     const t = make({ env: { AUTHCTL_CLIENT_SECRET: 'client-secret-1234' }, stdin: 'pw' });
     expect(await runLine(['login', '--client-id', 'app', '--token-url', 'https://idp.example.com/token', '--password-stdin'], t.factory)).toBe(2);
     expect(t.stderr()).toBe('authctl: --password-stdin is for Keystone password logins\nhint: this login is OAuth2 client credentials: use --client-secret-stdin / --save-secret, or log in with --auth-type v3password\n');
+  });
+});
+
+describe('a clouds.yaml too big to be one', () => {
+  it('is refused by its size before it is read: exit 2 naming it, nothing sent', async () => {
+    const t = testFactory({ env: {} });
+    const file = join(t.home, 'clouds.yaml');
+    // Sparse: 5 MiB on paper, nothing on disk or in memory.
+    writeFileSync(file, '');
+    truncateSync(file, 5 * 1024 * 1024);
+    expect(await run(['login'], t.withEnv({ OS_CLOUD: 'big', OS_CLIENT_CONFIG_FILE: file }))).toBe(2);
+    expect(t.stderr()).toBe(`authctl: ${file} is 5 MiB, more than a clouds.yaml can sensibly be (authctl reads up to 4 MiB)\nhint: point OS_CLIENT_CONFIG_FILE at the real clouds.yaml\n`);
+    expect(t.http.requests).toEqual([]);
   });
 });

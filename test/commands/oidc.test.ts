@@ -16,6 +16,7 @@ const METADATA = {
   device_authorization_endpoint: DEVICE,
   jwks_uri: `${ISSUER}/jwks`,
   code_challenge_methods_supported: ['S256'],
+  authorization_response_iss_parameter_supported: true,
 };
 const { privateKey } = await generateKeyPair('RS256');
 
@@ -43,7 +44,7 @@ const form = (request: HttpRequest) => Object.fromEntries(new URLSearchParams(re
 const discovery = { status: 200, body: METADATA };
 
 /** A browser that signs in at once: the provider redirects to authctl's loopback with a code and the state. */
-function signingBrowser(answer: (state: string) => string = (state) => `code=the-code&state=${state}`) {
+function signingBrowser(answer: (state: string) => string = (state) => `code=the-code&state=${state}&iss=${encodeURIComponent(ISSUER)}`) {
   let authorization: URL | undefined;
   return {
     seen: () => authorization!,
@@ -101,6 +102,10 @@ describe('OpenID Connect: the code flow with PKCE and a loopback redirect', () =
     (await exits(t, ['token', 'get'])).toBe(0);
     expect(t.stdout()).toBe('at-2\n');
     expect(refreshEntry(t).refreshToken).toBe('rt-2');
+    // The refresh answer had no ID token: the sign-in's is still the one printed.
+    t.clearOutput();
+    (await exits(t, ['token', 'get', '--output', 'id-token'])).toBe(0);
+    expect(t.stdout()).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
 
     t.clock.advance(9 * 60_000);
     t.http.on('GET', DISCOVERY, discovery);
@@ -112,17 +117,17 @@ describe('OpenID Connect: the code flow with PKCE and a loopback redirect', () =
   });
 
   it('a redirect with the wrong state: exit 4, nothing exchanged or stored; the port is closed', async () => {
-    const browser = signingBrowser(() => 'code=the-code&state=forged');
+    const browser = signingBrowser(() => `code=the-code&state=forged&iss=${encodeURIComponent(ISSUER)}`);
     const t = testFactory({ env: { DISPLAY: ':0' }, browser: browser.browser });
     t.http.on('GET', DISCOVERY, discovery);
     (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli'])).toBe(4);
-    expect(t.stderr()).toMatch(/authctl: sign-in at https:\/\/idp\.example\.com: the redirect's state does not match this sign-in/);
+    expect(t.stderr()).toMatch(/authctl: sign-in at https:\/\/idp\.example\.com: the redirect does not belong to this sign-in \(.*state.*\)\nhint: nothing was exchanged/);
     expect(t.store.entries.size).toBe(0);
     await expect(fetch(browser.seen().searchParams.get('redirect_uri')!)).rejects.toThrow();
   });
 
   it('denied at the provider: exit 4 with its words', async () => {
-    const browser = signingBrowser((state) => `error=access_denied&error_description=${encodeURIComponent('End-User aborted interaction')}&state=${state}`);
+    const browser = signingBrowser((state) => `error=access_denied&error_description=${encodeURIComponent('End-User aborted interaction')}&state=${state}&iss=${encodeURIComponent(ISSUER)}`);
     const t = testFactory({ env: { DISPLAY: ':0' }, browser: browser.browser });
     t.http.on('GET', DISCOVERY, discovery);
     (await exits(t, ['login', '--oidc-issuer', ISSUER, '--client-id', 'cli'])).toBe(4);

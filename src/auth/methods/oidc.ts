@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import { checkUrl, missingSetting, pick, type Layer, type Missing, type Setting, type Source, type Values } from '../../core/settings.js';
 import type { CachedToken } from '../../core/token.js';
 import type { ProviderTokens } from '../../iam/oidc.js';
-import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
+import { cacheKey, toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 import { DEFAULT_OIDC_SCOPE, GRANTS, providerTokens, type Grant, type OidcSignIn } from '../oidc-sign-in.js';
 import { CLIENT_AUTH, CLIENT_ID, CLIENT_SECRET, OAUTH2_SCOPE, SAVE_SECRET } from './oauth2-client-credentials.js';
 
@@ -140,9 +140,11 @@ export const openIdConnect: AuthMethod<OidcTarget> = {
   scopeKey: (target) => [target.scope],
 
   async authenticate(io, target, secret) {
-    const { tokens, commit } = await providerTokens(io, target, secret);
+    const { tokens, commit, refreshed } = await providerTokens(io, target, secret);
     await commit();
-    return providerCachedToken(openIdConnect, target, tokens);
+    // OIDC lets a refresh answer leave out the ID token: the sign-in's stays (for this very client and provider only).
+    const previous = refreshed ? await io.cachedToken() : undefined;
+    return providerCachedToken(openIdConnect, target, tokens, previous?.key === cacheKey(openIdConnect, target) ? previous : undefined);
   },
   ask: async () => ({}),
   secretPrompt: (target) => `Client secret for ${target.client.clientId}:`,

@@ -1,5 +1,6 @@
 import type { TemporaryKeys } from '../iam/access-keys.js';
 import type { HttpClient } from '../iam/http.js';
+import type { ScopeChoice } from '../iam/projects.js';
 import type { LoopbackRedirect } from '../io/loopback.js';
 import type { Prompter } from '../io/prompter.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
@@ -79,6 +80,8 @@ export interface AuthIO {
   keep(role: string, value: string): Promise<void>;
   /** A person who can finish a sign-in elsewhere (a browser, a second device); absent in silent renewals. */
   person?: PersonIO;
+  /** Marks a value a method got (a provider's tokens) as a secret: nothing printed may show it. */
+  conceal(secret: string | undefined): void;
   /** A secret row's value from the environment (a second secret a method takes), registered for redaction. */
   secretVariable(setting: Setting): string | undefined;
   /** Waits (device-flow polling), on the injected clock. */
@@ -163,8 +166,29 @@ export interface AuthMethod<T extends Target = Target> {
     temporaryKeys?(io: AuthIO, target: T, current: CachedToken, durationSeconds: number): Promise<TemporaryKeys>;
     /** `openstackVariables` wants the secret (the OpenStack client refuses this method's bare token). */
     openstackNeedsSecret?: boolean;
+    /**
+     * Keystone user tokens: the scopes their user may choose from. A login at a terminal that names
+     * no scope lists them with an unscoped token and rescopes it (`renewFromToken`) to the one picked;
+     * one whose scoped request is refused tries once without the scope, to tell a wrong secret from
+     * a scope without a role; `authctl projects` lists them.
+     */
+    scopes?: {
+      /** The projects and domains the token's user has a role on. */
+      list(io: AuthIO, target: T, token: CachedToken): Promise<ScopeChoice[]>;
+      /** The same IAM and user, with no scope. */
+      unscoped(target: T): T;
+      /** The same IAM and user, scoped to `choice`. */
+      scoped(target: T, choice: ScopeChoice): T;
+    };
   };
 }
+
+/**
+ * The `reason` of a RejectedError whose request IAM refused for the credentials themselves (a
+ * plain 401 to the password): the user, its domain or the secret is wrong, or, when a scope was
+ * sent, the user has no role there (Keystone answers both alike).
+ */
+export const CREDENTIALS_REJECTED = 'credentials-rejected';
 
 /** A stable string identifying a target; equal targets give equal keys. */
 export function cacheKey<T extends Target>(method: AuthMethod<T>, target: T): string {

@@ -92,6 +92,13 @@ async function keepRefreshToken(io: AuthIO, issuer: string, clientId: string, to
  * kept at once (the old one is spent).
  */
 export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: string, given: GivenCredentials = {}): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void>; refreshed?: true }> {
+  const result = await obtain(io, signIn, secret, given);
+  // The provider's tokens travel on (to IAM as a bearer) and must not show in any message.
+  for (const value of [result.tokens.accessToken, result.tokens.idToken, result.tokens.refreshToken]) io.conceal(value);
+  return result;
+}
+
+async function obtain(io: AuthIO, signIn: OidcSignIn, secret: string, given: GivenCredentials): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void>; refreshed?: true }> {
   const nothing = async () => {};
   const provider = withEndpoints(await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:'), signIn.endpoints ?? {});
   const client: OidcClient = { ...signIn.client, ...(secret ? { clientSecret: secret } : {}) };

@@ -58,6 +58,8 @@ export async function cachedOrFreshKeys(ctx: Context, options: { minTtlMs: numbe
     ctx.secrets.add(cached.securityToken);
     return cached;
   }
+  // The token goes to IAM now: an answer that echoes it must not print it.
+  ctx.secrets.add(token.token);
   const keys = await buy(await ctx.authIO(profile, false), resolved.target, token, durationSeconds);
   ctx.secrets.add(keys.secret);
   ctx.secrets.add(keys.securityToken);

@@ -243,6 +243,7 @@ export class Context {
         this.secrets.add(value);
         return value;
       },
+      conceal: (secret) => this.secrets.add(secret),
       cachedToken: () => store().readToken(),
       readSaved: async (role) => {
         const value = await store().readSecret(role);

@@ -6,7 +6,7 @@
 __authctl_spec() {
   case $1 in
     '')
-      subs=('login' 'token' 'logout' 'logintoken' 'export' 'exec' 'credentials' 'profile' 'status' 'completion')
+      subs=('login' 'token' 'logout' 'logintoken' 'export' 'exec' 'credentials' 'profile' 'status' 'projects' 'completion')
       opts=('-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
@@ -88,6 +88,11 @@ __authctl_spec() {
     'status')
       subs=()
       opts=('--json' '--check' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
+      vopts=('-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
+      nargs=0 ;;
+    'projects')
+      subs=()
+      opts=('--json' '-V' '--version' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert' '--insecure' '--debug')
       vopts=('-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert')
       nargs=0 ;;
     'completion')
@@ -211,6 +216,12 @@ __authctl_values() {
         '--store') __authctl_add 'keychain' 'file' ;;
         '--cacert') __authctl_files ;;
       esac ;;
+    'projects')
+      case $2 in
+        '-p'|'--profile') __authctl_profiles ;;
+        '--store') __authctl_add 'keychain' 'file' ;;
+        '--cacert') __authctl_files ;;
+      esac ;;
     'completion')
       case $2 in
         '-p'|'--profile') __authctl_profiles ;;
@@ -223,7 +234,22 @@ __authctl_values() {
 # Completes positional argument number $2 (from 0) of the command at path $1.
 __authctl_args() {
   case $1 in
-
+    'profile show')
+      case $2 in
+        0) __authctl_profiles ;;
+      esac ;;
+    'profile use')
+      case $2 in
+        0) __authctl_profiles ;;
+      esac ;;
+    'profile remove')
+      case $2 in
+        0) __authctl_profiles ;;
+      esac ;;
+    'completion')
+      case $2 in
+        0) __authctl_add 'bash' 'zsh' 'fish' ;;
+      esac ;;
   esac
 }
 

@@ -37,6 +37,8 @@ function __authctl_value_options
         printf '%s\n' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert'
     else if test "$argv[1]" = 'status'
         printf '%s\n' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert'
+    else if test "$argv[1]" = 'projects'
+        printf '%s\n' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert'
     else if test "$argv[1]" = 'completion'
         printf '%s\n' '-p' '--profile' '--store' '--timeout' '--os-cloud' '--cacert'
     end
@@ -44,7 +46,7 @@ end
 
 function __authctl_subcommands
     if test "$argv[1]" = ''
-        printf '%s\n' 'login' 'token' 'logout' 'logintoken' 'export' 'exec' 'credentials' 'profile' 'status' 'completion'
+        printf '%s\n' 'login' 'token' 'logout' 'logintoken' 'export' 'exec' 'credentials' 'profile' 'status' 'projects' 'completion'
     else if test "$argv[1]" = 'login'
         true
     else if test "$argv[1]" = 'token'
@@ -76,6 +78,8 @@ function __authctl_subcommands
     else if test "$argv[1]" = 'profile remove'
         true
     else if test "$argv[1]" = 'status'
+        true
+    else if test "$argv[1]" = 'projects'
         true
     else if test "$argv[1]" = 'completion'
         true
@@ -136,10 +140,11 @@ complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'token\'' -d 'print, check o
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'logout\'' -d 'revoke the token at IAM and remove the profile\'s secrets from the store'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'logintoken\'' -d 'print a login token for a custom identity broker (X-Subject-LoginToken)'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'export\'' -d 'print shell code that sets $Token: eval "$(authctl export)"'
-complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'exec\'' -d 'run a command with the token in its environment (no shell in between; exits with its exit code)'
+complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'exec\'' -d 'run a command with the token in its environment (no shell in between; exits with its exit code); with none, your $SHELL'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'credentials\'' -d 'print shell code that sets a temporary access key (AK/SK and security token) from the profile\'s token (OTC, Huawei Cloud)'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'profile\'' -d 'list, show, choose or remove profiles'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'status\'' -d 'every profile: who, what scope, which store, time left (no network unless --check)'
+complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'projects\'' -d 'the projects and domains the profile\'s user has a role on (* marks the token\'s scope)'
 complete -c 'authctl' -n '__authctl_at \'\' 0' -a '\'completion\'' -d 'print the completion script for a shell: bash, zsh or fish'
 complete -c 'authctl' -s 'V' -l 'version' -d 'print the version'
 complete -c 'authctl' -s 'p' -l 'profile' -x -a '(__authctl_profiles)' -d 'profile to use (default: the one chosen with `profile use`, else "default") (env AUTHCTL_PROFILE)'
@@ -269,6 +274,15 @@ complete -c 'authctl' -n '__authctl_at \'profile\' 0' -a '\'remove\'' -d 'log a 
 complete -c 'authctl' -n '__authctl_under \'profile list\'' -l 'json' -d 'as JSON'
 # authctl profile show
 complete -c 'authctl' -n '__authctl_under \'profile show\'' -l 'json' -d 'as JSON'
+complete -c 'authctl' -n '__authctl_at \'profile show\' 0' -a '(__authctl_profiles)' -d 'the profile (default: the current one)'
+# authctl profile use
+complete -c 'authctl' -n '__authctl_at \'profile use\' 0' -a '(__authctl_profiles)' -d 'the profile'
+# authctl profile remove
+complete -c 'authctl' -n '__authctl_at \'profile remove\' 0' -a '(__authctl_profiles)' -d 'the profile'
 # authctl status
 complete -c 'authctl' -n '__authctl_under \'status\'' -l 'json' -d 'as JSON'
 complete -c 'authctl' -n '__authctl_under \'status\'' -l 'check' -d 'ask IAM about each token'
+# authctl projects
+complete -c 'authctl' -n '__authctl_under \'projects\'' -l 'json' -d 'as JSON: {profile, projects: [{id, name, domain, current}], domains: [...]}'
+# authctl completion
+complete -c 'authctl' -n '__authctl_at \'completion\' 0' -a '\'bash\' \'zsh\' \'fish\'' -d 'bash, zsh or fish'

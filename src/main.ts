@@ -20,7 +20,8 @@ export async function run(argv: readonly string[], factory: Factory): Promise<nu
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end with a CommanderError too; commander has printed what it had to.
+      // --help, --version and the help of a bare `authctl` end here, printed; commander's errors
+      // arrive as UsageErrors (cli/program.ts `commanderFailure`) and are reported below.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
     return reportFailure(error, failureReporter(factory, secrets, argv.includes('--debug')));

@@ -2,6 +2,7 @@ import { UsageError } from '../core/errors.js';
 import { keysFromToken } from '../iam/access-keys.js';
 import { issueToken, revokeToken, tokenAuthBody, validateToken } from '../iam/keystone.js';
 import { iamBase } from '../iam/logintoken.js';
+import { listScopeChoices } from '../iam/projects.js';
 import { toCachedToken, type AuthMethod } from './method.js';
 import { openstackTokenVariables } from './openstack-variables.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
@@ -373,5 +374,11 @@ export function userTokenCapabilities<T extends { kind: string; authUrl: string;
     rescope: true,
     openstackVariables: openstackTokenVariables,
     temporaryKeys: (io, target, current, durationSeconds) => keysFromToken(io.http, iamBase(target.authUrl), current.token, durationSeconds),
+    scopes: {
+      list: (io, target, current) => listScopeChoices(io.http, target.authUrl, current.token, [current.user?.domain, current.project?.domain, current.domain]),
+      unscoped: (target) => ({ ...target, scope: { kind: 'unscoped' } }),
+      // Resolved as the saved settings will be, so the token's cache key is the profile's.
+      scoped: (target, choice) => ({ ...target, scope: resolveKeystone(plainLayers([{ authUrl: target.authUrl, userId: '-', ...choice.settings }])).target!.scope }),
+    },
   };
 }

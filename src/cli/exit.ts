@@ -45,6 +45,7 @@ export function exitCodeFor(error: unknown): number {
  */
 const HINTS: Record<string, string> = {
   'tls-untrusted': 'give the CA that signed it with --cacert FILE (or OS_CACERT / AUTHCTL_CACERT)',
+  timeout: 'check the URL, your network and any proxy settings; --timeout (AUTHCTL_TIMEOUT) gives each try longer, AUTHCTL_RETRIES sets how many tries',
   'client-rejected': 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET)',
   'client-rejected-post': 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET); if the server wants the secret in the form body, log in with --client-auth post',
   'client-rejected-basic': 'check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET); if the server wants HTTP Basic, log in with --client-auth basic',

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { UsageError } from '../core/errors.js';
 import type { CommandPath } from '../core/settings.js';
 import type { SecretRegistry } from '../io/redact.js';
 import { Context, type GlobalOptions } from '../session/context.js';
@@ -25,6 +26,71 @@ function withSettings(command: Command, path: CommandPath): Command {
   return command;
 }
 
+/** The command a commander error is about: from the root, each first argument that names a subcommand. */
+function failingCommand(program: Command): Command {
+  let command = program;
+  for (;;) {
+    const name = command.args[0];
+    const next = command.commands.find((sub) => sub.name() === name || sub.aliases().includes(name ?? ''));
+    if (!next) return command;
+    command = next;
+  }
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
+/**
+ * A commander error as authctl reports every error: one line saying what is wrong, one hint
+ * saying what to do. Help and --version (exit 0) pass through; so does the help commander shows
+ * for a bare group (`authctl`, `authctl token`), which is then a success.
+ */
+export function commanderFailure(program: Command, error: CommanderError): Error {
+  if (error.exitCode === 0) return error;
+  if (error.code === 'commander.help') return new CommanderError(0, error.code, error.message);
+  const [first = '', ...rest] = error.message.split('\n');
+  // An unknown `--flag=value` is echoed without its value: it may be a secret typed in the wrong place.
+  let message = first.replace(/^error: /, '').replace(/'(--?[\w-]+)=[^']*'/g, "'$1=…'");
+  const suggestion = /\(Did you mean (.+)\?\)/.exec(rest.join(' '))?.[1];
+  const command = failingCommand(program);
+  const path = commandPath(command);
+  const usage = `${path} ${command.usage()}`;
+  const didYouMean = suggestion ? `did you mean ${suggestion}? ` : '';
+  let hint: string;
+  switch (error.code) {
+    case 'commander.unknownOption':
+      // `authctl exec ls -la`: the option is the command's, which goes after `--`. An unknown
+      // option before any command (`authctl exec --expirey -- ...`) is a mistyped one of exec's.
+      if (command.name() === 'exec' && command.parent === program && command.args[0] !== undefined && !command.args[0].startsWith('-')) {
+        message = `${message}: the command to run and its own options go after --`;
+        hint = `authctl exec [options] -- COMMAND [ARGS...], e.g. authctl exec -- ${command.args.join(' ')}`;
+      } else {
+        hint = `${didYouMean}\`${path} --help\` lists the options`;
+      }
+      break;
+    case 'commander.unknownCommand':
+      hint = `${didYouMean}\`${path} --help\` lists the commands`;
+      break;
+    case 'commander.invalidArgument': {
+      // "option '--store <kind>' argument 'x' is invalid. Allowed choices are keychain, file."
+      const choices = /\. Allowed choices are (.+)\.$/.exec(message);
+      if (choices) message = message.slice(0, choices.index);
+      hint = choices ? `use one of: ${choices[1]}` : `usage: ${usage}`;
+      break;
+    }
+    case 'commander.optionMissingArgument':
+      hint = `give the option its value; \`${path} --help\` lists them`;
+      break;
+    default:
+      // A missing or extra argument, a missing mandatory option, options that conflict.
+      hint = `usage: ${usage}`;
+  }
+  return new UsageError(message.replace(/\.$/, ''), { hint });
+}
+
 function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}\n`;
 }
@@ -34,13 +100,19 @@ export function buildProgram(factory: Factory, secrets: SecretRegistry): Command
   const program = new Command('authctl');
   // Before any subcommand exists: subcommands copy these settings when they are created.
   program
-    .exitOverride()
+    // commander's own errors become UsageErrors, reported like every other error (one line, a hint).
+    .exitOverride((error) => {
+      throw commanderFailure(program, error);
+    })
     .configureOutput({
       writeOut: (text) => factory.io.stdout.write(text),
-      writeErr: (text) => factory.io.stderr.write(text),
-      // An unknown `--flag=value` is echoed without its value: it may be a secret typed in the wrong place.
-      outputError: (text, write) => write(`authctl: ${text.replace(/^error: /, '').replace(/'(--?[\w-]+)=[^']*'/g, "'$1=…'")}`),
+      // commander writes here only the help it shows for a bare group (`authctl`, `authctl token`):
+      // asked for, so on stdout. Its errors go to outputError, silenced: the reporter says them.
+      writeErr: (text) => factory.io.stdout.write(text),
+      outputError: () => {},
     })
+    // `authctl token get --help` lists --profile, --store, ... too: they apply to every command.
+    .configureHelp({ showGlobalOptions: true })
     .description('Get short-lived IAM tokens, keep them in the OS keychain, hand them to the shell.')
     .version(factory.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
@@ -135,11 +207,13 @@ export function buildProgram(factory: Factory, secrets: SecretRegistry): Command
     .action(run(async () => (await import('../commands/export.js')).exportRun as Action));
 
   withSettings(program.command('exec'), 'exec')
-    .description('run a command with the token in its environment (no shell in between; exits with its exit code)')
-    .argument('<command...>', 'the command and its arguments, after --')
+    .description('run a command with the token in its environment (no shell in between; exits with its exit code); with none, your $SHELL')
+    .argument('[command...]', 'the command and its arguments, after -- (none: $SHELL, else /bin/sh)')
+    .usage('[options] [-- COMMAND [ARGS...]]')
     .addHelpText(
       'after',
       examples([
+        'authctl exec                                      # $SHELL with $Token set; `exit` returns',
         "authctl exec -- sh -c 'curl -H \"X-Auth-Token: $Token\" https://api.example.com/v1/things'",
         'authctl exec --var API_TOKEN -- ./deploy.sh',
         'authctl exec --openstack -- openstack server list',
@@ -186,6 +260,11 @@ export function buildProgram(factory: Factory, secrets: SecretRegistry): Command
     .description('every profile: who, what scope, which store, time left (no network unless --check)')
     .addHelpText('after', examples(['authctl status', 'authctl status --check --json']))
     .action(run(async () => (await import('../commands/status.js')).statusRun as Action));
+
+  withSettings(program.command('projects'), 'projects')
+    .description("the projects and domains the profile's user has a role on (* marks the token's scope)")
+    .addHelpText('after', examples(['authctl projects', 'authctl projects --json | jq -r ".projects[].name"', 'authctl login --project "$(authctl projects --json | jq -r ".projects[0].name")"']))
+    .action(run(async () => (await import('../commands/projects.js')).projectsRun as Action));
 
   program
     .command('completion')

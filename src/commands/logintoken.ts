@@ -2,6 +2,7 @@ import { parseDuration } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
 import { checkUrl, flagLayer, fromEnvironment, pick, type Setting } from '../core/settings.js';
 import { AUTH_URL } from '../auth/keystone-identity.js';
+import { describeIamUser } from '../core/target.js';
 import { isoTime } from '../core/token.js';
 import { canPrompt, readStdinSecret } from '../io/io.js';
 import type { Context } from '../session/context.js';
@@ -82,9 +83,10 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
   ctx.secrets.add(key.securityToken);
 
   const loginToken = await createLoginToken(await http(), base, key, duration);
-  const who = loginToken.details.user_name ?? loginToken.details.user_id ?? 'the user';
+  const { user_name: name, user_id: id, domain_id: domainId } = loginToken.details;
+  const who = name || id ? describeIamUser({ ...(name ? { name: String(name) } : { id: String(id) }), ...(domainId ? { domain: { id: String(domainId) } } : {}) }) : 'the user';
   const until = loginToken.expiresAt === undefined ? `${duration}s` : isoTime(loginToken.expiresAt);
-  ctx.reporter.success(`Login token for ${String(who)}${loginToken.details.domain_id ? ` (domain ${String(loginToken.details.domain_id)})` : ''}, valid until ${until}`);
+  ctx.reporter.success(`Login token for ${who}, valid until ${until}`);
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify({ token: loginToken.token, logintoken: loginToken.details }, null, 2)}\n`);
   else ctx.io.stdout.write(`${loginToken.token}\n`);
 }

@@ -1,5 +1,6 @@
 import { methodForKey, SECRET_ROLES } from '../auth/registry.js';
 import { ACCESS_KEYS_ROLE } from '../session/access-keys.js';
+import { REFRESH_TOKEN_ROLE } from '../auth/oidc-sign-in.js';
 import { AuthctlError, UnreachableError } from '../core/errors.js';
 import { isExpired, isoTime } from '../core/token.js';
 import type { Context } from '../session/context.js';
@@ -53,7 +54,7 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
         : error;
     return 'not revoked';
   });
-  const removed = await profile.secrets.deleteAll([...SECRET_ROLES, ACCESS_KEYS_ROLE]);
+  const removed = await profile.secrets.deleteAll([...SECRET_ROLES, ACCESS_KEYS_ROLE, REFRESH_TOKEN_ROLE]);
   if (!removed && revocation === 'nothing to revoke') {
     // `--all` also looks at the profile in use, which may exist only in the environment: no news is no news.
     if (!(quietIfEmpty && !profile.settings)) ctx.reporter.info(`profile ${name} was not logged in`);

@@ -1,10 +1,9 @@
 import type { AuthMethod, Target } from '../auth/method.js';
 import { formatDuration } from '../core/duration.js';
-import { AuthctlError, RejectedError } from '../core/errors.js';
+import { AuthctlError, NoTokenError, RejectedError, StoreError, UnreachableError } from '../core/errors.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
 import type { Context } from '../session/context.js';
-import { openProfile, resolveTarget, type OpenProfile } from '../session/profile.js';
-import { knownProfiles } from './logout.js';
+import { notLoggedIn, openProfile, resolveTarget, type OpenProfile } from '../session/profile.js';
 import { summarise, table, type ProfileSummary } from './profile.js';
 
 export interface StatusOptions {
@@ -23,27 +22,78 @@ export interface ProfileStatus extends ProfileSummary {
 
 /**
  * Every profile at a glance: who, what scope, which store, time left. Without network unless
- * --check asks IAM about each token. Exit 0 whatever the tokens' state: this is a report.
+ * --check asks IAM about each token. Like `gh auth status`, the exit code is about the profile
+ * in use: 0 only when it holds a valid token, 3 when it is not logged in (no token, expired,
+ * issued for other settings, refused at IAM), 5 when --check could not reach IAM, and the
+ * store's or settings' own code when they could not be read. The report is printed either way.
  */
 export async function statusRun(ctx: Context, opts: StatusOptions): Promise<void> {
   const config = (await ctx.config()).read();
   const defaultName = config.defaultProfile ?? 'default';
+  const current = await ctx.profileName();
   const statuses: ProfileStatus[] = [];
-  for (const name of await knownProfiles(ctx)) {
-    const settings = config.profiles[name] ?? {};
+  const failures = new Map<string, unknown>();
+  for (const [name, settings] of Object.entries(config.profiles)) {
     const summary = summarise(name, settings, defaultName, ctx.storeKind(settings.store));
-    statuses.push(await profileStatus(ctx, name, summary, Boolean(opts.check)));
+    statuses.push(await profileStatus(ctx, name, summary, Boolean(opts.check), failures));
+  }
+  // A profile that exists only in the environment (CI: `token get` from OS_* variables, never a
+  // login) is shown once it holds a token; otherwise there is nothing to show, not a made-up row.
+  if (!(current in config.profiles)) {
+    const unsaved = await unsavedStatus(ctx, current, defaultName, Boolean(opts.check), failures);
+    if (unsaved) statuses.push(unsaved);
   }
   if (opts.json) {
     ctx.io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
-    return;
+  } else if (statuses.length > 0) {
+    const rows = statuses.map((s) => [`${s.default ? '*' : ' '} ${s.name}`, s.store, s.user ?? '-', s.scope ?? '-', describeToken(s)]);
+    ctx.io.stdout.write(table([['  PROFILE', 'STORE', 'WHO', 'SCOPE', 'TOKEN'], ...rows]));
   }
-  if (statuses.length === 0) {
-    ctx.reporter.info('no profiles yet: `authctl login` creates one');
-    return;
+  const verdict = failureFor(current, statuses.find((s) => s.name === current), failures.get(current), statuses.length === 0);
+  if (verdict) throw verdict;
+}
+
+/** Why the profile in use has no valid token, as an error with its exit code; none when it has one. */
+function failureFor(name: string, status: ProfileStatus | undefined, failure: unknown, noProfiles: boolean): unknown {
+  const login = `run \`authctl login${name === 'default' ? '' : ` --profile ${name}`}\``;
+  if (!status) {
+    return noProfiles ? new NoTokenError('not logged in: there are no profiles yet', { hint: login }) : notLoggedIn(name, 'does not exist');
   }
-  const rows = statuses.map((s) => [`${s.default ? '*' : ' '} ${s.name}`, s.store, s.user ?? '-', s.scope ?? '-', describeToken(s)]);
-  ctx.io.stdout.write(table([['  PROFILE', 'STORE', 'WHO', 'SCOPE', 'TOKEN'], ...rows]));
+  switch (status.token) {
+    case 'valid':
+      return undefined;
+    case 'none':
+      return notLoggedIn(name, 'has no token');
+    case 'expired':
+      return new NoTokenError(`the token of profile ${name} expired at ${status.expires_at}`, { hint: `${login}, or \`authctl token get\` where a password or secret renews it` });
+    case 'stale':
+      return new NoTokenError(`the token of profile ${name} was issued for other settings (auth URL, user or scope)`, { hint: `${login} for the settings in use` });
+    case 'rejected':
+      return new NoTokenError(`IAM does not accept the token of profile ${name}${status.problem ? `: ${status.problem}` : ''}`, { hint: login });
+    case 'unchecked':
+      return new UnreachableError(`the token of profile ${name} could not be checked at IAM: ${status.problem}`, { hint: 'check the network and IAM; without --check, status judges from the cached expiry' });
+    case 'unreadable':
+      // The error itself: it names the store or the setting, and its kind gives the exit code (6, 2, 3).
+      return failure instanceof AuthctlError ? failure : new StoreError(`profile ${name}: ${status.problem}`, { hint: 'see the Troubleshooting section of README.md for the keychain and the file store' });
+  }
+}
+
+/** The profile in use when it was never saved: a row only if its store holds a token for it. */
+async function unsavedStatus(ctx: Context, name: string, defaultName: string, check: boolean, failures: Map<string, unknown>): Promise<ProfileStatus | undefined> {
+  let resolved: ReturnType<typeof resolveTarget>;
+  let store: string;
+  try {
+    const profile = await openProfile(ctx, name);
+    if (!(await profile.secrets.readToken())) return undefined;
+    resolved = resolveTarget(ctx, profile);
+    store = profile.secrets.storeKind;
+  } catch {
+    // No keychain on this machine, or no settings for the profile: it is not logged in, and
+    // `token get` would say why.
+    return undefined;
+  }
+  const summary = summarise(name, { ...resolved.settings, kind: resolved.method.kind }, defaultName, store);
+  return profileStatus(ctx, name, summary, check, failures);
 }
 
 function describeToken(status: ProfileStatus): string {
@@ -66,7 +116,7 @@ function describeToken(status: ProfileStatus): string {
   }
 }
 
-async function profileStatus(ctx: Context, name: string, summary: ProfileSummary, check: boolean): Promise<ProfileStatus> {
+async function profileStatus(ctx: Context, name: string, summary: ProfileSummary, check: boolean, failures: Map<string, unknown>): Promise<ProfileStatus> {
   const base = { ...summary, expires_at: null, seconds_left: null, checked: 'offline' as const };
   let cached: CachedToken | undefined;
   let key: string;
@@ -79,6 +129,7 @@ async function profileStatus(ctx: Context, name: string, summary: ProfileSummary
   } catch (error) {
     // One broken profile (keychain locked, settings incomplete) must not hide the others.
     // stdout is data for scripts, but still redacted: a message may quote what a server or file said.
+    failures.set(name, error);
     return { ...base, token: 'unreadable', problem: ctx.secrets.redact(error instanceof Error ? error.message : String(error)) };
   }
   if (!cached) return { ...base, token: 'none' };

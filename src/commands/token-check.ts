@@ -1,13 +1,14 @@
 import type { Validation } from '../auth/method.js';
 import { formatDuration } from '../core/duration.js';
 import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
+import { describeIamProject, describeIamUser } from '../core/target.js';
 import { isoTime, isPlausibleToken, remainingMs, type CachedToken, type NamedRef, type TokenInfo } from '../core/token.js';
 import { scopeJson, type ScopeJson } from '../core/token-json.js';
 import { readStdinSecret } from '../io/io.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import type { Context } from '../session/context.js';
 import { notLoggedIn, openProfile, resolveTarget, type OpenProfile, type ResolvedTarget } from '../session/profile.js';
-import { cachedOrFresh } from '../session/resolve.js';
+import { cachedOrFresh, refusedAtIam, watchingStatus } from '../session/resolve.js';
 
 export interface TokenCheckOptions {
   tokenStdin?: boolean;
@@ -38,6 +39,8 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
   const resolved = resolveTarget(ctx, profile);
 
   let report: CheckReport;
+  /** IAM refused the profile's own cached token: the error that follows the report. */
+  let revoked: NoTokenError | undefined;
   if (opts.offline) {
     const cached = await profile.secrets.readToken();
     if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
@@ -46,13 +49,16 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
     if (cached.key !== resolved.key) Object.assign(report, { valid: false, reason: OTHER_SETTINGS });
     else if (left <= 0) Object.assign(report, { valid: false, reason: 'expired' });
   } else {
-    report = await checkAtIam(ctx, profile, resolved, opts);
+    const checked = await checkAtIam(ctx, profile, resolved, opts);
+    report = checked.report;
+    if (checked.refused) revoked = await refusedAtIam(ctx, profile, checked.refused.token, checked.refused.status, { silent: Boolean(opts.quiet) });
   }
 
   // IAM's words end up in `reason`, and IAM may quote the token it refused (Keystone: "Could not find token: ...").
   if (report.reason) report.reason = ctx.secrets.redact(report.reason);
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (!opts.quiet) ctx.io.stdout.write(humanReport(report));
+  if (revoked) throw revoked;
   if (!report.valid) {
     throw new NoTokenError(`the token is not valid: ${report.reason}`, {
       hint: opts.tokenStdin ? 'get a new token from whoever issued it' : 'run `authctl token get` (renews if it can) or `authctl login`',
@@ -77,19 +83,29 @@ function reportFrom(profile: string, checked: CheckReport['checked'], info: Toke
   };
 }
 
-function named(ref: (NamedRef & { domain?: NamedRef }) | undefined): string {
-  if (!ref) return '-';
-  const label = ref.name && ref.id ? `${ref.name} (${ref.id})` : (ref.name ?? ref.id ?? '-');
-  return ref.domain ? `${label} in domain ${ref.domain.name ?? ref.domain.id}` : label;
+/** As everywhere else (`describeIamUser`, `describeIamProject`), then the id IAM gave with the name. */
+function withId(label: string, ref: NamedRef): string {
+  return ref.name !== undefined && ref.id !== undefined ? `${label}, id ${ref.id}` : label;
 }
 
 const OTHER_SETTINGS = 'issued for other settings (auth URL, user or scope)';
 
+/** What a check at IAM found, and the cached token IAM refused, if it did. */
+interface AtIam {
+  report: CheckReport;
+  refused?: { token: string; status: number };
+}
+
+/** How a report says that IAM refused the profile's own token. */
+const REVOKED = 'revoked or expired at IAM';
+
 /**
  * Asks the IAM that issued the caller token, never one the environment names now: a token
- * cached for other settings is reported as such without being sent anywhere.
+ * cached for other settings is reported as such without being sent anywhere. When IAM refuses
+ * the profile's cached token (404 for it as the subject, 401 for it as the caller), that token
+ * is no good: the caller removes it from the cache.
  */
-async function checkAtIam(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, opts: TokenCheckOptions): Promise<CheckReport> {
+async function checkAtIam(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, opts: TokenCheckOptions): Promise<AtIam> {
   const validate = resolved.method.can.validate;
   if (!validate) {
     throw new UsageError(`profile ${profile.name} uses ${resolved.method.label}, which have no validation endpoint`, { hint: 'use `authctl token check --offline` to judge from the cached expiry' });
@@ -105,28 +121,34 @@ async function checkAtIam(ctx: Context, profile: OpenProfile, resolved: Resolved
   } else {
     const cached = await profile.secrets.readToken();
     if (!cached) throw notLoggedIn(profile.name, 'has no cached token');
-    if (cached.key !== resolved.key) return { valid: false, checked: 'offline', profile: profile.name, reason: OTHER_SETTINGS };
+    if (cached.key !== resolved.key) return { report: { valid: false, checked: 'offline', profile: profile.name, reason: OTHER_SETTINGS } };
     caller = cached;
     subject = cached.token;
   }
   ctx.secrets.add(caller.token);
+  const watched = watchingStatus(await ctx.http(profile.tls));
   let validation: Validation;
   try {
-    validation = await validate(await ctx.http(profile.tls), caller.issuer, caller.token, subject, opts.quiet ? 'HEAD' : 'GET');
+    validation = await validate(watched.http, caller.issuer, caller.token, subject, opts.quiet ? 'HEAD' : 'GET');
   } catch (error) {
-    // Checking its own token, a refused caller *is* the answer: that token is no good.
-    if (!(error instanceof RejectedError) || opts.tokenStdin) throw error;
-    validation = { valid: false, status: 401, message: error.message };
+    // A 401 refuses the caller: the profile's token (a 403 only says it may not check this one: exit 4).
+    if (!(error instanceof RejectedError) || watched.lastStatus() !== 401) throw error;
+    if (opts.tokenStdin) throw await refusedAtIam(ctx, profile, caller.token, 401, { role: 'the caller of the check' });
+    return { report: { valid: false, checked: 'iam', profile: profile.name, reason: `${REVOKED} (401)` }, refused: { token: caller.token, status: 401 } };
   }
-  if (validation.valid) return reportFrom(profile.name, 'iam', validation.info, ctx.now(), 0);
+  if (validation.valid) return { report: reportFrom(profile.name, 'iam', validation.info, ctx.now(), 0) };
   const said = validation.message ? `: ${validation.message}` : '';
-  return { valid: false, checked: 'iam', profile: profile.name, reason: `IAM does not accept it (${validation.status}${said}): invalid, expired or revoked` };
+  if (!opts.tokenStdin) {
+    if (validation.message) ctx.reporter.debug(`IAM said: ${ctx.secrets.redact(validation.message)}`);
+    return { report: { valid: false, checked: 'iam', profile: profile.name, reason: `${REVOKED} (${validation.status})` }, refused: { token: caller.token, status: validation.status } };
+  }
+  return { report: { valid: false, checked: 'iam', profile: profile.name, reason: `IAM does not accept it (${validation.status}${said}): invalid, expired or revoked` } };
 }
 
 /** Aligned `key: value` lines a person reads at a glance. */
 export function humanReport(report: CheckReport): string {
   const rows: [string, string][] = [['valid', report.valid ? 'yes' : `no (${report.reason})`]];
-  if (report.user) rows.push(['user', named(report.user)], ['domain', report.user.domain?.name ?? report.user.domain?.id ?? '-']);
+  if (report.user) rows.push(['user', withId(describeIamUser(report.user), report.user)], ['domain', report.user.domain?.name ?? report.user.domain?.id ?? '-']);
   if (report.scope !== undefined) {
     rows.push(['scope', describeScopeJson(report.scope)]);
   }
@@ -142,6 +164,6 @@ export function humanReport(report: CheckReport): string {
 function describeScopeJson(scope: ScopeJson): string {
   if (scope === null) return 'unscoped';
   if ('system' in scope) return 'system (all)';
-  if ('domain' in scope) return `domain ${named(scope.domain)}`;
-  return `project ${named(scope.project)}${scope.trust ? ` (trust ${scope.trust.id})` : ''}`;
+  if ('domain' in scope) return withId(scope.domain.name !== undefined ? `domain ${scope.domain.name}` : `domain id ${scope.domain.id ?? '-'}`, scope.domain);
+  return `${withId(describeIamProject(scope.project), scope.project)}${scope.trust ? ` (trust ${scope.trust.id})` : ''}`;
 }

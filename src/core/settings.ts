@@ -23,6 +23,7 @@ export const COMMAND_PATHS = [
   'profile list',
   'profile show',
   'status',
+  'projects',
 ] as const;
 export type CommandPath = (typeof COMMAND_PATHS)[number];
 

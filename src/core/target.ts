@@ -48,6 +48,37 @@ export function describeUser(user: UserRef): string {
   return 'id' in user ? `user id ${user.id}` : `${user.name} (${describeDomain(user.domain)})`;
 }
 
+/** A name IAM gave (a token's user, project or domain), with or without its domain. */
+export interface IamName {
+  id?: string;
+  name?: string;
+  domain?: { id?: string; name?: string };
+}
+
+function iamDomain(ref: IamName): string {
+  if (ref.domain?.name !== undefined) return `domain ${ref.domain.name}`;
+  return ref.domain?.id !== undefined ? `domain id ${ref.domain.id}` : '';
+}
+
+/**
+ * The one way a person is shown a user, as `describeUser` shows a configured one: `alice (domain
+ * Default)`, or `user id 1f0c...` without a name. The login summary, `status`, `profile show`,
+ * `token check` and the password prompt all say it so (never `alice@Default`: user names may be
+ * e-mail addresses).
+ */
+export function describeIamUser(user: IamName): string {
+  const domain = iamDomain(user);
+  if (user.name === undefined) return `user id ${user.id ?? '-'}`;
+  return domain ? `${user.name} (${domain})` : user.name;
+}
+
+/** A project as `describeScope` shows a configured one: `project demo in domain Default`. */
+export function describeIamProject(project: IamName): string {
+  const domain = iamDomain(project);
+  const label = project.name !== undefined ? `project ${project.name}` : `project id ${project.id ?? '-'}`;
+  return domain ? `${label} in ${domain}` : label;
+}
+
 export function describeScope(scope: Scope): string {
   switch (scope.kind) {
     case 'unscoped':

@@ -43,6 +43,31 @@ export interface HttpOptions {
   debug: (message: string) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** The clock that times tries, backoff and the budget (milliseconds; default performance.now). */
+  now?: () => number;
+  /**
+   * The command's time for waiting on IAM, shared by every request it makes (the per-try
+   * timeout stays): a try gets at most what is left, and no retry starts once it is spent.
+   */
+  budget?: NetworkBudget;
+  /** Another try is about to follow a failed one: for a progress line at a terminal. */
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+/** What one command may still spend waiting for IAM (tries and the pauses between them). */
+export interface NetworkBudget {
+  remainingMs(): number;
+  spend(ms: number): void;
+}
+
+export interface RetryNotice {
+  /** The try about to start (2 for the first retry), of `attempts`. */
+  attempt: number;
+  attempts: number;
+  /** What failed, as a person reads it. */
+  after: string;
+  /** The whole progress line: `retrying (2/3) after a timeout (no answer from https://iam.example.com within 10s) ...`. */
+  line: string;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -95,13 +120,21 @@ export function proxySettings(env: Env): { httpProxy?: string; httpsProxy?: stri
   return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
 }
 
-/** One attempt at one request: a transport does no retries and knows nothing of IAM. */
-type Transport = (request: HttpRequest, signal: AbortSignal) => Promise<HttpResponse>;
+/**
+ * One attempt at one request: a transport does no retries and knows nothing of IAM. It fails
+ * with a NetworkError (retried where that can help); `timeoutMs` is what the signal allows this try.
+ */
+export type Transport = (request: HttpRequest, signal: AbortSignal, timeoutMs: number) => Promise<HttpResponse>;
 
-class NetworkError extends Error {
+/** A try that got no answer: the connection failed, was cut, or timed out. */
+export class NetworkError extends Error {
   /** A certificate that failed once fails again: no point retrying. */
   get retryable(): boolean {
     return !/TLS certificate|the proxy refused/.test(this.message);
+  }
+
+  get timedOut(): boolean {
+    return this.message.startsWith('no answer from ');
   }
 
   get details(): { hint: string; reason?: string } {
@@ -125,14 +158,14 @@ async function nodeTransport(options: HttpOptions): Promise<Transport> {
   const http = process.getBuiltinModule('node:http');
   const https = process.getBuiltinModule('node:https');
   const tlsOptions = tlsConnectOptions(options);
-  return (request, signal) =>
+  return (request, signal, timeoutMs) =>
     new Promise((resolve, reject) => {
       const url = new URL(request.url);
       const module = url.protocol === 'https:' ? https : http;
       const req = module.request(url, { method: request.method, headers: request.headers, signal, maxHeaderSize: MAX_HEADER_BYTES, ...tlsOptions }, (res) => {
         readCapped(res, url.origin).then((body) => resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body }), reject);
       });
-      req.on('error', (error) => reject(error instanceof UnreachableError ? error : new NetworkError(describeNetworkError(error, url.origin, options.timeoutMs), { cause: error })));
+      req.on('error', (error) => reject(error instanceof UnreachableError ? error : new NetworkError(describeNetworkError(error, url.origin, timeoutMs), { cause: error })));
       req.end(request.body);
     });
 }
@@ -143,13 +176,13 @@ async function undiciTransport(options: HttpOptions, proxy: NonNullable<ReturnTy
   // Every key given ('' for none): undici would otherwise read process.env itself, not the injected environment.
   const settings = { httpProxy: proxy.httpProxy ?? '', httpsProxy: proxy.httpsProxy ?? '', noProxy: proxy.noProxy ?? '' };
   const dispatcher = new EnvHttpProxyAgent({ ...settings, maxHeaderSize: MAX_HEADER_BYTES, connect: { timeout: options.timeoutMs, ...tls }, requestTls: tls });
-  return async (req, signal) => {
+  return async (req, signal, timeoutMs) => {
     const { origin } = new URL(req.url);
     let response: Awaited<ReturnType<typeof request>>;
     try {
       response = await request(req.url, { method: req.method, headers: req.headers, body: req.body, dispatcher, signal, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
     } catch (error) {
-      throw new NetworkError(describeNetworkError(error, origin, options.timeoutMs), { cause: error });
+      throw new NetworkError(describeNetworkError(error, origin, timeoutMs), { cause: error });
     }
     return { status: response.statusCode, headers: flatHeaders(response.headers), body: await readCapped(response.body, origin) };
   };
@@ -204,36 +237,89 @@ async function readCapped(body: AsyncIterable<Buffer | string> & { destroy(): vo
 }
 
 export async function createHttpClient(options: HttpOptions): Promise<HttpClient> {
-  const transport = await createTransport(options);
+  return retryingClient(await createTransport(options), options);
+}
+
+/** Seconds as a person reads them: `10s`, `8.8s`, `30.8s`. */
+export function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10}s`;
+}
+
+/** A retry starts only with at least this much of the budget left after its pause (or the per-try timeout, if shorter). */
+const MIN_TRY_MS = 1000;
+
+/**
+ * Tries, retries (429, 502-504 and network failures, with backoff) and the budget around a
+ * transport. The final error says how many tries it took and how long they took in all.
+ */
+export function retryingClient(transport: Transport, options: HttpOptions): HttpClient {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
+  const now = options.now ?? (() => performance.now());
+  const { budget } = options;
   const userAgent = { 'user-agent': options.userAgent };
+
+  /** The error a command ends with when no try got an answer. */
+  const gaveUp = (failure: NetworkError, origin: string, tries: number, elapsedMs: number, outOfTime: boolean): UnreachableError => {
+    const what = (tries > 1 || outOfTime) && failure.timedOut ? `no answer from ${origin}` : failure.message;
+    const count = `${tries} ${tries === 1 ? 'try' : 'tries'} in ${seconds(elapsedMs)}`;
+    const message = outOfTime ? `${what} (${count}; no time left for another)` : tries > 1 ? `${what} (${count})` : what;
+    return new UnreachableError(message, { ...failure.details, ...(failure.timedOut || outOfTime ? { reason: 'timeout' } : {}), cause: failure.cause });
+  };
 
   return {
     async send(req: HttpRequest): Promise<HttpResponse> {
       const request = { ...req, headers: { ...userAgent, ...req.headers } };
+      const started = now();
       for (let attempt = 1; ; attempt++) {
-        const started = performance.now();
+        const left = budget?.remainingMs();
+        if (left !== undefined && left <= 0) {
+          throw new UnreachableError(`no time left to ask ${new URL(req.url).origin}: this command has spent its time waiting for IAM`, {
+            reason: 'timeout',
+            hint: 'check the URL, your network and any proxy settings (--timeout gives each try more time)',
+          });
+        }
+        const tryMs = left === undefined ? options.timeoutMs : Math.min(options.timeoutMs, left);
+        const tryStarted = now();
         let outcome: HttpResponse | NetworkError;
         try {
-          outcome = await transport(request, AbortSignal.timeout(options.timeoutMs));
+          outcome = await transport(request, AbortSignal.timeout(tryMs), tryMs);
         } catch (error) {
           if (!(error instanceof NetworkError)) throw error;
           outcome = error;
+        } finally {
+          budget?.spend(now() - tryStarted);
         }
-        const took = Math.round(performance.now() - started);
+        const took = Math.round(now() - tryStarted);
         const headerText = req.headers ? ` [${describeHeaders(req.headers)}]` : '';
+        const origin = new URL(req.url).origin;
         if (outcome instanceof NetworkError) {
           options.debug(`${req.method} ${req.url}${headerText} -> ${outcome.message} (${took} ms)`);
-          if (attempt >= options.attempts || !outcome.retryable) throw new UnreachableError(outcome.message, { ...outcome.details, cause: outcome.cause });
+          if (attempt >= options.attempts || !outcome.retryable) throw gaveUp(outcome, origin, attempt, now() - started, false);
         } else {
           options.debug(`${req.method} ${req.url}${headerText} -> ${outcome.status} (${took} ms)`);
           if (!RETRY_STATUSES.has(outcome.status) || attempt >= options.attempts) return outcome;
         }
         const retryAfter = outcome instanceof NetworkError ? undefined : outcome.headers['retry-after'];
         const delay = retryDelayMs(attempt, retryAfter, Date.now(), random);
+        const remaining = budget?.remainingMs();
+        if (remaining !== undefined && remaining - delay < Math.min(MIN_TRY_MS, options.timeoutMs)) {
+          options.debug(`not retrying: ${Math.max(0, Math.round(remaining))} ms left of this command's time for IAM, the pause alone is ${delay} ms`);
+          if (outcome instanceof NetworkError) throw gaveUp(outcome, origin, attempt, now() - started, true);
+          return outcome;
+        }
         options.debug(`retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
-        await sleep(delay);
+        if (options.onRetry) {
+          const after =
+            outcome instanceof NetworkError ? (outcome.timedOut ? `a timeout (${outcome.message})` : `an error (${outcome.message})`) : `${origin} answered ${outcome.status}`;
+          options.onRetry({ attempt: attempt + 1, attempts: options.attempts, after, line: `retrying (${attempt + 1}/${options.attempts}) after ${after} ...` });
+        }
+        const pauseStarted = now();
+        try {
+          await sleep(delay);
+        } finally {
+          budget?.spend(now() - pauseStarted);
+        }
       }
     },
   };
@@ -248,7 +334,7 @@ function describeNetworkError(error: unknown, origin: string, timeoutMs: number)
   if (proxyStatus === '407') return `the proxy refused to connect to ${origin}: proxy authentication required (407)`;
   if (proxyStatus) return `the proxy refused to connect to ${origin} (${proxyStatus})`;
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'ABORT_ERR' || /Timeout/i.test(code ?? '')) {
-    return `no answer from ${origin} within ${timeoutMs / 1000}s`;
+    return `no answer from ${origin} within ${seconds(timeoutMs)}`;
   }
   switch (code) {
     case 'ECONNREFUSED':

@@ -56,6 +56,8 @@ export class Context {
   /** The profiles whose tokens are being fetched to sign for another (an agency's source), innermost last. */
   readonly #signingWith: string[] = [];
   readonly #network: { timeoutMs: number; attempts: number };
+  /** Time this command has spent waiting for IAM, and the tighter limits `withShortNetworkBudget` sets (innermost last). */
+  readonly #waited = { spentMs: 0, limits: [] as number[] };
 
   constructor(factory: Factory, globals: GlobalOptions, secrets = new SecretRegistry()) {
     this.#factory = factory;
@@ -196,7 +198,32 @@ export class Context {
       tls: { ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) },
       userAgent: `authctl/${this.version} node/${process.versions.node}`,
       debug: (message) => this.reporter.debug(message),
+      now: () => this.#factory.clock.now(),
+      sleep: (ms) => this.#factory.sleep(ms),
+      // One budget for all of the command's requests: what one request's tries and pauses may take
+      // (--timeout × AUTHCTL_RETRIES, and the backoff's ceiling, 250 ms × 2^n, between them).
+      budget: {
+        remainingMs: () => Math.min(this.#network.timeoutMs * this.#network.attempts + 250 * (2 ** this.#network.attempts - 2), ...this.#waited.limits) - this.#waited.spentMs,
+        spend: (ms) => void (this.#waited.spentMs += Math.max(0, ms)),
+      },
+      // Progress for a person at a terminal; scripts and CI logs get only the outcome.
+      ...(this.io.stderr.isTTY ? { onRetry: (notice: { line: string }) => this.reporter.info(notice.line) } : {}),
     });
+  }
+
+  /** Runs `work` with at most one per-try timeout (--timeout) of waiting for IAM in all, retries included. */
+  async withShortNetworkBudget<T>(work: () => Promise<T>): Promise<T> {
+    this.#waited.limits.push(this.#waited.spentMs + this.#network.timeoutMs);
+    try {
+      return await work();
+    } finally {
+      this.#waited.limits.pop();
+    }
+  }
+
+  /** The global options as given on the command line (not the environment), e.g. for a hint that repeats them. */
+  get globals(): Readonly<GlobalOptions> {
+    return this.#globals;
   }
 
   /** Runs `work` holding the profile's refresh lock (AUTHCTL_LOCK_TIMEOUT bounds the wait). */

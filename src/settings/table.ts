@@ -40,14 +40,16 @@ const JSON_HELP: Setting['help'] = {
   'profile list': 'as JSON',
   'profile show': 'as JSON',
   status: 'as JSON',
+  projects: 'as JSON: {profile, projects: [{id, name, domain, current}], domains: [...]}',
 };
 
 const MIN_TTL: Setting = { key: 'minTtl', flag: '--min-ttl', arg: '<duration>', env: ['AUTHCTL_MIN_TTL'], defaultValue: '5m', commands: ['token get', 'export', 'exec', 'credentials'], help: 'renew when less than this is left' };
 
 export const COMMAND_SETTINGS: readonly Setting[] = [
   { key: 'allowHttp', flag: '--allow-http', saved: 'profile', commands: ['login', 'logintoken'], help: 'allow plain http:// to a host other than loopback' },
-  { key: 'json', flag: '--json', commands: ['login', 'token get', 'token check', 'token renew', 'logintoken', 'profile list', 'profile show', 'status'], help: JSON_HELP },
+  { key: 'json', flag: '--json', commands: ['login', 'token get', 'token check', 'token renew', 'logintoken', 'profile list', 'profile show', 'status', 'projects'], help: JSON_HELP },
   MIN_TTL,
+  { key: 'profileActive', env: ['AUTHCTL_PROFILE_ACTIVE'], commands: ['exec'], help: "set by `exec` in the command's environment to the profile's name; an `exec` that finds it set warns that it runs inside another" },
   { key: 'output', flag: '--output', arg: '<format>', choices: TOKEN_OUTPUTS, commands: ['token get'], help: 'token (default), json, exec-credential for kubectl, or id-token (an OpenID Connect sign-in\'s ID token)' },
   { key: 'tokenStdin', flag: '--token-stdin', commands: ['token check'], help: "check another token, read from stdin, using the profile's token to ask" },
   { key: 'quiet', flag: '--quiet', short: '-q', commands: ['token check'], help: 'print nothing (HEAD request): the exit code is the answer' },

@@ -5,7 +5,8 @@ import { fishQuote, posixQuote } from './quote.js';
  * Completion scripts for bash, zsh and fish, generated from a plain description of the command
  * tree. Everything here is pure: `treeFromCommander` reads a commander program, the three
  * `*Script` functions turn the tree into static script text. The only thing a script asks the
- * CLI at TAB time is the list of profile names (`<name> __complete-profiles`).
+ * CLI at TAB time is the list of profile names (`<name> __complete-profiles`), for `--profile`
+ * and for the arguments that name a profile (`profile use|show|remove NAME`).
  */
 
 /** How an option's value is completed when it has no fixed choices. */
@@ -27,6 +28,8 @@ export interface ArgumentSpec {
   description: string;
   variadic: boolean;
   choices?: string[];
+  /** A profile name: completed from the config at TAB time. */
+  valueKind?: 'profile';
 }
 
 export interface CommandSpec {
@@ -63,7 +66,7 @@ function commandSpec(command: Command): CommandSpec {
     description: command.description(),
     options: command.options.filter((option) => !option.hidden).map(optionSpec),
     commands: command.commands.filter((sub) => visible.has(sub)).map(commandSpec),
-    arguments: command.registeredArguments.map(argumentSpec),
+    arguments: command.registeredArguments.map((argument) => argumentSpec(argument, command)),
   };
 }
 
@@ -86,9 +89,16 @@ function valueKindOf(long: string | undefined, valueName: string | undefined): V
   return 'none';
 }
 
-function argumentSpec(argument: Argument): ArgumentSpec {
+/**
+ * What a positional argument completes to: its choices; a profile name for an argument called
+ * `profile`, or `name` of a command under `profile`; the shells for `completion <shell>`.
+ */
+function argumentSpec(argument: Argument, command: Command): ArgumentSpec {
   const spec: ArgumentSpec = { name: argument.name(), description: argument.description, variadic: argument.variadic };
+  const under = command.parent?.name();
   if (argument.argChoices) spec.choices = [...argument.argChoices];
+  else if (spec.name === 'shell' && command.name() === 'completion' && !command.parent?.parent) spec.choices = [...COMPLETION_SHELLS];
+  else if (spec.name === 'profile' || (spec.name === 'name' && under === 'profile')) spec.valueKind = 'profile';
   return spec;
 }
 
@@ -196,8 +206,8 @@ export function bashScript(tree: CompletionTree): string {
 
   const argumentCases = nodes.flatMap((node) => {
     const lines = node.arguments.flatMap((argument, index) => {
-      if (!argument.choices) return [];
-      return [`        ${argument.variadic ? '*' : String(index)}) ${h}_add ${words(argument.choices)} ;;`];
+      const call = argument.choices ? `${h}_add ${words(argument.choices)}` : argument.valueKind === 'profile' ? `${h}_profiles` : undefined;
+      return call ? [`        ${argument.variadic ? '*' : String(index)}) ${call} ;;`] : [];
     });
     return lines.length ? [`    ${pattern(node)})`, '      case $2 in', ...lines, '      esac ;;'] : [];
   });
@@ -371,7 +381,7 @@ export function zshScript(tree: CompletionTree): string {
   };
   const argumentSpecs = (node: Node): string[] =>
     node.arguments.map((argument, index) => {
-      const action = argument.choices ? choicesAction(argument.choices) : ' ';
+      const action = argument.choices ? choicesAction(argument.choices) : argument.valueKind === 'profile' ? `${h}_profiles` : ' ';
       const position = argument.variadic ? '*' : String(index + 1);
       return posixQuote(`${position}:${zshSpecEscape(argument.name)}:${action}`);
     });
@@ -503,9 +513,10 @@ export function fishScript(tree: CompletionTree): string {
       return parts.join(' ');
     });
     const argumentLines = node.arguments.flatMap((argument, index) => {
-      if (!argument.choices) return [];
+      const values = argument.choices ? fishEvaluated(argument.choices) : argument.valueKind === 'profile' ? fishQuote(`(${h}_profiles)`) : undefined;
+      if (!values) return [];
       const condition = argument.variadic ? fishQuote(`${h}_at ${fishQuote(node.path.join(' '))}; and test (${h}_state)[1] -ge ${index}`) : at(node, index);
-      return [`complete -c ${program} -n ${condition} -a ${fishEvaluated(argument.choices)} -d ${fishQuote(argument.description || argument.name)}`];
+      return [`complete -c ${program} -n ${condition} -a ${values} -d ${fishQuote(argument.description || argument.name)}`];
     });
     const block = [...subcommandLines, ...optionLines, ...argumentLines];
     if (block.length) lines.push(`# ${[tree.name, ...node.path].join(' ')}`, ...block);

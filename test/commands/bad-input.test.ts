@@ -24,7 +24,7 @@ describe('bad input: exit 2, one error line and a hint, the stored token unchang
     const t = testFactory();
     await loggedIn(t);
     const said = await refused(t, ['token', 'get', '--store', 'vault']);
-    expect(said).toBe("authctl: option '--store <kind>' argument 'vault' is invalid. Allowed choices are keychain, file.\n");
+    expect(said).toBe("authctl: option '--store <kind>' argument 'vault' is invalid\nhint: use one of: keychain, file\n");
     // The fast door does not take it; the full CLI explains.
     expect(await runFast(['token', 'get', '--store', 'vault'], t.factory)).toBeUndefined();
   });
@@ -79,7 +79,7 @@ describe('bad input: exit 2, one error line and a hint, the stored token unchang
   it('an unknown flag, its value not echoed', async () => {
     const t = testFactory();
     await loggedIn(t);
-    expect(await refused(t, ['token', 'get', '--pasword=hunter2hunter2'])).toBe("authctl: unknown option '--pasword=…'\n");
+    expect(await refused(t, ['token', 'get', '--pasword=hunter2hunter2'])).toBe("authctl: unknown option '--pasword=…'\nhint: `authctl token get --help` lists the options\n");
   });
 
   it('AUTHCTL_RETRIES out of range fails every command', async () => {

@@ -20,7 +20,7 @@ describe('application credentials', () => {
       return issued({ token: 'gAAAA-app', issuedAt: NOW, expiresAt: NOW + HOUR, methods: ['application_credential'] });
     });
     expect(await run(['login'], t.factory)).toBe(0);
-    expect(t.stderr()).toBe(`Logged in to ${AUTH_URL} as alice@Default (application credential ac-1), project demo in Default [profile default], until 2026-12-01T13:00:00Z (1h 00m)\n`);
+    expect(t.stderr()).toBe(`Logged in to ${AUTH_URL} as alice (domain Default) via application credential ac-1, project demo in domain Default [profile default], until 2026-12-01T13:00:00Z (1h 00m)\n`);
     expect(JSON.parse(readFileSync(join(t.configDir, 'config.json'), 'utf8'))).toEqual({
       profiles: { default: { kind: 'keystone-application-credential', authUrl: AUTH_URL, applicationCredentialId: 'ac-1' } },
     });

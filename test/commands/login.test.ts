@@ -15,7 +15,7 @@ const PASSWORD_BODY = {
     scope: { project: { name: 'demo', domain: { name: 'Default' } } },
   },
 };
-const SUMMARY = `Logged in to ${AUTH_URL} as alice@Default, project demo in Default [profile default], until 2026-12-01T13:00:00Z (1h 00m)\n`;
+const SUMMARY = `Logged in to ${AUTH_URL} as alice (domain Default), project demo in domain Default [profile default], until 2026-12-01T13:00:00Z (1h 00m)\n`;
 
 describe('login with a password from the environment, no terminal', () => {
   it('sends the password login, says one line on stderr, keeps the token and the profile', async () => {
@@ -81,7 +81,8 @@ describe('login with a password from the environment, no terminal', () => {
       return issued({ token: 'gAAAA-asked', issuedAt: NOW, expiresAt: NOW + HOUR });
     });
     expect(await run(['login'], t.factory)).toBe(0);
-    expect(t.stderr()).toBe(SUMMARY);
+    // At a terminal the summary also says what was saved and where.
+    expect(t.stderr()).toBe(SUMMARY.replace(/\n$/, '; saved auth URL, user, project; token in the keychain, password not kept (--save-password keeps it for silent renewal)\n'));
   });
 
   it('without a terminal, names everything missing and sends nothing (exit 2)', async () => {

@@ -38,7 +38,7 @@ describe('logintoken', () => {
     });
     expect(await run(['logintoken', '--os-cloud', 'huawei'], t.withEnv(env))).toBe(0);
     expect(t.stdout()).toBe('lt-cloud-token\n');
-    expect(t.stderr()).toBe('Login token for alice (domain d-0001), valid until 2026-12-01T12:10:00Z\n');
+    expect(t.stderr()).toBe('Login token for alice (domain id d-0001), valid until 2026-12-01T12:10:00Z\n');
   });
 
   it('OS_CLOUD does the same, and --duration is sent in seconds', async () => {
@@ -50,7 +50,7 @@ describe('logintoken', () => {
     });
     expect(await run(['logintoken', '--duration', '1h', '--json'], t.withEnv(env))).toBe(0);
     expect(JSON.parse(t.stdout())).toMatchObject({ token: 'lt-cloud-token', logintoken: { user_name: 'alice', expires_at: '2026-12-01T13:00:00.000000Z' } });
-    expect(t.stderr()).toBe('Login token for alice (domain d-0001), valid until 2026-12-01T13:00:00Z\n');
+    expect(t.stderr()).toBe('Login token for alice (domain id d-0001), valid until 2026-12-01T13:00:00Z\n');
   });
 
   it('--auth-url beats the cloud entry', async () => {

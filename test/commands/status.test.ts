@@ -14,10 +14,11 @@ interface Status {
   [key: string]: unknown;
 }
 
-async function statusJson(t: ReturnType<typeof testFactory>, env: Record<string, string>, args: string[] = []): Promise<Status[]> {
+/** `code`: status's exit code, about the profile in use (6: its store could not be read, and stderr says why). */
+async function statusJson(t: ReturnType<typeof testFactory>, env: Record<string, string>, args: string[] = [], code = 0): Promise<Status[]> {
   t.clearOutput();
-  expect(await run(['status', '--json', ...args], t.withEnv(env))).toBe(0);
-  expect(t.stderr()).toBe('');
+  expect(await run(['status', '--json', ...args], t.withEnv(env))).toBe(code);
+  if (code === 0) expect(t.stderr()).toBe('');
   return JSON.parse(t.stdout()) as Status[];
 }
 
@@ -36,7 +37,7 @@ describe('status --json', () => {
     const t = testFactory();
     await loggedIn(t, 'gAAAA-first', ['--store', 'file']);
     t.failOn('default:token', new Error(`cannot decrypt the token: passphrase ${PASSPHRASE} does not open it`));
-    const [status] = await statusJson(t, { AUTHCTL_FILE_PASSPHRASE: PASSPHRASE });
+    const [status] = await statusJson(t, { AUTHCTL_FILE_PASSPHRASE: PASSPHRASE }, [], 6);
     expect(status).toMatchObject({ name: 'default', store: 'file', token: 'unreadable' });
     expect(status!.problem).toBe(`cannot decrypt the token: passphrase <${fingerprint(PASSPHRASE)}> does not open it`);
     expect(t.stdout()).not.toContain(PASSPHRASE);
@@ -46,7 +47,7 @@ describe('status --json', () => {
     const t = testFactory();
     await loggedIn(t);
     t.failOn('default:token', new Error(`keychain said: no entry for ${PASSWORD}`));
-    const [status] = await statusJson(t, { OS_PASSWORD: PASSWORD });
+    const [status] = await statusJson(t, { OS_PASSWORD: PASSWORD }, [], 6);
     expect(status).toMatchObject({ name: 'default', token: 'unreadable' });
     expect(status!.problem).toBe(`keychain said: no entry for <${fingerprint(PASSWORD)}>`);
     expect(t.stdout()).not.toContain(PASSWORD);

@@ -25,9 +25,9 @@ describe('token check', () => {
     expect(t.stdout()).toBe(
       [
         'valid:      yes',
-        'user:       alice (u-alice) in domain Default',
+        'user:       alice (domain Default), id u-alice',
         'domain:     Default',
-        'scope:      project demo (p-demo) in domain Default',
+        'scope:      project demo in domain Default, id p-demo',
         'roles:      member',
         'issued_at:  2026-12-01T12:00:00Z',
         'expires_at: 2026-12-01T13:00:00Z',
@@ -67,14 +67,16 @@ describe('token check', () => {
     expect(t.stdout() + t.stderr()).toBe('');
   });
 
-  it('404: exit 3, the report says why, and the token IAM quotes back is a fingerprint', async () => {
+  it('404: exit 3, the report says revoked or expired at IAM, and the token is dropped from the cache', async () => {
     const t = testFactory();
     await loggedIn(t, TOKEN);
     t.http.on('GET', TOKENS_URL, keystoneError(404, `Could not find token: ${TOKEN}.`));
     expect(await run(['token', 'check'], t.withEnv({ ...OS_ENV }))).toBe(3);
-    const reason = `IAM does not accept it (404: Could not find token: <${fingerprint(TOKEN)}>.): invalid, expired or revoked`;
-    expect(t.stdout()).toBe(`valid:   no (${reason})\nchecked: at IAM\n`);
-    expect(t.stderr()).toBe(`authctl: the token is not valid: ${reason}\nhint: run \`authctl token get\` (renews if it can) or \`authctl login\`\n`);
+    expect(t.stdout()).toBe('valid:   no (revoked or expired at IAM (404))\nchecked: at IAM\n');
+    expect(t.stderr()).toBe('authctl: the token of profile default is revoked or expired at IAM (404), so it was removed from the cache\nhint: run `authctl login`\n');
+    // IAM's own words quote the token: they are not printed, not even as a fingerprint.
+    expect(t.stderr() + t.stdout()).not.toContain(fingerprint(TOKEN));
+    expect(t.store.entries.has('default:token')).toBe(false);
   });
 
   it('--quiet 404: exit 3 and silence', async () => {
@@ -168,13 +170,13 @@ describe('names from IAM at a terminal', () => {
     t.http.on('POST', url, answer({ token: 'gAAAA-x', issuedAt: now, expiresAt: now + 3600_000, user: hostile, project }));
     const { run: runLine } = await import('../../src/main.js');
     expect(await runLine(['login'], t.factory)).toBe(0);
-    expect(t.stderr()).toContain('alice\\e]0;OWNED\\x07\\e[2J@Default, project demo\\x9b31m\\r\\nfake line in Default');
+    expect(t.stderr()).toContain('alice\\e]0;OWNED\\x07\\e[2J (domain Default), project demo\\x9b31m\\r\\nfake line in domain Default');
     expect(t.stderr()).not.toMatch(/[\u001b\u0007\u009b\r]/);
     t.clearOutput();
     t.http.on('GET', url, validated({ token: 'gAAAA-x', issuedAt: now, expiresAt: now + 3600_000, user: hostile, project }));
     expect(await runLine(['token', 'check'], t.factory)).toBe(0);
     expect(t.stdout()).not.toMatch(/[\u001b\u0007\u009b\r]/);
-    expect(t.stdout()).toContain('user:       alice\\e]0;OWNED\\x07\\e[2J (u-alice)');
+    expect(t.stdout()).toContain('user:       alice\\e]0;OWNED\\x07\\e[2J (domain Default), id u-alice');
     t.clearOutput();
     expect(await runLine(['token', 'check', '--offline'], t.factory)).toBe(0);
     expect(t.stdout()).not.toMatch(/[\u001b\u0007\u009b\r]/);

@@ -35,7 +35,7 @@ describe.runIf(haveKeyring)('clouds.yaml', () => {
     writeClouds(env.HOME!, realm);
     const login = await runCli(['login', '--os-cloud', 'smartcity'], { env });
     expect(login.code, login.stderr).toBe(0);
-    expect(login.stderr).toContain('as alice@Fiware, project /smartcity in Fiware');
+    expect(login.stderr).toContain('as alice (domain Fiware), project /smartcity in domain Fiware');
     const config = readFileSync(join(env.AUTHCTL_CONFIG_DIR!, 'config.json'), 'utf8');
     expect(config).not.toContain(realm.fixtures.user.password);
     expect(JSON.parse(config)).toMatchObject({ profiles: { default: { authUrl: realm.authUrl, username: 'alice', project: '/smartcity', region: 'eu-west-0' } } });

@@ -18,7 +18,7 @@ describe.runIf(haveKeyring)('login, token get and export through the OS keychain
     const realm = await newRealm();
     const env = isolatedEnv(loginEnv(realm));
     const login = await runCli(['login'], { env });
-    expect(login.stderr).toMatch(/^Logged in to http:\/\/127\.0\.0\.1:\d+\/r\/\w+\/v3 as alice@Fiware, project \/smartcity in Fiware \[profile default\], until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(59m\)\n$/);
+    expect(login.stderr).toMatch(/^Logged in to http:\/\/127\.0\.0\.1:\d+\/r\/\w+\/v3 as alice \(domain Fiware\), project \/smartcity in domain Fiware \[profile default\], until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(59m\)\n$/);
     expect(login.code).toBe(0);
     expect(login.stdout).toBe('');
 
@@ -166,7 +166,8 @@ describe.runIf(haveKeyring)('bad input loses nothing', () => {
     const wrong = await runCli(['login'], { env: { ...env, OS_PASSWORD: 'not-the-password' } });
     expect(wrong.code).toBe(4);
     expect(wrong.stderr).toBe(
-      `authctl: login to ${realm.authUrl} was rejected (401): The request you have made requires authentication.\nhint: check the user name, domain, password and scope (project or domain)\n`,
+      `authctl: login to ${realm.authUrl} was rejected (401): The request you have made requires authentication.\n` +
+        `hint: check what was sent: auth URL ${realm.authUrl} (from OS_AUTH_URL), user alice (from OS_USERNAME), user's domain Fiware (from OS_USER_DOMAIN_NAME), project /smartcity (from OS_PROJECT_NAME), project's domain Fiware (from profile default), password (from OS_PASSWORD)\n`,
     );
     expect(wrong.stdout).toBe('');
     expect((await runCli(['token', 'get'], { env })).stdout).toBe(before);

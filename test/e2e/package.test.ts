@@ -55,7 +55,7 @@ describe('npm run demo', () => {
     const result = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'scripts/demo.ts')], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, NO_COLOR: '1' }, timeout: 60_000 });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('$ authctl login --auth-url http://127.0.0.1:');
-    expect(result.stdout).toMatch(/Logged in to .* as alice@Fiware, project \/smartcity in Fiware \[profile default\]/);
+    expect(result.stdout).toMatch(/Logged in to .* as alice \(domain Fiware\), project \/smartcity in domain Fiware \[profile default\]/);
     expect(result.stdout).toMatch(/^valid: +yes$/m);
     expect(result.stdout).toMatch(/Token is \d+ characters/);
     expect(result.stdout).toContain('Logged out of profile default: token revoked at IAM');

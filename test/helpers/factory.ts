@@ -63,6 +63,8 @@ export interface TestHarness {
   failOn(account: string, error: Error): void;
   /** The URLs commands asked the browser to open. */
   browsed: string[];
+  /** Each list the prompter was asked to pick from: the question and the entries' names. */
+  offered: { message: string; choices: string[] }[];
   /** Acts as Ctrl-C would: the command waiting for a person is interrupted. */
   interrupt(): void;
   /** Clears stdout and stderr between two command lines of one test. */
@@ -140,6 +142,7 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
   const interrupts = new Set<() => void>();
 
   const script = [...(options.answers ?? [])];
+  const offered: TestHarness['offered'] = [];
   const unexpectedQuestions: string[] = [];
   const answer = (message: string): string => {
     const next = script.shift();
@@ -153,6 +156,14 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
   const prompter: Prompter = {
     input: async (message) => answer(message),
     password: async (message) => answer(message),
+    // The scripted answer is the name of the entry picked (as the person sees it).
+    select: async (message, choices) => {
+      offered.push({ message, choices: choices.map((choice) => choice.name) });
+      const name = answer(message);
+      const picked = choices.find((choice) => choice.name === name);
+      if (!picked) throw new Error(`prompter: ${JSON.stringify(name)} is not among the choices of ${JSON.stringify(message)}: ${choices.map((choice) => JSON.stringify(choice.name)).join(', ')}`);
+      return picked.value;
+    },
   };
 
   const factory: Factory = {
@@ -235,6 +246,7 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
     httpOptions,
     commandEnvs,
     browsed,
+    offered,
     interrupt: () => {
       for (const cancel of interrupts) cancel();
     },

@@ -1,6 +1,6 @@
 import { UsageError } from '../../core/errors.js';
 import { checkUrl, layer, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source, type Values } from '../../core/settings.js';
-import { describeUser } from '../../core/target.js';
+import { describeIamProject, describeIamUser, describeUser } from '../../core/target.js';
 import { applicationCredentialPiece, authBody, issueToken, revokeToken, validateToken, type ApplicationCredentialRef } from '../../iam/keystone.js';
 import { AUTH_URL, namesScope, REGION, resolveKeystone, SCOPE_SETTINGS, USER_SETTINGS, userKey, type KeystoneSettings } from '../keystone-identity.js';
 import { VENDOR } from '../vendors.js';
@@ -153,8 +153,8 @@ export const keystoneApplicationCredential: AuthMethod<ApplicationCredentialTarg
     return { iam: settings.authUrl ?? null, user: credential ? `application credential ${credential}` : null, scope: "the credential's", region: settings.region ?? null };
   },
   summary(target, token) {
-    const who = token.user?.name ? `${token.user.name}${token.user.domain?.name ? `@${token.user.domain.name}` : ''} (${describeCredential(target.credential)})` : describeCredential(target.credential);
-    const scope = token.project ? `project ${token.project.name ?? token.project.id}${token.project.domain?.name ? ` in ${token.project.domain.name}` : ''}` : undefined;
+    const who = token.user?.name ? `${describeIamUser(token.user)} via ${describeCredential(target.credential)}` : describeCredential(target.credential);
+    const scope = token.project ? describeIamProject(token.project) : undefined;
     return { iam: target.authUrl, who, scope };
   },
   iamUrl: (target) => target.authUrl,

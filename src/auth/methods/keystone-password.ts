@@ -1,5 +1,6 @@
+import { RejectedError } from '../../core/errors.js';
 import { checkUrl, type Layer, type Missing, type Setting, type Values } from '../../core/settings.js';
-import { describeScope, describeUser, type KeystoneTarget } from '../../core/target.js';
+import { describeIamProject, describeIamUser, describeScope, describeUser, type KeystoneTarget } from '../../core/target.js';
 import { issueToken, passwordAuthBody, ReceiptRequiredError, VirtualMfaRequiredError } from '../../iam/keystone.js';
 import {
   KEYSTONE_SETTINGS,
@@ -14,7 +15,8 @@ import {
   userTokenCapabilities,
   type KeystoneSettings,
 } from '../keystone-identity.js';
-import { toCachedToken, type AuthMethod } from '../method.js';
+import type { HttpClient } from '../../iam/http.js';
+import { CREDENTIALS_REJECTED, toCachedToken, type AuthMethod } from '../method.js';
 import { continueWithPasscode, continueWithVirtualMfa } from '../second-factor.js';
 
 /** Keystone v3 `password`: a user (by id, or by name and domain), a password, and a scope. */
@@ -61,12 +63,23 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
 
   async authenticate(io, target, password) {
     let issued;
+    // The status of the password request's answer: a 401 is told apart from a 403 or a 404.
+    let status: number | undefined;
+    const http: HttpClient = {
+      send: async (request) => {
+        const response = await io.http.send(request);
+        status = response.status;
+        return response;
+      },
+    };
     try {
-      issued = await issueToken(io.http, target.authUrl, passwordAuthBody(target.user, password, target.scope), io.now);
+      issued = await issueToken(http, target.authUrl, passwordAuthBody(target.user, password, target.scope), io.now);
     } catch (error) {
       // Multi-factor rules (Keystone receipts, OTC/Huawei virtual MFA): the password was right, and a passcode completes the login.
       if (error instanceof ReceiptRequiredError) issued = await continueWithPasscode(io, target.authUrl, target.user, target.scope, error);
       else if (error instanceof VirtualMfaRequiredError) issued = await continueWithVirtualMfa(io, target, password, error);
+      // A plain 401 to the password: the credentials (or the scope) are wrong; a login at a terminal tells which.
+      else if (error instanceof RejectedError && status === 401) throw new RejectedError(error.message, { hint: error.hint, reason: CREDENTIALS_REJECTED, cause: error });
       else throw error;
     }
     return toCachedToken(keystonePassword, target, issued, target.authUrl);
@@ -94,9 +107,9 @@ export const keystonePassword: AuthMethod<KeystoneTarget> = {
     };
   },
   summary(target, token) {
-    const who = token.user?.name ? `${token.user.name}${token.user.domain?.name ? `@${token.user.domain.name}` : ''}` : describeUser(target.user);
+    const who = token.user?.name ? describeIamUser(token.user) : describeUser(target.user);
     let scope: string;
-    if (token.project) scope = `project ${token.project.name ?? token.project.id}${token.project.domain?.name ? ` in ${token.project.domain.name}` : ''}`;
+    if (token.project) scope = describeIamProject(token.project);
     else if (token.domain) scope = `domain ${token.domain.name ?? token.domain.id}`;
     else scope = describeScope(target.scope);
     return { iam: target.authUrl, who, scope };

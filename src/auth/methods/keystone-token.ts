@@ -1,5 +1,5 @@
 import { checkUrl, type Layer, type Setting } from '../../core/settings.js';
-import { describeScope, type Scope } from '../../core/target.js';
+import { describeIamProject, describeIamUser, describeScope, type Scope } from '../../core/target.js';
 import { authBody, issueToken, tokenPiece } from '../../iam/keystone.js';
 import { AUTH_URL, REGION, resolveFromToken, SCOPE_SETTINGS, scopeKey, userTokenCapabilities } from '../keystone-identity.js';
 import { VENDOR } from '../vendors.js';
@@ -59,8 +59,8 @@ export const keystoneToken: AuthMethod<TokenTarget> = {
   describe: (settings) => ({ iam: settings.authUrl ?? null, user: 'from a token', scope: settings.projectId || settings.project || settings.domain || settings.domainId || settings.trustId || settings.systemScope ? 'as given' : 'unscoped', region: settings.region ?? null }),
   summary: (target, token) => ({
     iam: target.authUrl,
-    who: token.user?.name ? `${token.user.name}${token.user.domain?.name ? `@${token.user.domain.name}` : ''} (from a token)` : 'the user of the token',
-    scope: token.project ? `project ${token.project.name ?? token.project.id}` : describeScope(target.scope),
+    who: token.user?.name ? `${describeIamUser(token.user)} via a token` : 'the user of the token',
+    scope: token.project ? describeIamProject(token.project) : describeScope(target.scope),
   }),
   iamUrl: (target) => target.authUrl,
   can: userTokenCapabilities(() => keystoneToken),

@@ -70,6 +70,11 @@ export function recognise(argv: readonly string[]): FastCommand | undefined {
   return { command, globals, options: { ...(own as ExportOptions), shell: shell as ShellName } };
 }
 
+async function defaultFullCli(argv: readonly string[]): Promise<void> {
+  const cli = (await import(pathToFileURL(join(__dirname, 'authctl.js')).href)) as typeof import('./main.js');
+  await cli.main(argv);
+}
+
 /** Runs a recognised command line; undefined when it is one for the full CLI. */
 export async function runFast(argv: readonly string[], factory: Factory): Promise<number | undefined> {
   const request = recognise(argv);
@@ -85,13 +90,16 @@ export async function runFast(argv: readonly string[], factory: Factory): Promis
   }
 }
 
-/** The process entry point, used by bin/authctl. */
-export function run(argv: readonly string[]): void {
+/**
+ * The process entry point, used by bin/authctl. `fullCli` loads the ES module bundle for any other
+ * command line; the shim passes it in, so that this file needs no dynamic import() of its own (it
+ * may run as a vm.Script with a code cache, where import() is not available).
+ */
+export function run(argv: readonly string[], fullCli: (argv: readonly string[]) => Promise<void> = defaultFullCli): void {
   runFast(argv, processFactory())
     .then(async (code) => {
       if (code !== undefined) return exitWith(code);
-      const cli = (await import(pathToFileURL(join(__dirname, 'authctl.js')).href)) as typeof import('./main.js');
-      await cli.main(argv);
+      await fullCli(argv);
     })
     .catch((error: unknown) => {
       process.stderr.write(`authctl: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -53,13 +53,7 @@ export function pollDelays(waitMs: number): number[] {
 }
 
 export async function withProfileLock<T>(configDir: string, profile: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
-  const dir = join(configDir, 'locks');
-  const path = join(dir, `${profile}.lock`);
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw storageFailure(error, 'create the lock directory', dir);
-  }
+  const path = lockPath(configDir, profile);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = options.now ?? Date.now;
   let sighting: Sighting | undefined;
@@ -88,13 +82,7 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
  * owner is gone is taken over.
  */
 export async function withExclusiveLock<T>(configDir: string, name: string, refused: (ownerPid: number | undefined) => Error, work: () => Promise<T>): Promise<T> {
-  const dir = join(configDir, 'locks');
-  const path = join(dir, `${name}.lock`);
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw storageFailure(error, 'create the lock directory', dir);
-  }
+  const path = lockPath(configDir, name);
   let held = tryAcquire(path);
   if (!held) {
     const owner = readOwner(path);
@@ -109,6 +97,17 @@ export async function withExclusiveLock<T>(configDir: string, name: string, refu
   } finally {
     held.release();
   }
+}
+
+/** `locks/NAME.lock` in the config directory, the directory made (0700) if need be. */
+function lockPath(configDir: string, name: string): string {
+  const dir = join(configDir, 'locks');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw storageFailure(error, 'create the lock directory', dir);
+  }
+  return join(dir, `${name}.lock`);
 }
 
 function tryAcquire(path: string): { release(): void } | undefined {

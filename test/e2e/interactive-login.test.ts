@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { keystoneMissing, startKeystone, type KeystoneHarness } from '../harness/keystone.js';
+import { adminToken, keystoneMissing, startKeystone, type KeystoneHarness } from '../harness/keystone.js';
 import { isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { startPty, type PtySession } from '../helpers/pty.js';
@@ -28,21 +28,10 @@ const picker = { name: 'picker', password: randomBytes(18).toString('base64url')
 
 /** A call to Keystone's REST API as the bootstrap admin. */
 async function asAdmin(method: string, path: string, body?: object): Promise<Record<string, unknown>> {
-  const { admin } = keystone.fixtures;
-  const login = await fetch(`${keystone.url}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: admin.name, domain: { name: admin.domainName }, password: admin.password } } },
-        scope: { project: { name: admin.projectName, domain: { name: admin.domainName } } },
-      },
-    }),
-  });
-  if (login.status !== 201) throw new Error(`admin login: ${login.status} ${await login.text()}`);
+  const token = await adminToken(keystone);
   const response = await fetch(`${keystone.url}${path}`, {
     method,
-    headers: { 'x-auth-token': login.headers.get('x-subject-token')!, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { 'x-auth-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { keystoneMissing, startKeystone, type KeystoneHarness } from '../harness/keystone.js';
+import { adminToken, keystoneMissing, startKeystone, type KeystoneHarness } from '../harness/keystone.js';
 import { isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { totp } from '../helpers/totp.js';
@@ -41,21 +41,6 @@ async function tokenOf(env: Record<string, string | undefined>): Promise<string>
   return result.stdout.trim();
 }
 
-async function adminToken(ks: KeystoneHarness): Promise<string> {
-  const { admin } = ks.fixtures;
-  const response = await fetch(`${ks.url}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: admin.name, domain: { name: admin.domainName }, password: admin.password } } },
-        scope: { project: { name: admin.projectName, domain: { name: admin.domainName } } },
-      },
-    }),
-  });
-  expect(response.status).toBe(201);
-  return response.headers.get('x-subject-token')!;
-}
 
 /** What Keystone itself says of a token, asked by the admin. */
 async function keystoneHead(ks: KeystoneHarness, subject: string): Promise<number> {

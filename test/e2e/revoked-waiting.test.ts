@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keystoneMissing, startKeystone, type KeystoneHarness } from '../harness/keystone.js';
+import { adminToken, keystoneMissing, startKeystone, type KeystoneHarness } from '../harness/keystone.js';
 import { isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { startPty } from '../helpers/pty.js';
@@ -47,20 +47,8 @@ describe.runIf(ready)('a token revoked at a real Keystone', () => {
   }
 
   async function revoke(token: string): Promise<void> {
-    const { admin } = keystone.fixtures;
-    const login = await fetch(`${keystone.url}/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: { methods: ['password'], password: { user: { name: admin.name, domain: { name: admin.domainName }, password: admin.password } } },
-          scope: { project: { name: admin.projectName, domain: { name: admin.domainName } } },
-        },
-      }),
-    });
-    expect(login.status).toBe(201);
-    const adminToken = login.headers.get('x-subject-token')!;
-    const revoked = await fetch(`${keystone.url}/auth/tokens`, { method: 'DELETE', headers: { 'X-Auth-Token': adminToken, 'X-Subject-Token': token } });
+    const admin = await adminToken(keystone);
+    const revoked = await fetch(`${keystone.url}/auth/tokens`, { method: 'DELETE', headers: { 'X-Auth-Token': admin, 'X-Subject-Token': token } });
     expect(revoked.status).toBe(204);
   }
 

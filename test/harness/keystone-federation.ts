@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Adapter, AdapterPayload, Configuration } from 'oidc-provider';
-import { keystoneMissing, startKeystone, type KeystoneHarness } from './keystone.js';
+import { adminToken, keystoneMissing, startKeystone, type KeystoneHarness } from './keystone.js';
 
 const APACHE = '/usr/sbin/apache2';
 const APACHE_MODULES = '/usr/lib/apache2/modules';
@@ -427,22 +427,6 @@ function apacheConf(o: { dir: string; port: number; upstream: number; introspect
 // ---------------------------------------------------------------------------------------------
 // Keystone's federation objects, by the admin over REST
 
-async function adminToken(url: string, keystone: KeystoneHarness): Promise<string> {
-  const { admin } = keystone.fixtures;
-  const response = await fetch(`${url}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: admin.name, domain: { name: admin.domainName }, password: admin.password } } },
-        scope: { project: { name: admin.projectName, domain: { name: admin.domainName } } },
-      },
-    }),
-  });
-  const token = response.headers.get('x-subject-token');
-  if (response.status !== 201 || token === null) throw new Error(`admin login: ${response.status} ${await response.text()}`);
-  return token;
-}
 
 async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${url}${path}`, {
@@ -468,7 +452,7 @@ export function mappingRules(groupId: string): unknown[] {
 }
 
 async function configureFederation(url: string, keystone: KeystoneHarness, issuer: string): Promise<void> {
-  const token = await adminToken(url, keystone);
+  const token = await adminToken(keystone, url);
   const { domain, project } = keystone.fixtures;
   const group = (await call(url, token, 'POST', '/groups', { group: { name: GROUP_NAME, domain_id: domain.id } })).group as { id: string };
   const roles = (await call(url, token, 'GET', '/roles?name=member')).roles as { id: string }[];

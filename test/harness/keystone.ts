@@ -145,6 +145,23 @@ function track(instance: Instance): void {
 // ---------------------------------------------------------------------------------------------
 // Installation check
 
+/** A project-scoped token of the bootstrap admin, for tests that act on Keystone as an operator (revoke, create). */
+export async function adminToken(keystone: KeystoneHarness, url = keystone.url): Promise<string> {
+  const { admin } = keystone.fixtures;
+  const response = await fetch(`${url}/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: admin.name, domain: { name: admin.domainName }, password: admin.password } } },
+        scope: { project: { name: admin.projectName, domain: { name: admin.domainName } } },
+      },
+    }),
+  });
+  if (response.status !== 201) throw new Error(`the admin's login to ${url} answered ${response.status}`);
+  return response.headers.get('x-subject-token')!;
+}
+
 export function keystoneMissing(): string | undefined {
   if (process.platform !== 'linux') return `Keystone harness needs Linux (Debian packages), not ${process.platform}`;
   const missing = REQUIRED.filter(([path]) => !existsSync(path));

@@ -201,9 +201,10 @@ export class Context {
       now: () => this.#factory.clock.now(),
       sleep: (ms) => this.#factory.sleep(ms),
       // One budget for all of the command's requests: what one request's tries and pauses may take
-      // (--timeout × AUTHCTL_RETRIES, and the backoff's ceiling, 250 ms × 2^n, between them).
+      // (--timeout × AUTHCTL_RETRIES, the backoff's ceiling, 250 ms × 2^n, between them, and 250 ms
+      // a try for abandoning it: a hung request always gets all its tries, on a busy machine too).
       budget: {
-        remainingMs: () => Math.min(this.#network.timeoutMs * this.#network.attempts + 250 * (2 ** this.#network.attempts - 2), ...this.#waited.limits) - this.#waited.spentMs,
+        remainingMs: () => Math.min((this.#network.timeoutMs + 250) * this.#network.attempts + 250 * (2 ** this.#network.attempts - 2), ...this.#waited.limits) - this.#waited.spentMs,
         spend: (ms) => void (this.#waited.spentMs += Math.max(0, ms)),
       },
       // Progress for a person at a terminal; scripts and CI logs get only the outcome.

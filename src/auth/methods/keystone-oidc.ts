@@ -105,8 +105,8 @@ function federated(kind: string, label: string, authType: string, via: TokenSour
         const discovery = take('discoveryEndpoint');
         if (!discovery) missing.push({ what: "the provider's discovery endpoint", flag: '--discovery-endpoint', env: 'OS_DISCOVERY_ENDPOINT' });
         signIn = resolveSignIn(layers, discovery ? issuerOf(discovery) : undefined, missing, settings, sources);
-        const method = take('codeChallengeMethod');
-        if (method !== undefined && method !== 'S256') throw new UsageError(`code challenge method ${JSON.stringify(method)} (from OS_CODE_CHALLENGE_METHOD) is not S256`, { hint: 'authctl always uses PKCE with S256; unset it' });
+        const challenge = take('codeChallengeMethod');
+        if (challenge !== undefined && challenge !== 'S256') throw new UsageError(`code challenge method ${JSON.stringify(challenge)} (from OS_CODE_CHALLENGE_METHOD) is not S256`, { hint: 'authctl always uses PKCE with S256; unset it' });
         const token = take('accessTokenEndpoint');
         const device = take('deviceAuthorizationEndpoint');
         const redirectUri = take('redirectUri');

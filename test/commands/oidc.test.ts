@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { HttpRequest } from '../../src/iam/http.js';
 import { run } from '../../src/main.js';
 import { NOW, testFactory } from '../helpers/factory.js';
+import { issued } from '../helpers/iam-responses.js';
 
 const ISSUER = 'https://idp.example.com';
+const HOUR = 3600_000;
 const DISCOVERY = `${ISSUER}/.well-known/openid-configuration`;
 const TOKEN = `${ISSUER}/token`;
 const DEVICE = `${ISSUER}/device`;
@@ -305,5 +307,33 @@ describe('Keystone federation through OpenID Connect (keystoneauth\'s v3oidc* na
     const t = testFactory({ env: { ...env, OS_AUTH_TYPE: 'v3oidcauthcode', OS_CODE_CHALLENGE_METHOD: 'plain' } });
     (await exits(t, ['login'])).toBe(2);
     expect(t.stderr()).toContain('code challenge method "plain" (from OS_CODE_CHALLENGE_METHOD) is not S256');
+  });
+});
+
+describe('OTC / Huawei Cloud: a sign-in\'s ID token exchanged in one step (--oidc-issuer with --idp-id)', () => {
+  it('the device sign-in gives the ID token, IAM exchanges it with X-Idp-Id and the scope; renewal refreshes and exchanges again', async () => {
+    const IAM = 'https://iam.eu-de.otc.t-systems.com';
+    const t = testFactory({ env: {} });
+    let nonceless = '';
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', DEVICE, { status: 200, body: { device_code: 'dc-1', user_code: 'ABCD', verification_uri: `${ISSUER}/device`, expires_in: 600, interval: 5 } });
+    t.http.on('POST', TOKEN, async () => {
+      nonceless = await idToken({});
+      return { status: 200, body: { access_token: 'at-otc', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt-otc', id_token: nonceless } };
+    });
+    t.http.on('POST', `${IAM}/v3.0/OS-AUTH/id-token/tokens`, (request) => {
+      expect(request.headers?.['x-idp-id']).toBe('corp');
+      expect(JSON.parse(request.body!)).toEqual({ auth: { id_token: { id: nonceless }, scope: { project: { id: 'p-1' } } } });
+      return issued({ token: 'MIIotc', issuedAt: NOW, expiresAt: NOW + HOUR });
+    });
+    (await exits(t, ['login', '--vendor', 'otc', '--oidc-issuer', ISSUER, '--client-id', 'cli', '--idp-id', 'corp', '--project-id', 'p-1'])).toBe(0);
+    expect(t.stderr()).not.toContain(nonceless);
+    t.clock.advance(56 * 60_000);
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, async () => ({ status: 200, body: { access_token: 'at-otc-2', token_type: 'Bearer', expires_in: 600, id_token: await idToken({}, NOW + 56 * 60_000) } }));
+    t.http.on('POST', `${IAM}/v3.0/OS-AUTH/id-token/tokens`, issued({ token: 'MIIotc-2', issuedAt: NOW + 56 * 60_000, expiresAt: NOW + 2 * HOUR }));
+    t.clearOutput();
+    (await exits(t, ['token', 'get'])).toBe(0);
+    expect(t.stdout()).toBe('MIIotc-2\n');
   });
 });

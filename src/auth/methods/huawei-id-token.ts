@@ -10,6 +10,9 @@ import { AUTH_URL, MISSING as KEYSTONE_MISSING, REGION, SCOPE_SETTINGS } from '.
 import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 import { openstackTokenVariables } from '../openstack-variables.js';
 import { VENDOR } from '../vendors.js';
+import { providerTokens, type OidcSignIn } from '../oidc-sign-in.js';
+import { CLIENT_SECRET } from './oauth2-client-credentials.js';
+import { OIDC_ISSUER, PROVIDER_SETTINGS, resolveSignIn } from './oidc.js';
 
 /**
  * OTC / Huawei Cloud: an OpenID Connect ID token (a CI job's, a Kubernetes service account's) is
@@ -21,14 +24,16 @@ interface IdTokenTarget {
   kind: 'id-token';
   authUrl: string;
   idpId: string;
-  /** Absolute once checked. */
-  idTokenFile: string;
+  /** Where the ID token comes from: a file a CI platform writes (absolute once checked), or a sign-in at a provider. */
+  idTokenFile?: string;
+  signIn?: OidcSignIn;
   scope: VendorScope;
 }
 
 interface IdTokenSettings extends VendorScopeValues {
   authUrl?: string;
   idTokenFile?: string;
+  oidcIssuer?: string;
   idpId?: string;
   region?: string;
   vendor?: string;
@@ -51,7 +56,7 @@ export const IDP_ID: Setting = {
   env: ['HUAWEICLOUD_SDK_IDP_ID'],
   saved: 'profile',
   commands: ['login'],
-  help: "with --id-token-file: the identity provider's id in IAM",
+  help: "with --id-token-file, or with --oidc-issuer to sign in for the ID token: the identity provider's id in IAM (OTC, Huawei Cloud)",
 };
 
 const SCOPE_KEYS = ['projectId', 'project', 'domainId', 'domain', 'unscoped'] as const;
@@ -74,7 +79,7 @@ function refuseHalfPair(given: { source: Source } | undefined, other: Setting, s
 export const huaweiIdToken: AuthMethod<IdTokenTarget> = {
   kind: 'id-token',
   label: 'OIDC ID token (OTC/Huawei Cloud)',
-  settings: [AUTH_URL, VENDOR, ID_TOKEN_FILE, IDP_ID, ...ID_TOKEN_SCOPE_SETTINGS, REGION],
+  settings: [AUTH_URL, VENDOR, ID_TOKEN_FILE, IDP_ID, OIDC_ISSUER, ...PROVIDER_SETTINGS, ...ID_TOKEN_SCOPE_SETTINGS, REGION],
   names: (values: Values) => values.idTokenFile !== undefined || values.idpId !== undefined,
   readsCloudsYaml: false,
   authTypes: ['v3idtoken'],
@@ -91,16 +96,27 @@ export const huaweiIdToken: AuthMethod<IdTokenTarget> = {
     const missing: Missing[] = [];
     const authUrl = pick(typed, 'authUrl');
     const file = pick(typed, 'idTokenFile');
+    const issuer = file ? undefined : pick(typed, 'oidcIssuer');
     const idp = pick(typed, 'idpId');
-    if (!file) refuseHalfPair(idp, ID_TOKEN_FILE, IDP_ID);
+    if (!file && !issuer) refuseHalfPair(idp, ID_TOKEN_FILE, IDP_ID);
     if (!idp) refuseHalfPair(file, IDP_ID, ID_TOKEN_FILE);
-    for (const [key, found, what] of [['authUrl', authUrl, MISSING.authUrl], ['idTokenFile', file, MISSING.file], ['idpId', idp, MISSING.idp]] as const) {
+    for (const [key, found, what] of [['authUrl', authUrl, MISSING.authUrl], ['idpId', idp, MISSING.idp]] as const) {
       if (!found) missing.push(what);
       else {
         settings[key] = found.value;
         sources[key] = found.source;
       }
     }
+    // The ID token from a file (CI), else from a sign-in at the provider (a person, through the browser or a second device).
+    let signIn: OidcSignIn | undefined;
+    if (file) {
+      settings.idTokenFile = file.value;
+      sources.idTokenFile = file.source;
+    } else if (issuer) {
+      settings.oidcIssuer = issuer.value;
+      sources.oidcIssuer = issuer.source;
+      signIn = resolveSignIn(layers, issuer.value, missing, settings, sources);
+    } else missing.push(MISSING.file);
     const scope = resolveVendorScope(typed, take);
     const region = pick(typed, 'region');
     const vendor = pick(typed, 'vendor');
@@ -110,18 +126,34 @@ export const huaweiIdToken: AuthMethod<IdTokenTarget> = {
       sources[key] = found.source;
     }
     const resolution: Resolution<IdTokenTarget> = { missing, settings, sources, ...(region ? { region: region.value } : {}) };
-    if (authUrl && file && idp) resolution.target = { kind: 'id-token', authUrl: authUrl.value, idpId: idp.value, idTokenFile: file.value, scope };
+    if (authUrl && idp && (file || signIn) && missing.length === 0) {
+      resolution.target = { kind: 'id-token', authUrl: authUrl.value, idpId: idp.value, ...(file ? { idTokenFile: file.value } : { signIn: signIn! }), scope };
+    }
     return resolution;
   },
   // The path is made absolute here, so the profile saves it absolute and the cache key names one file.
-  check: (target, allowHttp) => ({ ...target, authUrl: checkUrl(target.authUrl, 'auth URL', '--auth-url', allowHttp), idTokenFile: resolvePath(target.idTokenFile) }),
-  urls: (target) => ({ authUrl: target.authUrl, idTokenFile: target.idTokenFile }),
-  identity: (target) => [target.authUrl, 'idp', target.idpId, target.idTokenFile],
+  check: (target, allowHttp) => ({
+    ...target,
+    authUrl: checkUrl(target.authUrl, 'auth URL', '--auth-url', allowHttp),
+    ...(target.idTokenFile ? { idTokenFile: resolvePath(target.idTokenFile) } : {}),
+    ...(target.signIn ? { signIn: { ...target.signIn, issuer: checkUrl(target.signIn.issuer, 'issuer URL', '--oidc-issuer', allowHttp) } } : {}),
+  }),
+  urls: (target) => ({ authUrl: target.authUrl, ...(target.idTokenFile ? { idTokenFile: target.idTokenFile } : {}), ...(target.signIn ? { oidcIssuer: target.signIn.issuer } : {}) }),
+  identity: (target) => [target.authUrl, 'idp', target.idpId, target.idTokenFile ?? ['oidc', target.signIn!.issuer, target.signIn!.client.clientId]],
   scopeKey: (target) => [vendorScopeKey(target.scope)],
 
   async authenticate(io, target) {
-    const idToken = await io.readSecretFile(target.idTokenFile, 'the ID token file');
-    const issued = await exchangeIdToken(io.http, iamBase(target.authUrl), { idpId: target.idpId, idToken, file: target.idTokenFile, scope: target.scope }, io.now);
+    if (target.idTokenFile) {
+      const idToken = await io.readSecretFile(target.idTokenFile, 'the ID token file');
+      const issued = await exchangeIdToken(io.http, iamBase(target.authUrl), { idpId: target.idpId, idToken, file: target.idTokenFile, scope: target.scope }, io.now);
+      return toCachedToken(huaweiIdToken, target, issued, target.authUrl);
+    }
+    // A person's sign-in (or its refresh token): its ID token is exchanged in one step, scope included (§9).
+    const signIn = target.signIn!;
+    const { tokens, commit } = await providerTokens(io, signIn, io.secretVariable(CLIENT_SECRET) ?? '');
+    if (!tokens.idToken) throw new UsageError(`${signIn.issuer} gave no ID token to exchange`, { hint: 'ask for the openid scope (--scope "openid ...")' });
+    const issued = await exchangeIdToken(io.http, iamBase(target.authUrl), { idpId: target.idpId, idToken: tokens.idToken, file: `the answer of ${signIn.issuer}`, scope: target.scope }, io.now);
+    await commit();
     return toCachedToken(huaweiIdToken, target, issued, target.authUrl);
   },
   async ask(missing, prompter) {
@@ -138,7 +170,7 @@ export const huaweiIdToken: AuthMethod<IdTokenTarget> = {
     const { target } = huaweiIdToken.resolve([layer('profile', settings as Values)]);
     return {
       iam: settings.authUrl ?? null,
-      user: target ? `ID token from ${target.idTokenFile}, identity provider ${target.idpId}` : null,
+      user: target ? `ID token ${target.idTokenFile ? `from ${target.idTokenFile}` : `of a sign-in at ${target.signIn!.issuer}`}, identity provider ${target.idpId}` : null,
       scope: target ? describeVendorScope(target.scope) : null,
       region: settings.region ?? null,
     };

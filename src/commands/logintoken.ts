@@ -8,8 +8,8 @@ import { canPrompt, readStdinSecret } from '../io/io.js';
 import type { Context } from '../session/context.js';
 import { chooseMethod, methodLayers, openProfile } from '../session/profile.js';
 import { SETTINGS } from '../settings/table.js';
-import { cachedOrFresh } from '../session/resolve.js';
-import { keysFromToken } from '../iam/access-keys.js';
+import { cachedOrFresh, retryIfRefused } from '../session/resolve.js';
+import { keysFromToken, KeysTokenRefusedError } from '../iam/access-keys.js';
 import { createLoginToken, iamBase, LOGIN_TOKEN_DURATION, type AccessKey } from '../iam/logintoken.js';
 
 export interface LoginTokenOptions {
@@ -67,7 +67,8 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
     if (missing.length) throw new UsageError(`missing ${missing.join('; ')}`, { hint: 'a login token is made from an access key, its secret key and a security token' });
     key = { access: accessKey, secret: secret ?? (await ctx.prompter().password(`Secret key for ${accessKey}:`)), securityToken: securityToken! };
   } else {
-    const result = await cachedOrFresh(ctx, 60_000).catch((error: unknown) => {
+    const minTtlMs = 60_000;
+    const result = await cachedOrFresh(ctx, minTtlMs).catch((error: unknown) => {
       if (error instanceof NoTokenError) {
         throw new NoTokenError(`no access key given, and ${error.message}`, { hint: 'give --access-key (env AUTHCTL_ACCESS_KEY) with its secret key and security token, or `authctl login` first' });
       }
@@ -76,8 +77,17 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
     const { method, target } = result.resolved;
     if (!method.iamUrl) throw new UsageError('a login token needs a Keystone user token or an access key', { hint: 'give --access-key' });
     base = iamBase(opts.authUrl ? checkUrl(opts.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp)) : method.iamUrl(target));
-    ctx.secrets.add(result.token.token);
-    key = await keysFromToken(await http(), base, result.token.token);
+    // IAM refusing the token (401) drops it; a new one got silently is tried once.
+    key = await retryIfRefused(
+      ctx,
+      result,
+      minTtlMs,
+      async (used) => {
+        ctx.secrets.add(used.token.token);
+        return keysFromToken(await http(), base, used.token.token);
+      },
+      (error) => (error instanceof KeysTokenRefusedError ? 401 : undefined),
+    );
   }
   ctx.secrets.add(key.secret);
   ctx.secrets.add(key.securityToken);

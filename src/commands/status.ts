@@ -4,6 +4,7 @@ import { AuthctlError, NoTokenError, RejectedError, StoreError, UnreachableError
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
 import type { Context } from '../session/context.js';
 import { notLoggedIn, openProfile, resolveTarget, type OpenProfile } from '../session/profile.js';
+import { refusedAtIam, watchingStatus } from '../session/resolve.js';
 import { summarise, table, type ProfileSummary } from './profile.js';
 
 export interface StatusOptions {
@@ -69,6 +70,8 @@ function failureFor(name: string, status: ProfileStatus | undefined, failure: un
     case 'stale':
       return new NoTokenError(`the token of profile ${name} was issued for other settings (auth URL, user or scope)`, { hint: `${login} for the settings in use` });
     case 'rejected':
+      // IAM refused the token for itself (404, or 401 as the caller): dropped, and the error says so.
+      if (failure instanceof NoTokenError) return failure;
       return new NoTokenError(`IAM does not accept the token of profile ${name}${status.problem ? `: ${status.problem}` : ''}`, { hint: login });
     case 'unchecked':
       return new UnreachableError(`the token of profile ${name} could not be checked at IAM: ${status.problem}`, { hint: 'check the network and IAM; without --check, status judges from the cached expiry' });
@@ -108,6 +111,7 @@ function describeToken(status: ProfileStatus): string {
     case 'none':
       return 'not logged in';
     case 'rejected':
+      if (status.problem?.startsWith(REVOKED)) return status.problem;
       return `refused by IAM${status.problem ? `: ${status.problem}` : ''}`;
     case 'unreadable':
       return `unreadable: ${status.problem}`;
@@ -115,6 +119,9 @@ function describeToken(status: ProfileStatus): string {
       return `valid${left} by the cache; IAM could not be asked: ${status.problem}`;
   }
 }
+
+/** How a row begins when IAM refused the profile's own token. */
+const REVOKED = 'revoked or expired at IAM';
 
 async function profileStatus(ctx: Context, name: string, summary: ProfileSummary, check: boolean, failures: Map<string, unknown>): Promise<ProfileStatus> {
   const base = { ...summary, expires_at: null, seconds_left: null, checked: 'offline' as const };
@@ -140,11 +147,22 @@ async function profileStatus(ctx: Context, name: string, summary: ProfileSummary
   const validate = method.can.validate;
   if (!check || !validate) return { ...base, ...timing, token: 'valid' };
   ctx.secrets.add(cached.token);
+  const watched = watchingStatus(await ctx.http(profile.tls));
+  /** IAM said the cached token is no longer valid: it is dropped, the row says so, and so does the error for the profile in use. */
+  const revoked = async (status: number): Promise<ProfileStatus> => {
+    const error = await refusedAtIam(ctx, profile, cached.token, status);
+    failures.set(name, error);
+    const problem = error.message.slice(Math.max(0, error.message.indexOf(REVOKED)));
+    return { ...base, ...timing, checked: 'iam', token: 'rejected', problem: ctx.secrets.redact(problem) };
+  };
   try {
-    const validation = await validate(await ctx.http(profile.tls), cached.issuer, cached.token, cached.token, 'HEAD');
-    return { ...base, ...timing, checked: 'iam', token: validation.valid ? 'valid' : 'rejected' };
+    const validation = await validate(watched.http, cached.issuer, cached.token, cached.token, 'HEAD');
+    if (!validation.valid) return await revoked(validation.status);
+    return { ...base, ...timing, checked: 'iam', token: 'valid' };
   } catch (error) {
     if (!(error instanceof AuthctlError)) throw error;
+    // A 401 refuses the caller, which is the token itself (a 403 says nothing about it).
+    if (error instanceof RejectedError && watched.lastStatus() === 401) return revoked(401);
     const token = error instanceof RejectedError ? 'rejected' : 'unchecked';
     return { ...base, ...timing, checked: 'iam', token, problem: ctx.secrets.redact(error.message) };
   }

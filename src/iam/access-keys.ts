@@ -1,5 +1,5 @@
 import { UnreachableError } from '../core/errors.js';
-import { assumeRole, agencyError, type AgencyRef } from './agency.js';
+import { assumeRole, agencyError, CallerTokenRefusedError, type AgencyRef } from './agency.js';
 import type { HttpClient } from './http.js';
 import { parseIsoTime, parseJsonBody, responseError } from './response.js';
 
@@ -52,15 +52,25 @@ async function request(http: HttpClient, base: string, callerToken: string, body
   return http.send({ method: 'POST', url: `${base}/v3.0/OS-CREDENTIAL/securitytokens`, headers: { ...JSON_UTF8, 'x-auth-token': callerToken }, body: JSON.stringify(body) });
 }
 
+/**
+ * The security-token endpoint answered 401 for the token that signed the request (and was
+ * exchanged): that token is no longer valid at IAM. Only `keysFromToken` throws it, so its
+ * caller knows the refused token is the one it passed.
+ */
+export class KeysTokenRefusedError extends CallerTokenRefusedError {}
+
 /** Keys that act as the token's user (or agency, for an agency token). */
 export async function keysFromToken(http: HttpClient, base: string, token: string, durationSeconds: number = ACCESS_KEY_DURATION.default): Promise<TemporaryKeys> {
   const response = await request(http, base, token, tokenKeysBody(token, durationSeconds));
   if (response.status !== 201 && response.status !== 200) {
-    throw responseError(response, {
+    const error = responseError(response, {
       action: `getting a temporary access key from ${base}`,
       rejectedHint: 'the token was refused: run `authctl login` again',
       notFoundHint: 'check the IAM URL: the security-token endpoint is not there (plain Keystone has none)',
     });
+    // Same words, exit code (4) and hint: a caller that does not look for it sees no change.
+    if (response.status === 401) throw new KeysTokenRefusedError(error.message, { hint: error.hint });
+    throw error;
   }
   return readCredential(parseJsonBody(response, new URL(base).origin), new URL(base).origin);
 }

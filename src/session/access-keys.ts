@@ -1,9 +1,9 @@
 import { durationSetting } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import { remainingMs } from '../core/token.js';
-import { ACCESS_KEY_DURATION, type TemporaryKeys } from '../iam/access-keys.js';
+import { ACCESS_KEY_DURATION, KeysTokenRefusedError, type TemporaryKeys } from '../iam/access-keys.js';
 import type { Context } from './context.js';
-import { cachedOrFresh } from './resolve.js';
+import { cachedOrFresh, retryIfRefused } from './resolve.js';
 
 /** The store entry, beside the token, that holds a profile's temporary access keys. */
 export const ACCESS_KEYS_ROLE = 'access-keys';
@@ -45,7 +45,8 @@ function parseCachedKeys(text: string | undefined): CachedKeys | undefined {
  */
 export async function cachedOrFreshKeys(ctx: Context, options: { minTtlMs: number; duration?: string }): Promise<TemporaryKeys> {
   const durationSeconds = checkKeyDuration(options.duration);
-  const { token, profile, resolved } = await cachedOrFresh(ctx, options.minTtlMs);
+  const first = await cachedOrFresh(ctx, options.minTtlMs);
+  const { token, profile, resolved } = first;
   const buy = resolved.method.can.temporaryKeys;
   if (!buy) {
     throw new UsageError(`${resolved.method.label} tokens cannot be exchanged for access keys`, { hint: 'temporary access keys come from OTC or Huawei Cloud IAM: log in there (password, agency or ID token)' });
@@ -58,13 +59,24 @@ export async function cachedOrFreshKeys(ctx: Context, options: { minTtlMs: numbe
     ctx.secrets.add(cached.securityToken);
     return cached;
   }
-  // The token goes to IAM now: an answer that echoes it must not print it.
-  ctx.secrets.add(token.token);
-  const keys = await buy(await ctx.authIO(profile, false), resolved.target, token, durationSeconds);
+  // IAM refusing the token (401) drops it; a new one bought silently is tried once.
+  let skewMs = token.skewMs;
+  const keys = await retryIfRefused(
+    ctx,
+    first,
+    options.minTtlMs,
+    async (result) => {
+      // The token goes to IAM now: an answer that echoes it must not print it.
+      ctx.secrets.add(result.token.token);
+      skewMs = result.token.skewMs;
+      return buy(await ctx.authIO(result.profile, false), result.resolved.target, result.token, durationSeconds);
+    },
+    (error) => (error instanceof KeysTokenRefusedError ? 401 : undefined),
+  );
   ctx.secrets.add(keys.secret);
   ctx.secrets.add(keys.securityToken);
   if (inKeychain) {
-    const entry: CachedKeys = { v: 1, key: resolved.key, durationSeconds, skewMs: token.skewMs, ...keys };
+    const entry: CachedKeys = { v: 1, key: resolved.key, durationSeconds, skewMs, ...keys };
     await profile.secrets.writeSecret(ACCESS_KEYS_ROLE, JSON.stringify(entry));
   }
   return keys;

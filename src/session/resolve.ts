@@ -185,3 +185,46 @@ export async function refusedAtIam(
     ...(options.silent ? { silent: true } : {}),
   });
 }
+
+/**
+ * `use` with the profile's token (`first`, from `cachedOrFresh`). When IAM refuses that token
+ * as the caller (`refused` gives the status, 401, for such an error), it is removed from the
+ * cache; if `cachedOrFresh` can then get a new one without asking (a secret from the
+ * environment, or saved), `use` runs once more with it. Otherwise, and when the new token is
+ * refused too, the error says that the token is revoked or expired at IAM (exit 3), with the
+ * command that logs in again.
+ */
+export async function retryIfRefused<T>(
+  ctx: Context,
+  first: TokenResult,
+  minTtlMs: number,
+  use: (result: TokenResult) => Promise<T>,
+  refused: (error: unknown) => number | undefined,
+): Promise<T> {
+  let status: number | undefined;
+  try {
+    return await use(first);
+  } catch (error) {
+    status = refused(error);
+    if (status === undefined) throw error;
+  }
+  const dropped = await refusedAtIam(ctx, first.profile, first.token.token, status);
+  let again: TokenResult;
+  try {
+    again = await cachedOrFresh(ctx, minTtlMs);
+  } catch (error) {
+    // No silent renewal: the refusal is the news, and its hint logs in again.
+    if (error instanceof NoTokenError) throw dropped;
+    throw error;
+  }
+  // Still the refused token (it could not be removed from the cache): no point asking again.
+  if (again.token.token === first.token.token) throw dropped;
+  ctx.reporter.debug(`${dropped.message}; retrying once with a new token`);
+  try {
+    return await use(again);
+  } catch (error) {
+    const second = refused(error);
+    if (second === undefined) throw error;
+    throw await refusedAtIam(ctx, again.profile, again.token.token, second);
+  }
+}

@@ -54,7 +54,6 @@ const HINTS: Record<string, string> = {
     'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file',
   'file-passphrase-missing': 'set AUTHCTL_FILE_PASSPHRASE to the passphrase the file store was written with',
   'file-passphrase-wrong': 'use the passphrase the file store was written with (AUTHCTL_FILE_PASSPHRASE), or `authctl logout` and log in again',
-  'config-unwritable': 'check that the directory is writable (or set AUTHCTL_CONFIG_DIR); nothing was changed',
 };
 
 export function hintFor(error: AuthctlError): string | undefined {

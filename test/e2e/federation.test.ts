@@ -5,11 +5,10 @@
  * userinfo endpoint (Keystone behind mod_auth_openidc) or, OTC's way, as an ID token signed with
  * the provider's keys. The unscoped token is then scoped with the token method.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { haveChromium, launchBrowser, type HarnessBrowser } from '../harness/browser.js';
 import { startOidcProvider, type OidcProviderHarness } from '../harness/oidc-provider-harness.js';
-import { BIN, isolatedEnv, runCli } from '../helpers/cli.js';
+import { deviceLogin as deviceLoginThrough, isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { newRealm, type Realm } from '../helpers/realm.js';
 
@@ -29,26 +28,7 @@ afterAll(async () => {
   await provider?.stop();
 });
 
-/** A login that waits for a person: the device URL is taken from stderr as it appears, and the browser completes it. */
-async function deviceLogin(env: Record<string, string | undefined>, user = 'alice'): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'login'], { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const found = /open (\S+) on any device/.exec(stderr);
-      if (found) resolve(found[1]!);
-    });
-    child.once('exit', () => reject(new Error(`login ended before printing a device URL: ${stderr}`)));
-  });
-  const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  try {
-    await browser.completeDevice(await url, { user });
-    return { code: await done, stderr };
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
+const deviceLogin = (env: Record<string, string | undefined>, user = 'alice') => deviceLoginThrough(env, (url) => browser.completeDevice(url, { user }));
 
 function federationEnv(realm: Realm, extra: Record<string, string> = {}) {
   return isolatedEnv({

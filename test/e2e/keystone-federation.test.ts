@@ -5,11 +5,10 @@
  * the federation endpoint, Keystone maps the introspected claims to an ephemeral user in a group
  * with the member role on /smartcity, and authctl scopes the unscoped token with the token method.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { haveChromium, launchBrowser, type HarnessBrowser } from '../harness/browser.js';
 import { federationMissing, IDP_ID, PROTOCOL_ID, startFederation, type FederationHarness } from '../harness/keystone-federation.js';
-import { BIN, isolatedEnv, runCli } from '../helpers/cli.js';
+import { deviceLogin as deviceLoginThrough, isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 
 const keyring = inject('keyring');
@@ -34,26 +33,11 @@ function federatedEnv(extra: Record<string, string | undefined>): Record<string,
   });
 }
 
-/** A login that waits for a person: the device URL is taken from stderr as it appears, and the browser completes it. */
+/** A device sign-in completed in the browser, which must have signed in. */
 async function deviceLogin(env: Record<string, string | undefined>, user: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, 'login'], { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const found = /open (\S+) on any device/.exec(stderr);
-      if (found) resolve(found[1]!);
-    });
-    child.once('exit', () => reject(new Error(`login ended before printing a device URL: ${stderr}`)));
-  });
-  const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  try {
-    const result = await browser.completeDevice(await url, { user });
-    expect(result.signedIn, result.trail.join('\n')).toBe(true);
-    return { code: await done, stderr };
-  } finally {
-    child.kill('SIGKILL');
-  }
+  const result = await deviceLoginThrough(env, (url) => browser.completeDevice(url, { user }));
+  expect(result.signedIn, result.trail.join('\n')).toBe(true);
+  return result;
 }
 
 describe.runIf(ready)('Keystone federation behind Apache mod_auth_openidc', () => {

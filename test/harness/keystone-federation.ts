@@ -31,8 +31,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import type { Adapter, AdapterPayload, Configuration } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 import { adminToken, keystoneMissing, startKeystone, type KeystoneHarness } from './keystone.js';
+import { memoryAdapterFactory } from './oauth2-server.js';
 
 const APACHE = '/usr/sbin/apache2';
 const APACHE_MODULES = '/usr/lib/apache2/modules';
@@ -161,32 +162,6 @@ async function tail(path: string, lines = 40): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // The provider: client credentials and introspection
 
-function memoryAdapter(store: Map<string, AdapterPayload>): (name: string) => Adapter {
-  return (name) => ({
-    async upsert(id, payload) {
-      store.set(`${name}:${id}`, structuredClone(payload));
-    },
-    async find(id) {
-      return store.get(`${name}:${id}`);
-    },
-    async findByUserCode(userCode) {
-      return [...store].find(([key, payload]) => key.startsWith(`${name}:`) && payload.userCode === userCode)?.[1];
-    },
-    async findByUid(uid) {
-      return [...store].find(([key, payload]) => key.startsWith(`${name}:`) && payload.uid === uid)?.[1];
-    },
-    async consume(id) {
-      const payload = store.get(`${name}:${id}`);
-      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
-    },
-    async destroy(id) {
-      store.delete(`${name}:${id}`);
-    },
-    async revokeByGrantId(grantId) {
-      for (const [key, payload] of store) if (payload.grantId === grantId) store.delete(key);
-    },
-  });
-}
 
 /**
  * mod_auth_openidc refuses an http introspection endpoint at start ("... cannot be parsed as a
@@ -230,7 +205,7 @@ async function startProvider(dir: string): Promise<ProviderInstance> {
   const resourceServer = { id: 'keystone-rs', secret: randomBytes(24).toString('base64url') };
   const publicClient = { id: 'cli-public' };
   const configuration: Configuration = {
-    adapter: memoryAdapter(new Map()),
+    adapter: memoryAdapterFactory(),
     clients: [
       { client_id: client.id, client_secret: client.secret, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       { client_id: publicClient.id, application_type: 'native', token_endpoint_auth_method: 'none', grant_types: [DEVICE_CODE], response_types: [], redirect_uris: [] },

@@ -38,18 +38,19 @@ async function loadProvider(): Promise<ProviderClass> {
   return providerClass;
 }
 
-interface Stored {
+export interface StoredPayload {
   payload: AdapterPayload;
   expiresAt: number;
 }
 
 /**
- * A per-harness store. Passing no adapter makes oidc-provider use its own in-memory adapter, which
- * prints a "development-only" warning and keeps one module-global store shared by every provider
- * in the process; this one is private to one server.
+ * A per-harness store, shared by every oidc-provider harness. Passing no adapter makes
+ * oidc-provider use its own in-memory adapter, which prints a "development-only" warning and keeps
+ * one module-global store shared by every provider in the process; this one is private to one
+ * server. `keptPastExpiryMs` lets entries outlive their expiry, for a provider that must judge
+ * `exp` itself (RFC 8628's `expired_token` rather than `invalid_grant`).
  */
-function memoryAdapterFactory(): (name: string) => Adapter {
-  const store = new Map<string, Stored>();
+export function memoryAdapterFactory(store = new Map<string, StoredPayload>(), keptPastExpiryMs = 0): (name: string) => Adapter {
   const live = (key: string): AdapterPayload | undefined => {
     const entry = store.get(key);
     if (entry === undefined) return undefined;
@@ -69,7 +70,7 @@ function memoryAdapterFactory(): (name: string) => Adapter {
 
   return (name) => ({
     async upsert(id, payload, expiresIn) {
-      const expiresAt = expiresIn === undefined ? Infinity : Date.now() + expiresIn * 1000;
+      const expiresAt = expiresIn === undefined ? Infinity : Date.now() + expiresIn * 1000 + keptPastExpiryMs;
       store.set(`${name}:${id}`, { payload: structuredClone(payload), expiresAt });
     },
     async find(id) {

@@ -28,7 +28,8 @@ import { generateKeyPair, randomBytes, type JsonWebKey, type KeyObject } from 'n
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import type { Adapter, AdapterPayload, ClientMetadata, Configuration, Provider } from 'oidc-provider';
+import type { ClientMetadata, Configuration, Provider } from 'oidc-provider';
+import { memoryAdapterFactory, type StoredPayload } from './oauth2-server.js';
 
 export interface OidcProviderOptions {
   /** Lifetime of access tokens (default 3600). */
@@ -137,65 +138,8 @@ async function loadProvider(): Promise<ProviderClass> {
   return providerClass;
 }
 
-interface Stored {
-  payload: AdapterPayload;
-  expiresAt: number;
-}
-
-/**
- * Entries outlive their expiry by this much: the provider checks `exp` on every find itself and
- * then answers as the protocol says (RFC 8628's `expired_token` for a device code), where a store
- * that had already dropped the entry would make it `invalid_grant`.
- */
 const EXPIRED_KEPT_MS = 10 * 60_000;
 
-/** The per-provider store of oauth2-server.ts, plus access to it for `revokeRefreshTokens`. */
-function memoryAdapterFactory(store: Map<string, Stored>): (name: string) => Adapter {
-  const live = (key: string): AdapterPayload | undefined => {
-    const entry = store.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      store.delete(key);
-      return undefined;
-    }
-    return entry.payload;
-  };
-  const findBy = (name: string, field: 'userCode' | 'uid', value: string): AdapterPayload | undefined => {
-    for (const [key] of store) {
-      const payload = key.startsWith(`${name}:`) ? live(key) : undefined;
-      if (payload?.[field] === value) return payload;
-    }
-    return undefined;
-  };
-
-  return (name) => ({
-    async upsert(id, payload, expiresIn) {
-      const expiresAt = expiresIn === undefined ? Infinity : Date.now() + expiresIn * 1000 + EXPIRED_KEPT_MS;
-      store.set(`${name}:${id}`, { payload: structuredClone(payload), expiresAt });
-    },
-    async find(id) {
-      return live(`${name}:${id}`);
-    },
-    async findByUserCode(userCode) {
-      return findBy(name, 'userCode', userCode);
-    },
-    async findByUid(uid) {
-      return findBy(name, 'uid', uid);
-    },
-    async consume(id) {
-      const payload = live(`${name}:${id}`);
-      if (payload !== undefined) payload.consumed = Math.floor(Date.now() / 1000);
-    },
-    async destroy(id) {
-      store.delete(`${name}:${id}`);
-    },
-    async revokeByGrantId(grantId) {
-      for (const [key, { payload }] of store) {
-        if (payload.grantId === grantId) store.delete(key);
-      }
-    },
-  });
-}
 
 /**
  * RS256, the algorithm every OpenID Connect relying party must accept and the one the vendors'
@@ -232,10 +176,10 @@ function page(title: string, body: string): string {
   return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${esc(title)}</title></head>\n<body>\n<h1>${esc(title)}</h1>\n${body}\n</body></html>\n`;
 }
 
-function configuration(options: Required<OidcProviderOptions>, clients: { public: OidcClient; confidential: OidcClient }, store: Map<string, Stored>, jwks: { keys: JsonWebKey[] }): Configuration {
+function configuration(options: Required<OidcProviderOptions>, clients: { public: OidcClient; confidential: OidcClient }, store: Map<string, StoredPayload>, jwks: { keys: JsonWebKey[] }): Configuration {
   const refreshTokens = options.refreshTokens;
   return {
-    adapter: memoryAdapterFactory(store),
+    adapter: memoryAdapterFactory(store, EXPIRED_KEPT_MS),
     clients: clientMetadata(clients),
     jwks,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
@@ -439,7 +383,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     public: { id: 'cli-public', redirectUri: REDIRECT_URI },
     confidential: { id: 'cli-confidential', secret: randomBytes(24).toString('base64url'), redirectUri: REDIRECT_URI },
   };
-  const store = new Map<string, Stored>();
+  const store = new Map<string, StoredPayload>();
   const provider = new Provider(issuer, configuration(settings, clients, store, keys.private));
   const interactive = provider as unknown as InteractiveProvider;
 

@@ -59,3 +59,30 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
     child.stdin.end(options.input ?? '');
   });
 }
+
+/**
+ * `authctl login` that waits for a person on a second device: the device URL is taken from stderr
+ * as it appears and `complete` (a browser harness's `completeDevice`) finishes the sign-in there.
+ */
+export async function deviceLogin(
+  env: Record<string, string | undefined>,
+  complete: (url: string) => Promise<{ signedIn: boolean; trail: string[] }>,
+): Promise<{ code: number | null; stderr: string; signedIn: boolean; trail: string[] }> {
+  const child = spawn(process.execPath, [BIN, 'login'], { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const url = new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const found = /open (\S+) on any device/.exec(stderr);
+      if (found) resolve(found[1]!);
+    });
+    child.once('exit', () => reject(new Error(`login ended before printing a device URL: ${stderr}`)));
+  });
+  const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const { signedIn, trail } = await complete(await url);
+    return { code: await done, stderr, signedIn, trail };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}

@@ -17,12 +17,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, inject, it } from 'vitest';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BIN, isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import type { Fault, LoggedRequest } from '../helpers/iam-server.js';
@@ -34,7 +35,7 @@ const haveKeyring = requireOrSkip(keyring.ok ? undefined : keyring.reason, 'secr
 // ---------------------------------------------------------------------------------------------
 // Recognising secrets
 
-type Kind = 'password' | 'client secret' | 'secret key' | 'security token' | 'passphrase' | 'token' | 'login token';
+type Kind = 'password' | 'client secret' | 'secret key' | 'security token' | 'passphrase' | 'token' | 'login token' | 'id token';
 interface Secret {
   kind: Kind;
   value: string;
@@ -54,6 +55,8 @@ const SHAPES: readonly { kind: Kind; re: RegExp; inFiles: boolean }[] = [
   { kind: 'passphrase', re: /(?<![\w-])pp-[0-9a-f]{16}(?![\w-])/g, inFiles: true },
   { kind: 'token', re: /(?<![\w-])gAAAAA[\w-]{20,}/g, inFiles: true },
   { kind: 'login token', re: /(?<![\w-])lt[\w-]{128}(?![\w-])/g, inFiles: false },
+  // A JWT (a CI job's OIDC ID token): header and payload are base64url JSON, so they start with eyJ.
+  { kind: 'id token', re: /(?<![\w-])eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{20,}/g, inFiles: true },
 ];
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -240,6 +243,29 @@ const LOGIN_TOKENS = '/v3.0/OS-AUTH/securitytoken/logintokens';
 const SECURITY_TOKENS = '/v3.0/OS-CREDENTIAL/securitytokens';
 const fakeToken = () => `gAAAAA${randomBytes(120).toString('base64url')}`.slice(0, 183);
 const fakeLoginToken = () => `lt${randomBytes(96).toString('base64url')}`;
+
+
+/** An identity provider registered in the case's realm and a CI job's ID token for it in a file: the environment of an ID-token login (§9). */
+const idTokenJobs = new WeakMap<Setup, Env>();
+const jobDirs: string[] = [];
+afterAll(() => {
+  for (const dir of jobDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+async function idTokenJob(s: Setup, expiresIn = 300): Promise<void> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  await s.realm.registerIdp({ id: 'ci', idp_url: 'https://ci.example.com', client_id: 'otc-ci', signing_key: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] } });
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = await new SignJWT({ repository: 'acme/app' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer('https://ci.example.com').setAudience('otc-ci').setSubject('repo:acme/app').setIssuedAt(now - 600).setExpirationTime(now + expiresIn).sign(privateKey);
+  s.secrets.add('id token', jwt);
+  // Where the CI platform puts it: outside the home the scan reads (that file is the token's own place).
+  const dir = mkdtempSync(join(tmpdir(), 'authctl-ci-job-'));
+  jobDirs.push(dir);
+  const file = join(dir, 'id-token');
+  writeFileSync(file, `${jwt}\n`);
+  idTokenJobs.set(s, { OS_USERNAME: undefined, OS_USER_DOMAIN_NAME: undefined, HUAWEICLOUD_SDK_IDP_ID: 'ci', HUAWEICLOUD_SDK_ID_TOKEN_FILE: file });
+}
+const idTokenEnv = (s: Setup): Env => idTokenJobs.get(s) ?? {};
+const ID_TOKENS = '/v3.0/OS-AUTH/id-token/tokens';
 
 const CASES: Case[] = [
   // login, password
@@ -453,6 +479,18 @@ const CASES: Case[] = [
     faults: (s) => [echoing(500, 'POST', SECURITY_TOKENS, s.token)],
     code: 5,
     stderr: (s) => redacted(s.token),
+  },
+
+  // a CI job's OIDC ID token (OTC / Huawei Cloud)
+  { name: 'login: an ID token file', args: args('login'), before: (s) => idTokenJob(s), env: idTokenEnv, code: 0 },
+  { name: 'login: an expired ID token (IAM 401)', args: args('login'), before: (s) => idTokenJob(s, -60), env: idTokenEnv, code: 3 },
+  {
+    name: 'login: IAM 500 echoing the ID token',
+    args: args('login'),
+    before: (s) => idTokenJob(s),
+    env: idTokenEnv,
+    faults: (s) => [echoing(500, 'POST', ID_TOKENS, [...s.secrets.all].find((secret) => secret.kind === 'id token')!.value)],
+    code: 5,
   },
 
   // logintoken

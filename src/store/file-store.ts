@@ -1,4 +1,3 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { linkSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../core/errors.js';
@@ -6,6 +5,7 @@ import { checkPrivateDir, readPrivateFile } from './private-path.js';
 import { writeAtomically } from './atomic-write.js';
 import { storageFailure } from './fs-errors.js';
 import type { SecretStore } from './secret-store.js';
+import { requireDependency } from '../util/cjs.js';
 
 /**
  * Secrets as files, for machines without a keychain: one file per entry, mode 0600, in a 0700
@@ -23,13 +23,17 @@ import type { SecretStore } from './secret-store.js';
  * read) still reads; each entry is written in format 2 on its next write.
  */
 
+/** node:crypto, loaded on the first key use: it costs ~2 ms to load, and a plain-text store never needs it. */
+let cryptoModule: typeof import('node:crypto') | undefined;
+const nodeCrypto = () => (cryptoModule ??= requireDependency<typeof import('node:crypto')>('node:crypto'));
+
 export const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 /** The per-store salt file (names of entries always hold `%3a`, so it names no entry). */
 export const SALT_FILE = '.kdf.json';
 
 /** The key derivation, injectable so tests can count it. */
 export type Kdf = (passphrase: string, salt: Buffer) => Buffer;
-const scrypt: Kdf = (passphrase, salt) => scryptSync(passphrase, salt, 32, SCRYPT);
+const scrypt: Kdf = (passphrase, salt) => nodeCrypto().scryptSync(passphrase, salt, 32, SCRYPT);
 
 interface PlainFile {
   v: 1;
@@ -94,8 +98,8 @@ interface Keys {
 
 function subkeys(master: Buffer): Keys {
   return {
-    aes: Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'authctl file store v2: aes-256-gcm', 32)),
-    kid: createHmac('sha256', master).update('authctl file store v2: key id').digest().subarray(0, 8).toString('base64'),
+    aes: Buffer.from(nodeCrypto().hkdfSync('sha256', master, Buffer.alloc(0), 'authctl file store v2: aes-256-gcm', 32)),
+    kid: nodeCrypto().createHmac('sha256', master).update('authctl file store v2: key id').digest().subarray(0, 8).toString('base64'),
   };
 }
 
@@ -235,9 +239,9 @@ export class FileStore implements SecretStore {
     if (existing) return (this.#storeSalt = existing);
     // A salt already derived from in this process (a format-1 entry just read) costs no second scrypt.
     const known = this.#masters.keys().next().value;
-    const salt = known === undefined ? randomBytes(16) : Buffer.from(known, 'base64');
+    const salt = known === undefined ? nodeCrypto().randomBytes(16) : Buffer.from(known, 'base64');
     const content: SaltFile = { v: 1, kdf: 'scrypt', salt: salt.toString('base64') };
-    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = `${path}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`;
     writeAtomically(temp, JSON.stringify(content));
     try {
       // A hard link never replaces: of processes racing to make it, one wins and all use its salt.
@@ -304,8 +308,8 @@ function readSaltFile(path: string): Buffer | undefined {
 }
 
 function encrypt(keys: Keys, account: string, value: string): Pick<EncryptedFileV2, 'kid' | 'iv' | 'tag' | 'data'> {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', keys.aes, iv);
+  const iv = nodeCrypto().randomBytes(12);
+  const cipher = nodeCrypto().createCipheriv('aes-256-gcm', keys.aes, iv);
   // Bound to its entry: a file copied over another profile's (say, its password) fails to decrypt.
   cipher.setAAD(Buffer.from(account));
   const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
@@ -313,7 +317,7 @@ function encrypt(keys: Keys, account: string, value: string): Pick<EncryptedFile
 }
 
 function decrypt(key: Buffer, account: string, content: { iv: string; tag: string; data: string }): string {
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(content.iv, 'base64'));
+  const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key, Buffer.from(content.iv, 'base64'));
   decipher.setAAD(Buffer.from(account));
   decipher.setAuthTag(Buffer.from(content.tag, 'base64'));
   return Buffer.concat([decipher.update(Buffer.from(content.data, 'base64')), decipher.final()]).toString('utf8');
@@ -321,9 +325,9 @@ function decrypt(key: Buffer, account: string, content: { iv: string; tag: strin
 
 /** Format 1, as earlier versions wrote it: for the tests that prove it still reads. */
 export function encryptV1(passphrase: string, account: string, value: string, kdf: Kdf = scrypt): string {
-  const salt = randomBytes(16);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', kdf(passphrase, salt), iv);
+  const salt = nodeCrypto().randomBytes(16);
+  const iv = nodeCrypto().randomBytes(12);
+  const cipher = nodeCrypto().createCipheriv('aes-256-gcm', kdf(passphrase, salt), iv);
   cipher.setAAD(Buffer.from(account));
   const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
   const content: EncryptedFileV1 = { v: 1, alg: 'aes-256-gcm', kdf: 'scrypt', salt: salt.toString('base64'), iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };

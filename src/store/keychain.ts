@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { StoreError } from '../core/errors.js';
 import type { SecretStore } from './secret-store.js';
+import { requireDependency } from '../util/cjs.js';
 
 type KeyringModule = typeof import('@napi-rs/keyring');
 type AsyncEntry = InstanceType<KeyringModule['AsyncEntry']>;
@@ -29,7 +29,7 @@ export class KeychainStore implements SecretStore {
     if (!entry) {
       try {
         // A CommonJS native addon: require() skips the ESM wrapper's cost on the hot path.
-        this.#module ??= createRequire(import.meta.url)('@napi-rs/keyring') as KeyringModule;
+        this.#module ??= requireDependency<KeyringModule>('@napi-rs/keyring');
         // Pinned: unpinned, the binding silently falls back to the kernel keyring, which is lost on reboot.
         entry = new this.#module.AsyncEntry(this.#service, account, { linux: { store: 'secret-service' } });
       } catch (error) {
@@ -40,19 +40,20 @@ export class KeychainStore implements SecretStore {
     return entry;
   }
 
-  async #call<T>(operation: (entry: AsyncEntry, signal: AbortSignal) => Promise<T>, account: string): Promise<T> {
+  /**
+   * The call, or a StoreError once the timeout has passed. No AbortSignal: the binding only
+   * cancels a call not yet started on its thread pool, and creating one costs the cached path
+   * about 1 ms (Node loads its EventTarget machinery for the first AbortController).
+   */
+  async #call<T>(operation: (entry: AsyncEntry) => Promise<T>, account: string): Promise<T> {
     const entry = this.#entry(account);
-    const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new StoreError(`the keychain did not answer within ${this.#timeoutMs / 1000}s`, UNAVAILABLE));
-      }, this.#timeoutMs);
+      timer = setTimeout(() => reject(new StoreError(`the keychain did not answer within ${this.#timeoutMs / 1000}s`, UNAVAILABLE)), this.#timeoutMs);
       timer.unref();
     });
     try {
-      return await Promise.race([operation(entry, controller.signal), timeout]);
+      return await Promise.race([operation(entry), timeout]);
     } catch (error) {
       throw error instanceof StoreError ? error : keychainError(error, this.#busAddress);
     } finally {
@@ -61,15 +62,15 @@ export class KeychainStore implements SecretStore {
   }
 
   async get(account: string): Promise<string | undefined> {
-    return (await this.#call((entry, signal) => entry.getPassword(signal), account)) ?? undefined;
+    return (await this.#call((entry) => entry.getPassword(), account)) ?? undefined;
   }
 
   async set(account: string, value: string): Promise<void> {
-    await this.#call((entry, signal) => entry.setPassword(value, signal), account);
+    await this.#call((entry) => entry.setPassword(value), account);
   }
 
   async delete(account: string): Promise<boolean> {
-    return this.#call((entry, signal) => entry.deleteCredential(signal), account);
+    return this.#call((entry) => entry.deleteCredential(), account);
   }
 }
 

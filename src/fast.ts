@@ -9,9 +9,7 @@
  * result is the same whichever door a command line takes.
  */
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { reportFailure } from './cli/exit.js';
 import { exitWith, processFactory } from './cli/process.js';
 import { exportRun, type ExportOptions } from './commands/export.js';
 import { tokenGetRun, type TokenGetOptions, type TokenOutput } from './commands/token-get.js';
@@ -71,6 +69,7 @@ export function recognise(argv: readonly string[]): FastCommand | undefined {
 }
 
 async function defaultFullCli(argv: readonly string[]): Promise<void> {
+  const { pathToFileURL } = await import('node:url');
   const cli = (await import(pathToFileURL(join(__dirname, 'authctl.js')).href)) as typeof import('./main.js');
   await cli.main(argv);
 }
@@ -86,6 +85,8 @@ export async function runFast(argv: readonly string[], factory: Factory): Promis
     else await exportRun(ctx, request.options);
     return 0;
   } catch (error) {
+    // Loaded only for a failure: the cached path never reports one.
+    const { reportFailure } = await import('./cli/exit.js');
     return reportFailure(error, new Reporter(() => factory.io.stderr, factory.env, secrets, debugRequested(request.globals.debug, factory.env)));
   }
 }

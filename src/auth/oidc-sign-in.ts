@@ -1,23 +1,10 @@
 import { formatDuration } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
-import {
-  authorizationUrl,
-  clientCredentialsTokens,
-  discover,
-  exchangeCode,
-  exchangeGivenCode,
-  passwordTokens,
-  withEndpoints,
-  newAuthorizationRequest,
-  pollDeviceToken,
-  refreshTokens,
-  RefreshRefusedError,
-  startDeviceAuthorization,
-  type OidcClient,
-  type Provider,
-  type ProviderTokens,
-} from '../iam/oidc.js';
+import type { OidcClient, Provider, ProviderTokens } from '../iam/oidc.js';
 import type { AuthIO, PersonIO } from './method.js';
+
+/** The provider client, loaded when a sign-in or refresh runs: the cached path never needs it. */
+const oidcClient = () => import('../iam/oidc.js');
 
 /**
  * Getting a provider's tokens, the way every OpenID Connect method does: a saved refresh token
@@ -99,6 +86,7 @@ export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: str
 }
 
 async function obtain(io: AuthIO, signIn: OidcSignIn, secret: string, given: GivenCredentials): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void>; refreshed?: true }> {
+  const { clientCredentialsTokens, discover, exchangeGivenCode, passwordTokens, refreshTokens, RefreshRefusedError, withEndpoints } = await oidcClient();
   const nothing = async () => {};
   const provider = withEndpoints(await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:'), signIn.endpoints ?? {});
   const client: OidcClient = { ...signIn.client, ...(secret ? { clientSecret: secret } : {}) };
@@ -141,6 +129,7 @@ async function obtain(io: AuthIO, signIn: OidcSignIn, secret: string, given: Giv
 
 /** Authorization code with PKCE and a loopback redirect (RFC 8252): the port is closed whatever happens. */
 async function codeFlow(io: AuthIO, person: PersonIO, provider: Provider, client: OidcClient, signIn: OidcSignIn): Promise<ProviderTokens> {
+  const { authorizationUrl, exchangeCode, newAuthorizationRequest } = await oidcClient();
   const loopback = await person.listen();
   try {
     const request = newAuthorizationRequest(loopback.redirectUri, signIn.scope);
@@ -158,6 +147,7 @@ async function codeFlow(io: AuthIO, person: PersonIO, provider: Provider, client
 
 /** Device authorization grant (RFC 8628): the URL and code on stderr, polling at the interval, slow_down honoured. */
 async function deviceFlow(io: AuthIO, person: PersonIO, provider: Provider, client: OidcClient, signIn: OidcSignIn): Promise<ProviderTokens> {
+  const { pollDeviceToken, startDeviceAuthorization } = await oidcClient();
   const device = await startDeviceAuthorization(io.http, provider, client, signIn.scope, io.now);
   person.tell(
     device.verificationUriComplete

@@ -1,5 +1,5 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { isAlias, isCollection, isPair, Lexer, LineCounter, parseDocument, visit, type Alias, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
 import { UsageError } from '../core/errors.js';
 import { checkText } from '../core/settings.js';
 import { withoutUndefined } from '../util/objects.js';
@@ -141,7 +141,107 @@ function yamlError(path: string, code: string, line: number, col: number): Usage
   });
 }
 
+/**
+ * What a file may cost to parse, in units of one lexical token (a key, a value, an indicator such
+ * as `:` `-` `{`, indentation, a line break). Parsing holds a few hundred bytes per token (the
+ * syntax tree, then the document's nodes) whatever the layout, so counting tokens bounds memory
+ * where a size limit cannot: 3.8 MB of `[a,a,a,...]` took 1.8 GB. The few things that cost more
+ * than their tokens count extra: each line inside a multi-line value, each backslash in a quoted
+ * value (an invalid escape is an error object), and every 16 characters of a quoted value.
+ * A typical entry (auth_type, five auth keys, region, interface) is about 80, so this admits some
+ * 3,500 of them (1.2 MB); the worst file it admits peaks below 256 MB.
+ */
+export const MAX_CLOUDS_YAML_COST = 300_000;
+
+/**
+ * Aliases (`*name`), at most: the parser resolves each one by a scan of the document's anchors
+ * and aliases, so their number must stay small. PyYAML-style merges (`<<: *defaults`) are the
+ * only use a clouds.yaml has for them; an anchor may be used at most 100 times anyway.
+ */
+export const MAX_CLOUDS_YAML_ALIASES = 500;
+
+/** The most nodes the document may have with every alias expanded, as a merge (`<<:`) copies them. */
+const MAX_EXPANDED_NODES = 500_000;
+
+function tooLarge(path: string): UsageError {
+  return new UsageError(
+    `${path} is too large for a clouds.yaml: more than ${MAX_CLOUDS_YAML_COST.toLocaleString('en')} YAML tokens (authctl reads about 3,500 typical cloud entries)`,
+    { hint: 'keep the clouds you use in a smaller file, and point OS_CLIENT_CONFIG_FILE (or OS_CLIENT_SECURE_FILE) at it' },
+  );
+}
+
+function aliasError(path: string): UsageError {
+  return new UsageError(`${path} is not valid YAML: too many or broken aliases`, { hint: `fix the anchors and aliases (& and *) in ${path}` });
+}
+
+function occurrences(text: string, char: string): number {
+  let count = 0;
+  for (let at = text.indexOf(char); at !== -1; at = text.indexOf(char, at + 1)) count++;
+  return count;
+}
+
+/**
+ * Refuses a file that would cost more than MAX_CLOUDS_YAML_COST, or has more than
+ * MAX_CLOUDS_YAML_ALIASES aliases, before anything is built from it: one pass of the lexer,
+ * which holds one token at a time.
+ */
+function checkCost(path: string, text: string): void {
+  let cost = 0;
+  let aliases = 0;
+  for (const token of new Lexer().lex(text)) {
+    cost += 1;
+    if (token.length > 1) {
+      const first = token[0];
+      if (first === '*' && ++aliases > MAX_CLOUDS_YAML_ALIASES) throw aliasError(path);
+      if (token !== '\r\n' && token.includes('\n')) cost += occurrences(token, '\n');
+      if (first === '"' || first === "'") cost += (token.length >> 4) + occurrences(token, '\\');
+    }
+    if (cost > MAX_CLOUDS_YAML_COST) throw tooLarge(path);
+  }
+}
+
+/**
+ * The number of nodes of `doc` with every alias expanded (an alias inside its own anchor counts
+ * one). The parser's own limit counts uses of an anchor, not its size: a merge of a mapping of
+ * 50,000 keys into 99 others would build five million properties.
+ */
+function expandedNodes(doc: Document): number {
+  const targets = new Map<Alias, Node>();
+  const latest = new Map<string, Node>();
+  // The anchor an alias names is the last one before it, in the document's order.
+  visit(doc, {
+    Node(_, node) {
+      if (isAlias(node)) {
+        const target = latest.get(node.source);
+        if (target) targets.set(node, target);
+      } else if (node.anchor) {
+        latest.set(node.anchor, node);
+      }
+    },
+  });
+  const sizes = new Map<Node, number>();
+  const open = new Set<Node>();
+  const size = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = targets.get(node);
+      return target === undefined || open.has(target) ? 1 : size(target);
+    }
+    if (isPair(node)) return size(node.key) + size(node.value);
+    if (!isCollection(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    open.add(node);
+    let total = 1;
+    for (const item of node.items) total += size(item);
+    open.delete(node);
+    sizes.set(node, total);
+    return total;
+  };
+  return size(doc.contents);
+}
+
 function parseYaml(path: string, text: string): unknown {
+  checkCost(path, text);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
   const error = doc.errors[0];
@@ -150,9 +250,10 @@ function parseYaml(path: string, text: string): unknown {
     throw yamlError(path, error.code, line, col);
   }
   try {
+    if (expandedNodes(doc) > MAX_EXPANDED_NODES) throw aliasError(path);
     return doc.toJS();
   } catch {
-    throw new UsageError(`${path} is not valid YAML: too many or broken aliases`, { hint: `fix the anchors and aliases (& and *) in ${path}` });
+    throw aliasError(path);
   }
 }
 

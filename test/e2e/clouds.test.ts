@@ -95,3 +95,36 @@ describe.runIf(haveKeyring)('clouds.yaml', () => {
     expect(broken.stderr + unknown.stderr).not.toContain(realm.fixtures.user.password);
   });
 });
+
+/** Runs in a child whose heap is capped: a file that needed more would end it with an out-of-memory abort. */
+describe('a large clouds.yaml, in bounded memory', () => {
+  const HEAP_MB = 256;
+  const capped = () => isolatedEnv({ NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` });
+  const entry = (i: number) =>
+    `  project-${i}:\n    auth_type: password\n    auth:\n      auth_url: https://iam.eu-west-0.example.com/v3\n      username: deploy-bot\n` +
+    `      user_domain_name: Fiware\n      project_name: /smartcity/tenant-${i}\n      project_domain_name: Fiware\n` +
+    `    region_name: eu-west-0\n    interface: public\n    identity_api_version: 3\n`;
+
+  it('refuses 290,000 clouds (3.9 MB) with one line and a hint, exit 2', async () => {
+    const env = capped();
+    const file = join(env.HOME!, 'clouds.yaml');
+    writeFileSync(file, `clouds:\n${Array.from({ length: 290_000 }, (_, i) => `  c${i}: {}\n`).join('')}`);
+    const run = await runCli(['token', 'get', '--os-cloud', 'missing'], { env: { ...env, OS_CLIENT_CONFIG_FILE: file } });
+    expect([run.code, run.signal, run.stdout]).toEqual([2, null, '']);
+    expect(run.stderr).toBe(
+      `authctl: ${file} is too large for a clouds.yaml: more than 300,000 YAML tokens (authctl reads about 3,500 typical cloud entries)\n` +
+        'hint: keep the clouds you use in a smaller file, and point OS_CLIENT_CONFIG_FILE (or OS_CLIENT_SECURE_FILE) at it\n',
+    );
+  });
+
+  it('reads a file just under the limit in its costliest layout (a long list of empty mappings)', async () => {
+    const env = capped();
+    const file = join(env.HOME!, 'clouds.yaml');
+    writeFileSync(file, `clouds:\n${Array.from({ length: 1000 }, (_, i) => entry(i)).join('')}extra: [${Array(70_000).fill('{}').join(',')}]\n`);
+    const run = await runCli(['token', 'get', '--os-cloud', 'missing'], { env: { ...env, OS_CLIENT_CONFIG_FILE: file } });
+    expect([run.code, run.signal]).toEqual([2, null]);
+    expect(run.stderr).toBe(
+      `authctl: cloud "missing" is not in ${file}\nhint: clouds there: ${Array.from({ length: 8 }, (_, i) => `"project-${i}"`).join(', ')}, and 992 more\n`,
+    );
+  });
+});

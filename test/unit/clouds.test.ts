@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudsYamlCandidates, loadCloud, secureYamlCandidates, type CloudFiles } from '../../src/auth/clouds-yaml.js';
+import { cloudsYamlCandidates, loadCloud, MAX_CLOUDS_YAML_ALIASES, MAX_CLOUDS_YAML_COST, secureYamlCandidates, type CloudFiles } from '../../src/auth/clouds-yaml.js';
 import { domainAsDefaults, plainLayers, resolveKeystone } from '../../src/auth/keystone-identity.js';
 import { cloudsAuthTypes } from '../../src/auth/registry.js';
 import { ExitCode, exitCodeFor } from '../../src/cli/exit.js';
@@ -345,5 +345,75 @@ describe('errors', () => {
       `clouds.prod.auth.username in ${FILE} contains a control character (a line break, tab, NUL...)`,
     );
     expect(failure(() => load('pr\nod', at(PROD))).message).toBe('the cloud name contains a control character (a line break, tab, NUL...)');
+  });
+});
+
+describe('large files', () => {
+  const at = (text: string) => ({ [`${CWD}/clouds.yaml`]: text });
+  const FILE = `${CWD}/clouds.yaml`;
+  /** A typical entry: about 80 YAML tokens, 330 bytes. */
+  const entry = (i: number) =>
+    `  project-${i}:\n    auth_type: password\n    auth:\n      auth_url: https://iam.eu-west-0.example.com/v3\n      username: deploy-bot\n` +
+    `      user_domain_name: Fiware\n      project_name: /smartcity/tenant-${i}\n      project_domain_name: Fiware\n` +
+    `    region_name: eu-west-0\n    interface: public\n    identity_api_version: 3\n`;
+  const many = (count: number) => `clouds:\n${Array.from({ length: count }, (_, i) => entry(i)).join('')}`;
+  const TOO_LARGE = {
+    message: `${FILE} is too large for a clouds.yaml: more than ${MAX_CLOUDS_YAML_COST.toLocaleString('en')} YAML tokens (authctl reads about 3,500 typical cloud entries)`,
+    hint: 'keep the clouds you use in a smaller file, and point OS_CLIENT_CONFIG_FILE (or OS_CLIENT_SECURE_FILE) at it',
+    exitCode: ExitCode.Usage,
+  };
+  const ALIASES = { message: `${FILE} is not valid YAML: too many or broken aliases`, hint: `fix the anchors and aliases (& and *) in ${FILE}`, exitCode: ExitCode.Usage };
+
+  it('reads a file of 3,000 typical entries, and names a handful when the cloud is not there', () => {
+    const text = many(3000);
+    expect(load('project-2999', at(text))).toMatchObject({ authType: 'password', settings: { username: 'deploy-bot', project: '/smartcity/tenant-2999', region: 'eu-west-0' } });
+    const missing = failure(() => load('missing', at(text)));
+    expect(missing.message).toBe(`cloud "missing" is not in ${FILE}`);
+    expect(missing.hint).toBe(`clouds there: ${Array.from({ length: 8 }, (_, i) => `"project-${i}"`).join(', ')}, and 2992 more`);
+  });
+
+  it('refuses a file of 250,000 clouds by its token count, before building it', () => {
+    const text = `clouds:\n${Array.from({ length: 250_000 }, (_, i) => `  c${i}: {}\n`).join('')}`;
+    expect(failure(() => load('missing', at(text)))).toEqual(TOO_LARGE);
+    expect(failure(() => load('c1', at(text)))).toEqual(TOO_LARGE);
+  });
+
+  it('refuses a file just over the limit, as secure.yaml too', () => {
+    const over = many(4000);
+    expect(failure(() => load('project-1', at(over)))).toEqual(TOO_LARGE);
+    const secure = `${USER_DIR}/secure.yaml`;
+    expect(failure(() => load('prod', { ...at(PROD), [secure]: over }))).toMatchObject({ message: TOO_LARGE.message.replace(FILE, secure), hint: TOO_LARGE.hint });
+  });
+
+  it('counts what costs more than its tokens: lines of a block value, long quoted values, escapes', () => {
+    const lines = `clouds:\n  prod: {}\nnote: |\n${'  x\n'.repeat(MAX_CLOUDS_YAML_COST)}`;
+    expect(failure(() => load('prod', at(lines)))).toEqual(TOO_LARGE);
+    // Each invalid escape would be an error object of its own: 300,000 of them from one value.
+    const escapes = `clouds:\n  prod: {}\nnote: "${'\\q'.repeat(MAX_CLOUDS_YAML_COST)}"\n`;
+    expect(failure(() => load('prod', at(escapes)))).toEqual(TOO_LARGE);
+    const quoted = `clouds:\n  prod: {}\nnote: "${'a'.repeat(16 * MAX_CLOUDS_YAML_COST)}"\n`;
+    expect(failure(() => load('prod', at(quoted)))).toEqual(TOO_LARGE);
+    // A long value in itself is fine: a PKI token is several KB.
+    expect(load('prod', at(`clouds:\n  prod:\n    auth_type: token\n    auth: {token: "${'a'.repeat(64 * 1024)}"}\n`)).secrets.token).toHaveLength(64 * 1024);
+  });
+
+  it('refuses more aliases than a clouds.yaml has any use for', () => {
+    const anchors = Array.from({ length: 6 }, (_, i) => `d${i}: &d${i} {region_name: r${i}}\n`).join('');
+    const clouds = (count: number) => `${anchors}clouds:\n${Array.from({ length: count }, (_, i) => `  c${i}: {<<: *d${i % 6}}\n`).join('')}`;
+    expect(load('c7', at(clouds(MAX_CLOUDS_YAML_ALIASES))).settings).toEqual({ region: 'r1' });
+    expect(failure(() => load('c7', at(clouds(MAX_CLOUDS_YAML_ALIASES + 1))))).toEqual(ALIASES);
+  });
+
+  it('refuses merges that would copy a large mapping many times', () => {
+    const base = `base: &base {${Array.from({ length: 6000 }, (_, i) => `k${i}: v`).join(', ')}}\n`;
+    const text = `${base}clouds:\n${Array.from({ length: 99 }, (_, i) => `  c${i}: {<<: *base, region_name: r}\n`).join('')}`;
+    expect(failure(() => load('c1', at(text)))).toEqual(ALIASES);
+    // The same mapping merged a few times is fine.
+    expect(load('c1', at(`${base}clouds:\n  c1: {<<: *base, region_name: r}\n  c2: {<<: *base}\n`)).settings).toEqual({ region: 'r' });
+  });
+
+  it('still refuses alias bombs', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`), 'clouds: {prod: {}}'].join('\n');
+    expect(failure(() => load('prod', at(bomb)))).toEqual(ALIASES);
   });
 });

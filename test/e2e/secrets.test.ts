@@ -11,9 +11,15 @@
  * - /proc/<pid>/cmdline of a running authctl and of anything it started: no secret.
  *
  * Secrets are recognised two ways: by value (the realm's fixtures, the wrong values the tests
- * supply, and whatever authctl sent to IAM, read back from the realm's request log) and by shape
- * (the test IAM server's tokens, keys and passwords each have a distinctive form), so a token
- * issued during a run is caught even though the test never learns its value.
+ * supply, and whatever authctl sent to IAM, read back from the realm's request log), as it is or
+ * encoded (base64, base64url, hex, percent-encoded, JSON-escaped), and by shape (the test IAM
+ * server's tokens, keys and passwords each have a distinctive form), so a token issued during a
+ * run is caught even though the test never learns its value.
+ *
+ * A person's OpenID Connect sign-in (device flow at a real oidc-provider, finished in Chromium)
+ * brings the provider's refresh token, access token and ID token: the refresh token and the access
+ * token have no distinctive shape, so they are known by value, read back from the file store
+ * through authctl's own FileStore after every run, rotated-away ones included.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,7 +29,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ChunkedStore } from '../../src/store/chunked.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { haveChromium, launchBrowser, type HarnessBrowser } from '../harness/browser.js';
+import { startOidcProvider, type OidcProviderHarness } from '../harness/oidc-provider-harness.js';
 import { BIN, isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import type { Fault, LoggedRequest } from '../helpers/iam-server.js';
@@ -31,14 +41,17 @@ import { loginEnv, newRealm, type Realm } from '../helpers/realm.js';
 
 const keyring = inject('keyring');
 const haveKeyring = requireOrSkip(keyring.ok ? undefined : keyring.reason, 'secrets e2e (OS keychain)');
+const haveBrowser = requireOrSkip(haveChromium(), 'secrets e2e (OpenID Connect sign-in in Chromium)');
 
 // ---------------------------------------------------------------------------------------------
 // Recognising secrets
 
-type Kind = 'password' | 'client secret' | 'secret key' | 'security token' | 'passphrase' | 'token' | 'login token' | 'id token';
+type Kind = 'password' | 'client secret' | 'secret key' | 'security token' | 'passphrase' | 'token' | 'login token' | 'id token' | 'refresh token' | 'access token';
 interface Secret {
   kind: Kind;
   value: string;
+  /** How it was written where it was found, when not as it is (`base64`, `hex`, ...). */
+  encoding?: string;
 }
 type Env = Record<string, string | undefined>;
 
@@ -55,8 +68,12 @@ const SHAPES: readonly { kind: Kind; re: RegExp; inFiles: boolean }[] = [
   { kind: 'passphrase', re: /(?<![\w-])pp-[0-9a-f]{16}(?![\w-])/g, inFiles: true },
   { kind: 'token', re: /(?<![\w-])gAAAAA[\w-]{20,}/g, inFiles: true },
   { kind: 'login token', re: /(?<![\w-])lt[\w-]{128}(?![\w-])/g, inFiles: false },
-  // A JWT (a CI job's OIDC ID token): header and payload are base64url JSON, so they start with eyJ.
+  // A JWT (a CI job's OIDC ID token, or the provider's ID token of a person's sign-in): header
+  // and payload are base64url JSON, so they start with eyJ.
   { kind: 'id token', re: /(?<![\w-])eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{20,}/g, inFiles: true },
+  // No shape for the OpenID Connect provider's refresh tokens and access tokens: oidc-provider's
+  // are 43 random base64url characters, like the state, nonce and PKCE challenge in a sign-in URL,
+  // so they are known by value only, read back from the store after every run (see learnStored).
 ];
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -84,22 +101,44 @@ class Secrets {
   }
 }
 
-/** The secrets in `text`, known by value or recognised by shape. */
+/**
+ * A known secret as a leak may write it: as it is, and encoded as a header, a file, a URL or a
+ * JSON string would carry it (base64 without its padding also matches the padded form).
+ */
+function encodings(value: string): { encoding?: string; text: string }[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const all = [
+    { text: value },
+    { encoding: 'base64', text: bytes.toString('base64').replace(/=+$/, '') },
+    { encoding: 'base64url', text: bytes.toString('base64url') },
+    { encoding: 'hex', text: bytes.toString('hex') },
+    { encoding: 'percent-encoded', text: encodeURIComponent(value) },
+    { encoding: 'JSON-escaped', text: JSON.stringify(value).slice(1, -1) },
+  ];
+  return all.filter((e, i) => all.findIndex((other) => other.text === e.text) === i);
+}
+
+/** The secrets in `text`, known by value (in any of its encodings) or recognised by shape. */
 function findSecrets(text: string, known: readonly Secret[], where: 'text' | 'file'): Secret[] {
-  const found = new Map<string, Kind>();
-  for (const secret of known) if (text.includes(secret.value)) found.set(secret.value, secret.kind);
+  const found = new Map<string, Secret>();
+  for (const secret of known) {
+    if (found.has(secret.value)) continue;
+    const shown = encodings(secret.value).find((e) => text.includes(e.text));
+    if (shown) found.set(secret.value, { kind: secret.kind, value: secret.value, ...(shown.encoding ? { encoding: shown.encoding } : {}) });
+  }
   for (const shape of SHAPES) {
     if (where === 'file' && !shape.inFiles) continue;
-    for (const match of text.matchAll(shape.re)) if (!found.has(match[0])) found.set(match[0], shape.kind);
+    for (const match of text.matchAll(shape.re)) if (!found.has(match[0])) found.set(match[0], { kind: shape.kind, value: match[0] });
   }
-  return [...found].map(([value, kind]) => ({ kind, value }));
+  return [...found.values()];
 }
 
 /** "<where>: <kind> in line <the line>", for a failure message that says exactly what leaked. */
 function describeLeaks(where: string, text: string, leaks: readonly Secret[]): string[] {
-  return leaks.map(({ kind, value }) => {
-    const line = text.split('\n').find((l) => l.includes(value)) ?? text;
-    return `${where}: ${kind} ${value.slice(0, 12)}… in line ${JSON.stringify(line.length > 400 ? `${line.slice(0, 400)}…` : line)}`;
+  return leaks.map(({ kind, value, encoding }) => {
+    const shown = encodings(value).find((e) => e.encoding === encoding)?.text ?? value;
+    const line = text.split('\n').find((l) => l.includes(shown)) ?? text;
+    return `${where}: ${kind} ${value.slice(0, 12)}…${encoding ? ` (${encoding})` : ''} in line ${JSON.stringify(line.length > 400 ? `${line.slice(0, 400)}…` : line)}`;
   });
 }
 
@@ -243,6 +282,7 @@ const LOGIN_TOKENS = '/v3.0/OS-AUTH/securitytoken/logintokens';
 const SECURITY_TOKENS = '/v3.0/OS-CREDENTIAL/securitytokens';
 const fakeToken = () => `gAAAAA${randomBytes(120).toString('base64url')}`.slice(0, 183);
 const fakeLoginToken = () => `lt${randomBytes(96).toString('base64url')}`;
+const fakeJwt = () => `${Buffer.from('{"alg":"RS256","kid":"k1"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'alice', n: hex(4) })).toString('base64url')}.${randomBytes(64).toString('base64url')}`;
 
 
 /** An identity provider registered in the case's realm and a CI job's ID token for it in a file: the environment of an ID-token login (§9). */
@@ -840,6 +880,283 @@ async function runHeld(h: HeldCase): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A person's OpenID Connect sign-in: the provider's refresh, access and ID tokens
+//
+// A device-flow login at a real provider (oidc-provider, test/harness/oidc-provider-harness.ts),
+// finished in Chromium, into a file store encrypted with AUTHCTL_FILE_KEY; then the case's
+// command. Both run with --debug and both are scanned. The provider's tokens have no shape of
+// their own (see SHAPES), so they are learnt by value: read back from the store, through authctl's
+// own FileStore, before and after each run. A rotated-away refresh token is a secret all the same.
+
+interface OidcSetup {
+  provider: OidcProviderHarness;
+  /** The user's environment: the issuer, the public client, the file store and its key. */
+  env: Env;
+  secrets: Secrets;
+  home: string;
+  configDir: string;
+  /** The profile's entries, opened as authctl opens them (AUTHCTL_FILE_KEY, no chunking on Linux). */
+  store: ChunkedStore;
+  /** The sign-in's tokens, as the store held them after the login. */
+  signedIn: Stored;
+}
+
+interface Stored {
+  accessToken?: string;
+  idToken?: string;
+  refreshToken?: string;
+}
+
+interface OidcCase {
+  name: string;
+  args: string[];
+  /** After the sign-in, before the command: refuse the grant at the provider, alter the store. */
+  before?: (s: OidcSetup) => Promise<void>;
+  code: number;
+  /** What the command's job is to print on stdout. */
+  prints?: Kind;
+  /** Some debug line must show the refresh: POST to the token endpoint, with the given outcome. */
+  refresh?: string;
+  /** Further text stderr must contain. */
+  stderr?: (s: OidcSetup) => string[];
+  /** Further checks once nothing leaked: `after` is what the store holds after the command. */
+  check?: (s: OidcSetup, run: CliResult, after: Stored) => void;
+}
+
+const DEVICE_PROMPT = /To sign in, open (\S+) on any device \(code [A-Z-]+\)\n/;
+const PUBLIC_CLIENT = 'cli-public';
+const cleanEnv = (env: Env): Record<string, string> => Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+
+/** The profile's cached token and refresh token as the store holds them; each is a secret from here on. */
+async function learnStored(s: Pick<OidcSetup, 'store' | 'secrets'>): Promise<Stored> {
+  const token = (await s.store.read('default:token')).value;
+  const refresh = (await s.store.read('default:refresh-token')).value;
+  const cached = token === undefined ? {} : (JSON.parse(token) as { token?: string; idToken?: string });
+  const saved = refresh === undefined ? {} : (JSON.parse(refresh) as { refreshToken?: string });
+  const stored: Stored = {
+    ...(cached.token ? { accessToken: cached.token } : {}),
+    ...(cached.idToken ? { idToken: cached.idToken } : {}),
+    ...(saved.refreshToken ? { refreshToken: saved.refreshToken } : {}),
+  };
+  s.secrets.add('access token', stored.accessToken);
+  s.secrets.add('id token', stored.idToken);
+  s.secrets.add('refresh token', stored.refreshToken);
+  return stored;
+}
+
+/** `authctl login --device --debug`, the device URL taken from stderr and the sign-in finished in Chromium as `user`. */
+async function deviceSignIn(browser: HarnessBrowser, env: Env, user: string): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, 'login', '--device', '--debug'], { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let closed = false;
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      closed = true;
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  child.stdin.end('');
+  try {
+    const url = await until('the device URL on stderr', () => {
+      const found = DEVICE_PROMPT.exec(stderr)?.[1];
+      if (found === undefined && closed) throw new Error(`login exited before printing a device URL:\n${stderr}`);
+      return found;
+    });
+    const done = await browser.completeDevice(url, { user });
+    expect(done.signedIn, done.trail.join(' -> ')).toBe(true);
+    return await exited;
+  } finally {
+    if (!closed) child.kill('SIGKILL');
+  }
+}
+
+/** Everything one run left where a person could see it: stdout beyond its job, stderr, every file. */
+function oidcRunProblems(label: string, s: OidcSetup, run: CliResult, prints: readonly Kind[]): string[] {
+  const known = s.secrets.all;
+  const problems = [
+    ...describeLeaks(`${label} stderr`, run.stderr, findSecrets(run.stderr, known, 'text')),
+    ...headerValueProblems(run.stderr).map((problem) => `${label} ${problem}`),
+  ];
+  const onStdout = findSecrets(run.stdout, known, 'text');
+  problems.push(...describeLeaks(`${label} stdout`, run.stdout, onStdout.filter((leak) => !prints.includes(leak.kind))));
+  for (const leak of onStdout) s.secrets.add(leak.kind, leak.value);
+  // With a key, the file store holds no secret in clear: no token is excused anywhere.
+  problems.push(...fileLeaks(s, s.secrets.all, undefined).map((problem) => `after ${label}: ${problem}`));
+  return problems;
+}
+
+/** Every request of the run went to the provider (a refresh token is for its issuer only), each logged with an outcome. */
+function checkProviderDebugLines(label: string, s: OidcSetup, stderr: string, asks: boolean): DebugRequest[] {
+  const logged = debugRequests(stderr);
+  if (asks) expect(logged.length, `${label}: no debug lines\n${stderr}`).toBeGreaterThan(0);
+  for (const line of logged) {
+    expect(line.url.startsWith(`${s.provider.issuer}/`), `${label}: ${line.line}`).toBe(true);
+    expect(line.outcome, `${label}: ${line.line}`).toMatch(/^\d{3}$/);
+  }
+  return logged;
+}
+
+const refreshesWith = (s: OidcSetup, logged: readonly DebugRequest[], outcome: string): boolean => logged.some((l) => l.method === 'POST' && l.url === s.provider.endpoints.token && l.outcome === outcome);
+
+async function runOidcCase(browser: HarnessBrowser, c: OidcCase): Promise<void> {
+  // Access tokens of 60 s: `--min-ttl 2m` renews through the refresh token at once. One provider
+  // per case, so that refusing its grants refuses only this case's.
+  const provider = await startOidcProvider({ accessTokenTtlSeconds: 60 });
+  try {
+    const secrets = new Secrets();
+    const fileKey = randomBytes(32).toString('base64');
+    secrets.add('passphrase', fileKey);
+    secrets.add('passphrase', WRONG.passphrase);
+    const env = isolatedEnv({ AUTHCTL_OIDC_ISSUER: provider.issuer, AUTHCTL_CLIENT_ID: PUBLIC_CLIENT, AUTHCTL_STORE: 'file', AUTHCTL_FILE_KEY: fileKey, AUTHCTL_RETRIES: '1' });
+    const configDir = env.AUTHCTL_CONFIG_DIR!;
+    const store = new ChunkedStore(new FileStore(join(configDir, 'secrets'), { key: Buffer.from(fileKey, 'base64') }), Number.MAX_SAFE_INTEGER);
+
+    const login = await deviceSignIn(browser, env, 'alice');
+    expect(login.code, `login: ${login.stderr}`).toBe(0);
+    const signedIn = await learnStored({ store, secrets });
+    // The sign-in stored all three, so the scan knows what to look for.
+    expect(signedIn.accessToken).toMatch(/^\S{20,}$/);
+    expect(signedIn.idToken).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(signedIn.refreshToken).toMatch(/^\S{20,}$/);
+    const s: OidcSetup = { provider, env, secrets, home: env.HOME!, configDir, store, signedIn };
+    checkProviderDebugLines('login', s, login.stderr, true);
+    const problems = oidcRunProblems('login', s, login, []);
+
+    await c.before?.(s);
+    const argv = withDebug(c.args);
+    const run = await runCli(argv, { env });
+    expect(run.code, `exit code of authctl ${argv.join(' ')}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(c.code);
+    const after = await learnStored(s);
+    const printed: readonly Kind[] = c.prints ? [c.prints] : [];
+    problems.push(...oidcRunProblems(c.args.join(' '), s, run, printed));
+    expect(problems, `authctl ${argv.join(' ')}`).toEqual([]);
+
+    // The scan covered the store's own files: the entries are there, encrypted.
+    const entries = walk(join(configDir, 'secrets')).filter((file) => !file.endsWith('.kdf.json'));
+    if (after.refreshToken !== undefined) {
+      expect(entries.length).toBeGreaterThanOrEqual(2);
+      for (const file of entries) expect(JSON.parse(readFileSync(file, 'utf8')), file).toMatchObject({ v: 2, alg: 'aes-256-gcm', kdf: 'none' });
+    }
+    if (c.prints) expect(findSecrets(run.stdout, s.secrets.all, 'text').some((found) => found.kind === c.prints), `stdout holds no ${c.prints}: ${run.stdout}`).toBe(true);
+    const logged = checkProviderDebugLines(c.args.join(' '), s, run.stderr, c.refresh !== undefined);
+    if (c.refresh) expect(refreshesWith(s, logged, c.refresh), `no debug line POST ${provider.endpoints.token} -> ${c.refresh}\n${run.stderr}`).toBe(true);
+    for (const text of c.stderr?.(s) ?? []) expect(run.stderr).toContain(text);
+    c.check?.(s, run, after);
+  } finally {
+    await provider.stop();
+  }
+}
+
+/** Replaces the saved refresh token with one the provider never issued, keeping the entry authctl's. */
+async function tamperRefreshToken(s: OidcSetup): Promise<void> {
+  const entry = JSON.parse((await s.store.read('default:refresh-token')).value!) as { refreshToken: string };
+  const forged = `${entry.refreshToken.slice(0, -8)}${randomBytes(6).toString('base64url')}`;
+  s.secrets.add('refresh token', forged);
+  await s.store.write('default:refresh-token', JSON.stringify({ ...entry, refreshToken: forged }));
+}
+
+const OIDC_CASES: OidcCase[] = [
+  {
+    name: 'token get: renewed through the refresh token (--min-ttl 2m), which rotates',
+    args: ['token', 'get', '--min-ttl', '2m'],
+    code: 0,
+    prints: 'access token',
+    refresh: '200',
+    check: (s, run, after) => {
+      expect(s.provider.tokensIssued('refresh_token')).toBe(1);
+      expect(after.refreshToken).toBeDefined();
+      expect(after.refreshToken).not.toBe(s.signedIn.refreshToken);
+      expect(after.accessToken).not.toBe(s.signedIn.accessToken);
+      expect(run.stdout).toBe(`${after.accessToken}\n`);
+      // The scan does look for both: the same run with the rotated one on stderr and the spent one,
+      // base64, on stdout would be two leaks.
+      const planted = { ...run, stderr: `${run.stderr}authctl: ${after.refreshToken}\n`, stdout: `${run.stdout}${Buffer.from(s.signedIn.refreshToken!).toString('base64')}\n` };
+      const found = oidcRunProblems('planted', s, planted, ['access token']);
+      expect(found, found.join('\n')).toHaveLength(2);
+      for (const problem of found) expect(problem).toMatch(/^planted std(err|out): refresh token /);
+    },
+  },
+  {
+    name: 'token get --json: renewed through the refresh token',
+    args: ['token', 'get', '--json', '--min-ttl', '2m'],
+    code: 0,
+    prints: 'access token',
+    refresh: '200',
+    check: (s) => expect(s.provider.tokensIssued('refresh_token')).toBe(1),
+  },
+  {
+    name: 'token get: the grant revoked at the provider, the refresh refused (invalid_grant)',
+    args: ['token', 'get', '--min-ttl', '2m'],
+    before: async (s) => {
+      expect(s.provider.revokeRefreshTokens()).toBeGreaterThanOrEqual(1);
+    },
+    code: 3,
+    refresh: '400',
+    stderr: (s) => [`authctl: ${s.provider.issuer} refused the refresh token (invalid_grant`],
+    check: (s, run) => {
+      expect(run.stdout).toBe('');
+      expect(s.provider.tokenErrors('invalid_grant')).toBe(1);
+    },
+  },
+  {
+    name: 'token get: the refresh token tampered in the store, the refresh refused (invalid_grant)',
+    args: ['token', 'get', '--min-ttl', '2m'],
+    before: tamperRefreshToken,
+    code: 3,
+    refresh: '400',
+    stderr: (s) => [`authctl: ${s.provider.issuer} refused the refresh token (invalid_grant`],
+    check: (s, run) => {
+      expect(run.stdout).toBe('');
+      expect(s.provider.tokenErrors('invalid_grant')).toBe(1);
+      expect(s.provider.tokensIssued('refresh_token')).toBe(0);
+    },
+  },
+  {
+    // The default --min-ttl (5m) is more than the 60 s access token has: 10s serves the cached one.
+    name: 'token get --output id-token: the cached ID token, on stdout only',
+    args: ['token', 'get', '--output', 'id-token', '--min-ttl', '10s'],
+    code: 0,
+    prints: 'id token',
+    check: (s, run) => {
+      expect(run.stdout).toBe(`${s.signedIn.idToken}\n`);
+      expect(s.provider.tokensIssued('refresh_token')).toBe(0);
+    },
+  },
+  {
+    name: "token get --output id-token: renewed, the refresh's ID token, on stdout only",
+    args: ['token', 'get', '--output', 'id-token', '--min-ttl', '2m'],
+    code: 0,
+    prints: 'id token',
+    refresh: '200',
+    check: (s, run, after) => {
+      expect(s.provider.tokensIssued('refresh_token')).toBe(1);
+      // The refresh's ID token (the same text as the sign-in's when both fall in one second: RS256 is deterministic).
+      expect(run.stdout).toBe(`${after.idToken}\n`);
+      expect(after.accessToken).not.toBe(s.signedIn.accessToken);
+    },
+  },
+  {
+    name: 'export: renewed through the refresh token, the access token as shell code',
+    args: ['export', '--min-ttl', '2m'],
+    code: 0,
+    prints: 'access token',
+    refresh: '200',
+  },
+  { name: "exec -- sh -c 'true': renewed through the refresh token", args: ['exec', '--min-ttl', '2m', '--', 'sh', '-c', 'true'], code: 0, refresh: '200' },
+  { name: 'status --json', args: ['status', '--json'], code: 0 },
+  {
+    name: 'logout: the refresh token forgotten with the rest',
+    args: ['logout'],
+    code: 0,
+    check: (_s, _run, after) => expect(after).toEqual({}),
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
 
 describe('the leak scanner itself', () => {
   it('finds each kind of secret by value and by shape, in text and in files, and spares fingerprints', () => {
@@ -851,13 +1168,26 @@ describe('the leak scanner itself', () => {
       { kind: 'passphrase', value: `pp-${hex(8)}` },
       { kind: 'token', value: fakeToken() },
       { kind: 'login token', value: fakeLoginToken() },
+      { kind: 'id token', value: fakeJwt() },
+      // oidc-provider's refresh and access tokens: 256 random bits in base64url, no shape of their own.
+      { kind: 'refresh token', value: randomBytes(32).toString('base64url') },
+      { kind: 'access token', value: randomBytes(32).toString('base64url') },
     ];
+    const hasShape = (kind: Kind, inFiles = false) => SHAPES.some((shape) => shape.kind === kind && (!inFiles || shape.inFiles));
     for (const secret of planted) {
       const text = `debug: POST x [content-type: a, x-auth-token: ${fingerprint(secret.value)}] -> 201 (3 ms)\nauthctl: oops "${secret.value}"\n`;
-      expect(findSecrets(text, [], 'text').map((f) => f.kind), secret.kind).toEqual([secret.kind]);
+      expect(findSecrets(text, [], 'text').map((f) => f.kind), secret.kind).toEqual(hasShape(secret.kind) ? [secret.kind] : []);
       expect(findSecrets(text, planted, 'text').map((f) => f.kind), secret.kind).toEqual([secret.kind]);
       expect(findSecrets(fingerprint(secret.value), planted, 'text')).toEqual([]);
+      // Encoded, it is still found by value, and the message says how it was written.
+      for (const { encoding, text: encoded } of encodings(secret.value).slice(1)) {
+        const line = `authctl: header ${encoded}\n`;
+        const found = findSecrets(line, planted, 'text').find((f) => f.value === secret.value);
+        expect(found?.kind, `${secret.kind} ${encoding}`).toBe(secret.kind);
+        expect(describeLeaks('stderr', line, [found!])[0], `${secret.kind} ${encoding}`).toContain(`(${found!.encoding ?? 'as it is'}) in line "authctl: header`);
+      }
     }
+    expect(encodings('a "b"/c').map((e) => e.encoding ?? 'as it is')).toEqual(expect.arrayContaining(['as it is', 'base64', 'hex', 'percent-encoded', 'JSON-escaped']));
     const home = mkdtempSync(join(tmpdir(), 'authctl-scan-'));
     mkdirSync(join(home, 'config', 'secrets'), { recursive: true });
     planted.forEach((secret, i) => writeFileSync(join(home, 'config', `f${i}`), JSON.stringify({ v: 1, value: secret.value })));
@@ -865,8 +1195,10 @@ describe('the leak scanner itself', () => {
     writeFileSync(join(home, 'config', 'secrets', 'default%3Atoken'), JSON.stringify({ v: 1, value: JSON.stringify({ token }) }));
     const dirs = { home, configDir: join(home, 'config') };
     expect(fileLeaks(dirs, planted, undefined)).toHaveLength(planted.length + 1);
-    // By shape alone, files are not searched for security tokens and login tokens (see SHAPES).
-    expect(fileLeaks(dirs, [], undefined)).toHaveLength(planted.length - 1);
+    // By shape alone, files are not searched for security tokens and login tokens (see SHAPES),
+    // and the provider's refresh and access tokens have no shape.
+    expect(fileLeaks(dirs, [], undefined)).toHaveLength(planted.filter((secret) => hasShape(secret.kind, true)).length + 1);
+    expect(planted.filter((secret) => hasShape(secret.kind, true)).length).toBe(planted.length - 4);
     // Only a token, and only in the plain-text store's directory, is excused.
     expect(fileLeaks(dirs, planted, join(home, 'config', 'secrets'))).toHaveLength(planted.length);
     expect(headerValueProblems('debug: GET u [x-auth-token: gAAAAAabc] -> 200 (1 ms)')).toHaveLength(1);
@@ -883,5 +1215,18 @@ describe.runIf(haveKeyring).concurrent('no secret leaks from any command, succes
 describe.runIf(haveKeyring).concurrent('/proc/<pid>/cmdline of a running authctl holds no secret', () => {
   it.for(HELD)('$name', async (h) => {
     await runHeld(h);
+  });
+});
+
+describe.runIf(haveBrowser).concurrent("no refresh token, nor the provider's access and ID tokens, leaks from an OpenID Connect sign-in and its renewals", () => {
+  let browser: HarnessBrowser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  it.for(OIDC_CASES)('$name', async (c) => {
+    await runOidcCase(browser, c);
   });
 });

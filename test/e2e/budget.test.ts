@@ -6,7 +6,7 @@
  * a real login against the test IAM server.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,19 +173,25 @@ describe('a warm `token get` and `export`, as a process', () => {
 });
 
 describe.runIf(!('enableCompileCache' in Module))('the V8 code cache the shim keeps (Node without module.enableCompileCache)', () => {
-  it('is written once (0600, in $XDG_CACHE_HOME/authctl), used after, and a damaged one is replaced, never trusted', async () => {
+  it('is written once (0600, in $XDG_CACHE_HOME/authctl) by the first run the cached path answers, used after, a damaged one replaced, never trusted', async () => {
     const realm = await newRealm();
     const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', XDG_CACHE_HOME: undefined });
     expect((await runCli(['login'], { env })).code).toBe(0);
     const cacheDir = join(env.HOME!, '.cache', 'authctl');
     const files = () => (existsSync(cacheDir) ? readdirSync(cacheDir) : []);
-    expect(files()).toEqual([expect.stringMatching(/^fast-.*\.v8cache$/)]);
-    const cache = join(cacheDir, files()[0]!);
-    expect(statSync(cache).mode & 0o777).toBe(0o600);
-    const written = statSync(cache).mtimeMs;
+    // A login is the full CLI's: a cache written then would hold none of the cached path's functions.
+    expect(files()).toEqual([]);
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(join(cacheDir, 'fast-0.0.0-node.1-1234.v8cache'), 'an earlier build');
     const bare = { ...env, OS_PASSWORD: undefined };
     const token = await runCli(['token', 'get'], { env: bare });
     expect(token.code, token.stderr).toBe(0);
+    expect(files(), 'one cache, the earlier build\'s removed').toEqual([expect.stringMatching(/^fast-.*\.v8cache$/)]);
+    const cache = join(cacheDir, files()[0]!);
+    expect(cache).not.toContain('fast-0.0.0');
+    expect(statSync(cache).mode & 0o777).toBe(0o600);
+    const written = statSync(cache).mtimeMs;
+    expect((await runCli(['token', 'get'], { env: bare })).stdout).toBe(token.stdout);
     expect(statSync(cache).mtimeMs).toBe(written);
 
     writeFileSync(cache, 'not a code cache');

@@ -23,12 +23,11 @@ import { SHELL_NAMES, type ShellName } from './shell/formats.js';
 import { STORE_KINDS } from './store/secret-store.js';
 import { withoutUndefined } from './util/objects.js';
 
-/** The flags of `token get` and `export` and the global ones, from the settings table. */
-const OPTIONS = parseArgsOptions(['global', 'token get', 'export']);
-
 const flagsOf = (path: 'global' | 'token get' | 'export') => new Set(settingsFor(SETTINGS, path).map((setting) => setting.flag!.slice(2)));
-const GLOBAL_OPTIONS = flagsOf('global');
-const OWN_OPTIONS = { 'token get': flagsOf('token get'), export: flagsOf('export') } as const;
+
+/** The flags of `token get` and `export` and the global ones, from the settings table (made once a command line has flags). */
+let parser: { options: ReturnType<typeof parseArgsOptions>; global: Set<string>; own: Record<'token get' | 'export', Set<string>> } | undefined;
+const flagParser = () => (parser ??= { options: parseArgsOptions(['global', 'token get', 'export']), global: flagsOf('global'), own: { 'token get': flagsOf('token get'), export: flagsOf('export') } });
 
 export type FastCommand =
   | { command: 'token get'; globals: GlobalOptions; options: TokenGetOptions }
@@ -40,6 +39,15 @@ export type FastCommand =
  * takes global options anywhere and a command's own options only after the command's words.
  */
 export function recognise(argv: readonly string[]): FastCommand | undefined {
+  // What shells and CI run most, no flag given: the parser's answer without the parser (~1.4 ms).
+  if (argv.length === 2 && argv[0] === 'token' && argv[1] === 'get') return { command: 'token get', globals: {}, options: {} };
+  if (argv.length === 1 && argv[0] === 'export') return { command: 'export', globals: {}, options: { shell: 'sh' } };
+  return recogniseFlags(argv);
+}
+
+/** `recognise` for any command line, through the parser. */
+export function recogniseFlags(argv: readonly string[]): FastCommand | undefined {
+  const { options: OPTIONS, global: GLOBAL_OPTIONS, own: OWN_OPTIONS } = flagParser();
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });

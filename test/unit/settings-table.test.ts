@@ -7,7 +7,7 @@ import { OPENSTACK_NAMES } from '../../src/auth/openstack-variables.js';
 import { AUTH_METHODS } from '../../src/auth/registry.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { COMMAND_PATHS, flagKey, settingsFor } from '../../src/core/settings.js';
-import { recognise } from '../../src/fast.js';
+import { recognise, recogniseFlags } from '../../src/fast.js';
 import { SecretRegistry } from '../../src/io/redact.js';
 import { parseArgsOptions, PROFILE_SCHEMA, SECRET_VARIABLES, SETTINGS } from '../../src/settings/table.js';
 import { withTable } from '../../scripts/settings-table.js';
@@ -69,6 +69,17 @@ describe('the settings table', () => {
     expect(recognise(['token', 'get', '--min-ttl', '1m', '-p', 'work'])).toMatchObject({ command: 'token get', options: { minTtl: '1m' }, globals: { profile: 'work' } });
     expect(recognise(['token', 'get', '--shell', 'fish'])).toBeUndefined();
     expect(recognise(['export', '--json'])).toBeUndefined();
+  });
+
+  it('answers the bare `token get` and `export` without the parser, exactly as the parser would', () => {
+    for (const argv of [['token', 'get'], ['export']]) {
+      const parsed = recogniseFlags(argv);
+      expect(parsed, argv.join(' ')).toBeDefined();
+      expect(recognise(argv), argv.join(' ')).toStrictEqual(parsed);
+    }
+    // Anything else still goes through it.
+    expect(recognise(['token', 'get', 'extra'])).toBeUndefined();
+    expect(recognise(['export', '--shell', 'fish'])).toStrictEqual(recogniseFlags(['export', '--shell', 'fish']));
   });
 
   it('derives the config file schema: every saved setting, of its type', () => {

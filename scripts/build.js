@@ -47,6 +47,16 @@ const fast = await build({
   define: { ...common.define, 'import.meta.url': '__authctlModule.url' },
   banner: { js: "const __authctlModule = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
   metafile: true,
+  plugins: [
+    {
+      // src/util/cjs.ts makes a require from import.meta.url through node:module, which would also
+      // load Node's ES module loader here; a CommonJS file has a require of its own.
+      name: 'commonjs-require',
+      setup(builder) {
+        builder.onLoad({ filter: /[\\/]src[\\/]util[\\/]cjs\.ts$/ }, () => ({ contents: 'export const requireDependency = require;', loader: 'ts' }));
+      },
+    },
+  ],
 });
 // What went into dist/fast.cjs, for the test that keeps libraries out of it (test/e2e/budget.test.ts).
 writeFileSync(new URL('dist/fast.meta.json', root), JSON.stringify(fast.metafile, undefined, 2));

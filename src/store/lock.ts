@@ -1,8 +1,11 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalError } from '../core/errors.js';
 import { storageFailure } from './fs-errors.js';
+import { requireDependency } from '../util/cjs.js';
+
+/** node:os, loaded only when a lock is taken or judged: the cached path takes none. */
+const hostname = () => requireDependency<typeof import('node:os')>('node:os').hostname();
 
 /**
  * The refresh lock of a profile, shared by every authctl process using the same config directory:

@@ -160,6 +160,12 @@ describe('a warm `token get` and `export`, as a process', () => {
     expect(loaded.result.stdout).toMatch(output);
     expect(await realm.count('POST'), 'it asked IAM: the cache was not warm, so this measured the wrong path').toBe(before);
 
+    // Node's own modules cost too when they are not in its start-up snapshot: node:module (which
+    // brings the ES module loader), node:crypto (streams), node:url, node:os, node:http. The shim
+    // needs node:vm for its code cache (Node 20; node:module on Node 22+, for its compile cache).
+    const builtins = loaded.requests.filter((request) => request.startsWith('node:') || /^[a-z_]+$/.test(request));
+    const allowed = ['node:fs', 'node:path', 'node:util', 'fs', 'enableCompileCache' in Module ? 'node:module' : 'node:vm'];
+    expect(builtins.filter((request) => !allowed.includes(request)), 'Node built-ins required on the cached path').toEqual([]);
     const heavy = [...loaded.requests, ...loaded.files].filter((entry) => isHeavy(packageOf(entry) ?? entry));
     expect(heavy, 'libraries loaded on the cached path').toEqual([]);
     const fromNodeModules = [...new Set(loaded.files.map(packageOf).filter((pkg) => pkg !== undefined))];

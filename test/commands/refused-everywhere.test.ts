@@ -178,6 +178,31 @@ describe('logintoken from the profile token: 401 for it', () => {
     expect(tokenOf(t, 'me')).toBe('gAAAA-renewed');
   });
 
+  it('--auth-url naming another IAM: the profile\'s token (and saved password) goes nowhere, exit 2', async () => {
+    const t = testFactory({ env: {} });
+    await withSource(t);
+    for (const other of ['http://127.0.0.1:46381/steal/v3', 'https://iam.example.com:8443/v3', 'https://iam.example.com/other/v3']) {
+      t.clearOutput();
+      expect(await run(['--profile', 'me', 'logintoken', '--auth-url', other, '--allow-http'], t.factory), other).toBe(2);
+      expect(t.stderr()).toBe(
+        "authctl: --auth-url names another IAM than the one that issued profile me's token (https://iam.example.com/v3), and the token is not sent there\n" +
+          'hint: drop --auth-url to use https://iam.example.com/v3, or give --access-key with its secret key and security token for the other IAM\n',
+      );
+    }
+    // The strict stub fails on any request it was not given; the login was the only one.
+    expect(t.http.requests).toHaveLength(1);
+    expect(tokenOf(t, 'me')).toBe('gAAAA-user');
+  });
+
+  it('--auth-url naming the same IAM, spelt otherwise, is that IAM', async () => {
+    const t = testFactory({ env: {} });
+    await withSource(t);
+    keysFor(t, 'gAAAA-user');
+    t.http.on('POST', LOGINTOKENS_URL, loginTokenAnswer);
+    expect(await run(['--profile', 'me', 'logintoken', '--auth-url', 'https://IAM.example.com:443/v3/'], t.factory), t.stderr()).toBe(0);
+    expect(t.stdout()).toBe('lt-from-token\n');
+  });
+
   it('no saved secret: dropped, exit 3 with the message and the login hint', async () => {
     const t = testFactory();
     await loggedIn(t, 'gAAAA-first');

@@ -29,6 +29,8 @@ async function login(ctx: Context, opts: LoginOptions, profile: OpenProfile): Pr
   checkFlagConflicts(flags.values as KeystoneSettings);
   // Reach the store before asking for or sending a secret: an unavailable keychain fails now.
   const previousToken = await profile.secrets.readToken();
+  // A locked keychain reads a missing entry as a miss: with nothing to read, it must take a write.
+  if (previousToken === undefined) await profile.secrets.checkWritable();
 
   const method = chooseMethod(profile, flags.values, ctx.env, true);
   refuseOtherMethodsSecrets(method, opts);

@@ -44,6 +44,17 @@ export class ProfileSecrets {
     return token;
   }
 
+  /**
+   * Proves the store takes a write, by writing and removing a small entry: a locked keychain
+   * answers a read of a missing entry as a miss, so only a write finds out before a login sends a
+   * password to IAM (and a full or read-only disk is found then too).
+   */
+  async checkWritable(): Promise<void> {
+    const account = this.#account('write-check');
+    await this.#store.write(account, 'authctl write check');
+    await this.#store.delete(account);
+  }
+
   async writeToken(token: CachedToken): Promise<void> {
     await this.#store.write(this.#account('token'), serializeCachedToken(token));
   }

@@ -17,6 +17,7 @@ export function defaultTokenUrl(base: string): string {
 
 /** Whether a token URL is the vendor's application-credential service, which takes the secret in the form body. */
 export function isTenantTokenUrl(tokenUrl: string): boolean {
+  if (!URL.canParse(tokenUrl)) return false; // the URL check that follows says what is wrong with it
   return new URL(tokenUrl).pathname.replace(/\/+$/, '').endsWith('/api/v2/tenant/token');
 }
 

@@ -81,6 +81,18 @@ describe('OAuth2 client credentials from the environment only', () => {
     );
   });
 
+  it.each([
+    ['AUTHCTL_TOKEN_URL', { AUTHCTL_TOKEN_URL: 'https://127.0.0.1:99999/t' }],
+    ['OS_AUTH_URL', { OS_AUTH_URL: 'https://127.0.0.1:99999/v3' }],
+  ])('a token URL that does not parse (%s with port 99999): exit 2 naming it, on both doors, nothing sent', async (_, urlEnv) => {
+    for (const door of ['fast', 'full'] as const) {
+      const t = testFactory({ env: { ...CLIENT_ENV, ...urlEnv } });
+      const code = door === 'fast' ? await runFast(['token', 'get'], t.factory) : await run(['token', 'get'], t.factory);
+      expect(code, door).toBe(2);
+      expect(t.stderr()).toMatch(/^authctl: token URL "https:\/\/127\.0\.0\.1:99999\/[^"]*" is not a URL\nhint: give a full https:\/\/ URL with --token-url\n$/);
+    }
+  });
+
   it('a rejected client is exit 4 with the server\'s words and the client hint; the secret never shows', async () => {
     const t = testFactory({ env: { ...CLIENT_ENV, OS_AUTH_URL: BASE } });
     t.http.on('POST', DEFAULT_TOKEN_URL, { status: 401, body: { error: 'invalid_client', error_description: `bad secret ${SECRET}` } });

@@ -1,3 +1,4 @@
+import { UsageError } from '../../src/core/errors.js';
 import { describe, expect, it } from 'vitest';
 import { describeHeaders, proxySettings, retryDelayMs } from '../../src/iam/http.js';
 
@@ -32,5 +33,22 @@ describe('proxy settings from the environment', () => {
     expect(proxySettings({ NO_PROXY: 'x' })).toBeUndefined();
     expect(proxySettings({ HTTPS_PROXY: 'http://p:1', no_proxy: 'a,b' })).toEqual({ httpsProxy: 'http://p:1', noProxy: 'a,b' });
     expect(proxySettings({ http_proxy: 'http://lower:1', HTTP_PROXY: 'http://upper:1' })).toEqual({ httpProxy: 'http://lower:1' });
+  });
+
+  it('a proxy URL with a path, query or fragment is a usage error naming the variable, its secrets not shown (undici would say "invalid url")', () => {
+    for (const value of ['http://127.0.0.1:1/x', 'http://127.0.0.1:1?x', 'http://127.0.0.1:1#f', 'http://u:pw-proxy-1@127.0.0.1:1/x?access_token=tok-1']) {
+      let thrown: unknown;
+      try {
+        proxySettings({ https_proxy: value });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, value).toBeInstanceOf(UsageError);
+      const message = (thrown as Error).message;
+      expect(message).toMatch(/^https_proxy "[^"]*" has a path, query or fragment, which a proxy URL cannot have$/);
+      expect(message).not.toMatch(/pw-proxy-1|tok-1/);
+    }
+    // The root path is no path: curl and undici both take it.
+    expect(proxySettings({ HTTPS_PROXY: 'http://p:1/' })).toEqual({ httpsProxy: 'http://p:1/' });
   });
 });

@@ -2,7 +2,7 @@ import { methodForKey, SECRET_ROLES } from '../auth/registry.js';
 import { ACCESS_KEYS_ROLE } from '../session/access-keys.js';
 import { REFRESH_TOKEN_ROLE } from '../auth/oidc-sign-in.js';
 import { AuthctlError, UnreachableError } from '../core/errors.js';
-import { isExpired, isoTime } from '../core/token.js';
+import { isExpired, isoTime, type CachedToken } from '../core/token.js';
 import type { Context } from '../session/context.js';
 import { openProfile, type OpenProfile } from '../session/profile.js';
 
@@ -11,8 +11,9 @@ export interface LogoutOptions {
 }
 
 /**
- * Revokes the token at IAM, then removes everything the profile keeps in the secret store. The
- * local removal happens even when IAM cannot be reached: then a warning, and exit 5.
+ * Removes everything the profile keeps in the secret store, then revokes the token at IAM. The
+ * local removal stands even when IAM cannot be reached: then a warning, and exit 5; a store that
+ * cannot remove it fails first, and nothing is revoked.
  */
 export async function logoutRun(ctx: Context, opts: LogoutOptions): Promise<void> {
   // The profile in use counts even when only OS_* variables define it (a CI `token get` saves no settings).
@@ -43,7 +44,11 @@ export async function knownProfiles(ctx: Context): Promise<string[]> {
 export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = false): Promise<AuthctlError | undefined> {
   const profile = await openProfile(ctx, name);
   let failure: AuthctlError | undefined;
-  const revocation = await revoke(ctx, profile).catch((error: unknown) => {
+  // The local copy goes first: a store that cannot delete (read-only, locked) then fails with
+  // everything as it was, instead of leaving a token revoked at IAM that `token get` still serves.
+  const cached = await profile.secrets.readToken();
+  const removed = await profile.secrets.deleteAll([...SECRET_ROLES, ACCESS_KEYS_ROLE, REFRESH_TOKEN_ROLE]);
+  const revocation = await revoke(ctx, profile, cached).catch((error: unknown) => {
     if (!(error instanceof AuthctlError)) throw error;
     ctx.reporter.warn(`profile ${name}: could not revoke the token at IAM: ${error.message}`);
     failure =
@@ -54,7 +59,6 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
         : error;
     return 'not revoked';
   });
-  const removed = await profile.secrets.deleteAll([...SECRET_ROLES, ACCESS_KEYS_ROLE, REFRESH_TOKEN_ROLE]);
   if (!removed && revocation === 'nothing to revoke') {
     // `--all` also looks at the profile in use, which may exist only in the environment: no news is no news.
     if (!(quietIfEmpty && !profile.settings)) ctx.reporter.info(`profile ${name} was not logged in`);
@@ -63,8 +67,7 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
   return failure;
 }
 
-async function revoke(ctx: Context, profile: OpenProfile): Promise<string> {
-  const cached = await profile.secrets.readToken();
+async function revoke(ctx: Context, profile: OpenProfile, cached: CachedToken | undefined): Promise<string> {
   if (!cached) return 'nothing to revoke';
   const method = methodForKey(cached.key);
   const revokeAt = method?.can.revoke;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/core/errors.js';
 import { run } from '../../src/main.js';
 import { fingerprint } from '../../src/io/redact.js';
 import { NOW, testFactory } from '../helpers/factory.js';
@@ -116,6 +117,19 @@ describe('logout', () => {
     expect(t.stdout()).toBe('');
     expect(t.stderr()).toBe('Logged out of profile default: token revoked at IAM, secrets removed from the keychain\n');
     expect(entries(t)).toEqual({});
+  });
+
+  it('a store that cannot delete: exit 6, nothing revoked at IAM, the token still served (not one revoked yet cached)', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN, ['--save-password']);
+    t.store.failDeletes = new StoreError('cannot write /config/secrets: the file system is read-only (EROFS)', { reason: 'storage' });
+    // No DELETE stubbed: the strict stub fails the test if logout revokes anyway.
+    expect(await run(['logout'], t.withEnv({}))).toBe(6);
+    expect(t.stderr()).toMatch(/^authctl: cannot write \/config\/secrets: the file system is read-only \(EROFS\)\n/);
+    expect(Object.keys(entries(t)).sort()).toEqual(['default:password', 'default:token']);
+    t.clearOutput();
+    expect(await run(['token', 'get'], t.withEnv({}))).toBe(0);
+    expect(t.stdout()).toBe(`${TOKEN}\n`);
   });
 
   it('removes the local copy even when IAM answers 503, then exit 5', async () => {

@@ -4,6 +4,8 @@ import type { SecretStore } from '../../src/store/secret-store.js';
 export class MemoryStore implements SecretStore {
   readonly kind = 'memory';
   readonly entries = new Map<string, string>();
+  /** Set to make every delete fail with it, as a read-only disk or a locked keychain would. */
+  failDeletes: Error | undefined;
 
   async get(account: string): Promise<string | undefined> {
     return this.entries.get(account);
@@ -14,6 +16,7 @@ export class MemoryStore implements SecretStore {
   }
 
   async delete(account: string): Promise<boolean> {
+    if (this.failDeletes) throw this.failDeletes;
     return this.entries.delete(account);
   }
 }

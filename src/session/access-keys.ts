@@ -19,7 +19,7 @@ export interface CachedKeys extends TemporaryKeys {
 /** `--duration` for access keys: 900 s to 24 h, no request otherwise. */
 export function checkKeyDuration(text: string | undefined): number {
   if (text === undefined) return ACCESS_KEY_DURATION.default;
-  const seconds = durationSetting(text, '--duration');
+  const seconds = durationSetting(text, '--duration', Number.MAX_SAFE_INTEGER); // its own range below says more
   if (seconds < ACCESS_KEY_DURATION.min || seconds > ACCESS_KEY_DURATION.max) {
     throw new UsageError(`--duration ${JSON.stringify(text)} is not between 900 seconds (15m) and 86400 seconds (24h)`, { hint: 'e.g. --duration 1h; temporary access keys live 15 minutes to 24 hours' });
   }

@@ -217,7 +217,7 @@ export async function savedSecret(profile: OpenProfile, method: AuthMethod<Targe
 export function checkMinTtl(env: Env, flag: string | undefined): number {
   const text = flag ?? (env.AUTHCTL_MIN_TTL || undefined);
   if (text === undefined) return 5 * 60 * 1000;
-  const seconds = durationSetting(text, flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl');
+  const seconds = durationSetting(text, flag === undefined ? 'AUTHCTL_MIN_TTL' : '--min-ttl', Number.MAX_SAFE_INTEGER); // its own limit below says more
   if (seconds > 86400 * 7) throw new UsageError(`--min-ttl ${text} is over 7 days`, { hint: 'tokens live hours, not weeks; e.g. --min-ttl 10m' });
   return seconds * 1000;
 }

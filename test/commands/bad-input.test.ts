@@ -47,6 +47,9 @@ describe('bad input: exit 2, one error line and a hint, the stored token unchang
     expect(t.stderr()).toBe(said);
     t.clearOutput();
     expect(await refused(t, ['export', '--min-ttl', '8d'])).toBe('authctl: --min-ttl 8d is over 7 days\nhint: tokens live hours, not weeks; e.g. --min-ttl 10m\n');
+    t.clearOutput();
+    // Past what any timer could wait, the same words: one limit per setting, not two.
+    expect(await refused(t, ['export', '--min-ttl', '30d'])).toBe('authctl: --min-ttl 30d is over 7 days\nhint: tokens live hours, not weeks; e.g. --min-ttl 10m\n');
   });
 
   it('AUTHCTL_MIN_TTL garbage names the variable', async () => {

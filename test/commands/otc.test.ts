@@ -301,7 +301,7 @@ describe('temporary access keys: credentials, export --aksk', () => {
   it('a duration out of range: exit 2, no request', async () => {
     const t = testFactory({ env: {} });
     await withSource(t);
-    for (const duration of ['10m', '25h']) {
+    for (const duration of ['10m', '25h', '30d']) {
       t.clearOutput();
       expect(await run(['--profile', 'me', 'credentials', '--duration', duration], t.factory)).toBe(2);
       expect(t.stderr()).toBe(`authctl: --duration "${duration}" is not between 900 seconds (15m) and 86400 seconds (24h)\nhint: e.g. --duration 1h; temporary access keys live 15 minutes to 24 hours\n`);

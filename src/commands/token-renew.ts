@@ -38,7 +38,7 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
   const { method, target } = resolved;
   if (rescoping && !method.can.rescope) throw new UsageError(`${method.label} tokens have no scope to change`, { hint: 'drop the scope flags' });
 
-  const { secret } = await renewalSecret(ctx, profile, resolved);
+  const { secret, savedForOther } = await renewalSecret(ctx, profile, resolved);
   if (secret !== undefined) ctx.secrets.add(secret);
   // The scope flags, for a hint that logs in again to the scope asked for.
   const scopeFlags = SCOPE_SETTINGS.flatMap((setting) => {
@@ -47,7 +47,7 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
   });
   const token = await ctx.withRefreshLock(profile.name, async () => {
     const renewed =
-      secret !== undefined ? await method.authenticate(await ctx.authIO(profile, true), target, secret) : await fromCurrentToken(ctx, profile, resolved, await profile.secrets.readToken(), scopeFlags);
+      secret !== undefined ? await method.authenticate(await ctx.authIO(profile, true), target, secret) : await fromCurrentToken(ctx, profile, resolved, await profile.secrets.readToken(), scopeFlags, Boolean(savedForOther));
     await profile.secrets.writeToken(renewed);
     return renewed;
   });
@@ -65,13 +65,15 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify(tokenJson(token, profile.name, false), null, 2)}\n`);
 }
 
-async function fromCurrentToken(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, current: CachedToken | undefined, scopeFlags: readonly string[]): Promise<CachedToken> {
+async function fromCurrentToken(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, current: CachedToken | undefined, scopeFlags: readonly string[], savedForOther: boolean): Promise<CachedToken> {
   const { method, target } = resolved;
   const { secret } = method;
   const how = `set ${secret.setting.env?.[0] ?? secret.setting.flag}${secret.save ? `, or log in with ${secret.save.flag},` : ''} to renew without a current token`;
+  // Why the saved one is not used, where there is one: it is never sent to another IAM or user.
+  const noSecret = savedForOther ? `no ${secret.what} for this IAM (the saved one belongs to another IAM URL or user, so it is not sent here)` : `no ${secret.what}`;
   const renew = method.can.renewFromToken;
-  if (!renew) throw new NoTokenError(`no ${secret.what} to renew profile ${profile.name} with`, { hint: how });
-  if (!current || !sameIdentity(method, target, current.key)) throw new NoTokenError(`no ${secret.what} and no current token to renew profile ${profile.name} from`, { hint: `run \`authctl login\`; or ${how}` });
+  if (!renew) throw new NoTokenError(`${noSecret} to renew profile ${profile.name} with`, { hint: how });
+  if (!current || !sameIdentity(method, target, current.key)) throw new NoTokenError(`${noSecret} and no current token to renew profile ${profile.name} from`, { hint: `run \`authctl login\`; or ${how}` });
   if (isExpired(current, ctx.now())) throw new NoTokenError(`the token of profile ${profile.name} has expired and there is no ${secret.what} to renew it`, { hint: `run \`authctl login\`; or ${how}` });
   ctx.secrets.add(current.token);
   const io = await ctx.authIO(profile, true);

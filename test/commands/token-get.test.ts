@@ -124,6 +124,15 @@ describe('token get', () => {
     expect(entries(t)).toEqual(before);
   });
 
+  it('token renew pointed at another IAM says why the saved password is not used (exit 3, no request)', async () => {
+    const t = testFactory();
+    await loggedIn(t, 'gAAAA-first', ['--save-password']);
+    t.clearOutput();
+    expect(await run(['token', 'renew'], t.withEnv({ OS_AUTH_URL: 'https://evil.example.net/v3' }))).toBe(3);
+    expect(t.stderr()).toMatch(/^authctl: no password for this IAM \(the saved one belongs to another IAM URL or user, so it is not sent here\) and no current token to renew profile default from\n/);
+    expect(t.http.requests.map((request) => request.url)).toEqual([TOKENS_URL]);
+  });
+
   it('--json prints the documented token object', async () => {
     const t = testFactory();
     await loggedIn(t);

@@ -86,10 +86,12 @@ export async function providerTokens(io: AuthIO, signIn: OidcSignIn, secret: str
 }
 
 async function obtain(io: AuthIO, signIn: OidcSignIn, secret: string, given: GivenCredentials): Promise<{ tokens: ProviderTokens; provider: Provider; commit: () => Promise<void>; refreshed?: true }> {
-  const { clientCredentialsTokens, discover, exchangeGivenCode, passwordTokens, refreshTokens, RefreshRefusedError, withEndpoints } = await oidcClient();
+  const { basicCredentials, clientCredentialsTokens, discover, exchangeGivenCode, passwordTokens, refreshTokens, RefreshRefusedError, withEndpoints } = await oidcClient();
   const nothing = async () => {};
   const provider = withEndpoints(await discover(io.http, signIn.issuer, new URL(signIn.issuer).protocol === 'http:'), signIn.endpoints ?? {});
   const client: OidcClient = { ...signIn.client, ...(secret ? { clientSecret: secret } : {}) };
+  // The Basic header's base64 of id:secret is the secret too, should a server echo the header.
+  io.conceal(basicCredentials(client));
   const keep = (tokens: ProviderTokens) => () => keepRefreshToken(io, signIn.issuer, client.clientId, tokens);
   // What the person handed over this time wins over a refresh token from before.
   if (given.password) {

@@ -184,9 +184,18 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-/** A URL as a message may show it: never its user:password@ part, its query or its fragment (they may hold secrets). */
+/**
+ * A URL as a message may show it, given by the user and maybe not parsing at all: never its
+ * user:password@ part, its query, its fragment or its `;`-parameters (they may hold secrets).
+ * With or without a scheme (`bob:secret@host/v3` reads as one, scheme `bob:`), everything up to
+ * the last `@` goes: a password may hold an unencoded `/`, `?` or `#`, and a path rarely an `@`.
+ */
 export function displayUrl(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@').replace(/[?#].*$/s, (rest) => (rest.length > 1 ? `${rest[0]}…` : rest));
+  const scheme = /^[a-z][a-z0-9+.-]*:[/\\]{2}/i.exec(text)?.[0] ?? '';
+  let rest = text.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at !== -1) rest = `…${rest.slice(at)}`;
+  return scheme + rest.replace(/[?#;].*$/s, (cut) => (cut.length > 1 ? `${cut[0]}…` : cut));
 }
 
 /**

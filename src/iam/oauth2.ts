@@ -33,10 +33,14 @@ export function clientCredentialsBody(clientId: string, clientSecret: string, ta
   return form.toString();
 }
 
-/** RFC 6749 §2.3.1: id and secret form-urlencoded, then joined by a colon and base64-encoded. */
-export function basicAuthorization(clientId: string, clientSecret: string): string {
+/** RFC 6749 §2.3.1: id and secret form-urlencoded, then joined by a colon and base64-encoded (a secret itself: callers conceal it). */
+export function basicCredentials(clientId: string, clientSecret: string): string {
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+  return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+}
+
+export function basicAuthorization(clientId: string, clientSecret: string): string {
+  return `Basic ${basicCredentials(clientId, clientSecret)}`;
 }
 
 export async function clientCredentialsToken(http: HttpClient, target: OAuth2Target, clientSecret: string, now: () => number): Promise<IssuedToken> {

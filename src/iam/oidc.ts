@@ -63,6 +63,17 @@ function options(http: HttpClient, allowHttp: boolean): Record<symbol, unknown> 
   return { [o.customFetch]: fetchThrough(http), ...(allowHttp ? { [o.allowInsecureRequests]: true } : {}) };
 }
 
+/**
+ * The base64 of id:secret in the Authorization header oauth4webapi's ClientSecretBasic sends (each
+ * form-urlencoded with every character but letters and digits as %XX, spaces as `+`): a secret
+ * of its own, for the caller to conceal. Undefined where no Basic header is sent.
+ */
+export function basicCredentials(client: OidcClient): string | undefined {
+  if (client.clientSecret === undefined || client.clientAuth === 'post') return undefined;
+  const encode = (value: string) => encodeURIComponent(value).replace(/[-_.!~*'()]|%20/g, (c) => (c === '%20' ? '+' : `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
+  return Buffer.from(`${encode(client.clientId)}:${encode(client.clientSecret)}`).toString('base64');
+}
+
 /** The client as oauth4webapi takes it; JWT times are judged on authctl's clock (`now`), not the library's own. */
 function clientOf(client: OidcClient, now: () => number): [Oauth.Client, Oauth.ClientAuth] {
   const o = oauth();

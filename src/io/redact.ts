@@ -1,20 +1,72 @@
-/** A short, stable stand-in for a secret: enough to tell two apart in a debug log, useless to an attacker. */
+import { requireDependency } from '../util/cjs.js';
+
+let nodeCrypto: typeof import('node:crypto') | undefined;
+/** The fingerprints' key: random, made on the first fingerprint, never kept or shown. */
+let key: Buffer | undefined;
+
+/**
+ * A short stand-in for a secret: the same for the same secret within one run, so a reader can
+ * tell two apart, and nothing outside the run: an HMAC under a key made afresh in each process,
+ * so a fingerprint in a public log cannot be checked against guessed passwords.
+ */
 export function fingerprint(secret: string): string {
   // Loaded here, not at the top: node:crypto costs the cached path more than its whole answer.
-  const { createHash } = process.getBuiltinModule('node:crypto');
-  return `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+  nodeCrypto ??= requireDependency<typeof import('node:crypto')>('node:crypto');
+  key ??= nodeCrypto.randomBytes(32);
+  return `hmac:${nodeCrypto.createHmac('sha256', key).update(secret).digest('hex').slice(0, 12)}`;
+}
+
+/** Characters left as they are by the percent-encodings authctl and servers use; every other is written as %XX. */
+const PERCENT_KEEPS = [
+  /[A-Za-z0-9\-_.!~*'()]/, // encodeURIComponent (authctl's URLs, HTTP Basic's user and password)
+  /[A-Za-z0-9*\-._]/, // application/x-www-form-urlencoded (URLSearchParams, Java's URLEncoder)
+  /[A-Za-z0-9\-._~]/, // RFC 3986's unreserved characters (Python's quote)
+  /[A-Za-z0-9]/, // letters and digits only (oauth4webapi's HTTP Basic)
+  /[A-Za-z0-9\-_.!~*'();,/?:@&=+$#]/, // encodeURI
+  /[^ ]/, // only the spaces encoded
+];
+
+/** `secret` percent-encoded (UTF-8) but for the characters `keep` matches; spaces as `space`, hex digits in upper or lower case. */
+function percentEncode(secret: string, keep: RegExp, space: string, lower: boolean): string {
+  let encoded = '';
+  for (const c of secret) {
+    if (c === ' ') encoded += space;
+    else if (keep.test(c)) encoded += c;
+    else for (const byte of Buffer.from(c, 'utf8')) encoded += `%${byte.toString(16).padStart(2, '0')[lower ? 'toLowerCase' : 'toUpperCase']()}`;
+  }
+  return encoded;
+}
+
+/** A JSON string's inner text with the code units `escape` matches as \uXXXX too, and `/` as `\/` where `slash`. */
+function jsonEscape(json: string, escape: RegExp, upper: boolean, slash = false): string {
+  const escaped = json.replace(escape, (c) => {
+    const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+    return `\\u${upper ? hex.toUpperCase() : hex}`;
+  });
+  return slash ? escaped.replace(/\//g, '\\/') : escaped;
 }
 
 /**
  * The forms a secret may come back in: as sent (JSON-escaped in a JSON body, form-encoded in a
- * form body or a URL), and with its white space folded, as a server's message (and `oneLine`)
- * folds it. Each is redacted as the secret itself.
+ * form body or a URL) and as servers re-encode it (percent-encoding in either case, with `+` or
+ * `%20` for spaces; JSON with non-ASCII or `<>&` as \u escapes, `/` as `\/`; JSON escaped twice,
+ * a JSON text inside a JSON string), and with its white space folded, as a server's message (and
+ * `oneLine`) folds it. Each is redacted as the secret itself.
  */
 export function secretForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
-  const form = new URLSearchParams({ s: secret }).toString().slice(2);
   const folded = secret.replace(/\s+/g, ' ').trim();
-  return [...new Set([secret, json, form, encodeURIComponent(secret), folded, json.replace(/\s+/g, ' ').trim()])];
+  const forms = [secret, json, folded, json.replace(/\s+/g, ' ').trim()];
+  for (const keep of PERCENT_KEEPS) for (const space of ['%20', '+']) for (const lower of [false, true]) forms.push(percentEncode(secret, keep, space, lower));
+  forms.push(
+    JSON.stringify(json).slice(1, -1), // escaped twice
+    jsonEscape(json, /[\u007f-\uffff]/g, false), // non-ASCII as \u (Python's ensure_ascii)
+    jsonEscape(json, /[\u007f-\uffff]/g, true),
+    jsonEscape(json, /[<>&\u2028\u2029]/g, false), // Go's encoding/json
+    jsonEscape(json, /[\u007f-\uffff]/g, false, true), // PHP's json_encode
+    jsonEscape(json, /[<>&'+`\u007f-\uffff]/g, true), // .NET's System.Text.Json
+  );
+  return [...new Set(forms)];
 }
 
 /** What `oneLine` ends a shortened message with. */
@@ -63,16 +115,26 @@ export class SecretRegistry {
   /** Each form of each secret, longest first, with the secret it stands for and whether it is spelt like a word. */
   #forms: [form: string, secret: string, wordLike: boolean][] = [];
   readonly #seen = new Set<string>();
+  /** Secrets added but not yet spelt out in their forms: a run that prints no message never needs them (the cached path). */
+  readonly #pending: string[] = [];
 
   add(secret: string | undefined): void {
     // Very short values would redact ordinary words; nothing authctl handles as a secret is that short.
     if (!secret || secret.length < 4 || this.#seen.has(secret)) return;
     this.#seen.add(secret);
-    for (const form of secretForms(secret)) if (form.length >= 4) this.#forms.push([form, secret, isWordLike(form)]);
+    this.#pending.push(secret);
+  }
+
+  #expand(): void {
+    if (this.#pending.length === 0) return;
+    for (const secret of this.#pending.splice(0)) {
+      for (const form of secretForms(secret)) if (form.length >= 4) this.#forms.push([form, secret, isWordLike(form)]);
+    }
     this.#forms.sort((a, b) => b[0].length - a[0].length);
   }
 
   redact(text: string): string {
+    this.#expand();
     let result = text;
     // The fingerprint only where a secret shows: node:crypto stays off the cached path.
     for (const [form, secret, wordLike] of this.#forms) {

@@ -276,7 +276,7 @@ describe('the ID token is a secret', () => {
     expect(t.stderr()).toContain(`idTokenFile ${file} (from HUAWEICLOUD_SDK_ID_TOKEN_FILE)`);
     t.http.on('POST', EXCHANGE_URL, vendorError(400, 'IAM.0011', `Request body is invalid: ${jwt}`));
     expect(await run(['token', 'renew', '--debug'], job)).toBe(2);
-    expect(t.stderr()).toMatch(/Request body is invalid: <sha256:[0-9a-f]{12}>/);
+    expect(t.stderr()).toMatch(/Request body is invalid: <hmac:[0-9a-f]{12}>/);
     expect(await run(['token', 'get', '--debug', '--output', 'json'], job)).toBe(0);
     expect(await run(['profile', 'show'], job)).toBe(0);
     expect(t.stdout()).toContain(`ID token from ${file}, identity provider github`);

@@ -98,7 +98,7 @@ describe('OAuth2 client credentials from the environment only', () => {
     t.http.on('POST', DEFAULT_TOKEN_URL, { status: 401, body: { error: 'invalid_client', error_description: `bad secret ${SECRET}` } });
     expect(await run(['token', 'get'], t.factory)).toBe(4);
     expect(t.stdout()).toBe('');
-    expect(t.stderr()).toMatch(/^authctl: client-credentials login to https:\/\/auth\.example\.com\/api\/v2\/tenant\/token was rejected \(401\): invalid_client: bad secret <sha256:[0-9a-f]{12}> \(the secret was sent in the form body\)\n/);
+    expect(t.stderr()).toMatch(/^authctl: client-credentials login to https:\/\/auth\.example\.com\/api\/v2\/tenant\/token was rejected \(401\): invalid_client: bad secret <hmac:[0-9a-f]{12}> \(the secret was sent in the form body\)\n/);
     expect(t.stderr()).toContain('hint: check the client id and secret (--client-id, AUTHCTL_CLIENT_SECRET); if the server wants HTTP Basic, log in with --client-auth basic\n');
     expect(t.stderr()).not.toContain(SECRET);
   });

@@ -321,7 +321,7 @@ describe("redaction spares authctl's own words", () => {
     expect(said).toBe(`authctl: login to ${AUTH_URL} was rejected (401): Invalid credentials: ${stand('password')}`);
     // authctl's own words around it are its own, the secret's spelling notwithstanding.
     expect(hint).toMatch(/^hint: .*\bpassword\b/);
-    expect(hint).not.toContain('<sha256:');
+    expect(hint).not.toContain('<hmac:');
   });
 
   it("end to end: OS_PASSWORD=wrong leaves the store's message as it was written", async () => {

@@ -5,7 +5,8 @@
  * scanned for them:
  *
  * - stderr, debug lines included: no secret at all; the secret headers of each logged request
- *   appear only as the `sha256:` fingerprint of the value IAM actually received;
+ *   appear only as fingerprints (`hmac:` and 12 hex digits) of the values IAM actually received,
+ *   the same value alike and different values apart within a run, and none an unkeyed hash;
  * - stdout: a token only where printing it is the command's job, never any other secret;
  * - every file under HOME and AUTHCTL_CONFIG_DIR: no secret (with the keychain: no token either);
  * - /proc/<pid>/cmdline of a running authctl and of anything it started: no secret.
@@ -22,7 +23,7 @@
  * through authctl's own FileStore after every run, rotated-away ones included.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -86,10 +87,13 @@ const WRONG = {
 };
 const SECRET_HEADERS = ['x-auth-token', 'x-subject-token', 'x-subject-logintoken', 'authorization'] as const;
 
-/** Computed here, independently of src/io/redact.ts: the debug lines must match it. */
-function fingerprint(secret: string): string {
-  return `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
-}
+/** A fingerprint as authctl shows one: keyed with a key made afresh in each run, so not computable here. */
+const FINGERPRINT = /^hmac:[0-9a-f]{12}$/;
+/** What a fingerprint must never be: the first 12 hex digits of an unkeyed SHA-256, checkable offline. */
+const unkeyedHash = (secret: string) => `hmac:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+/** Stand-ins shaped like authctl's fingerprints, for the scanner's own test (keyed here, as authctl keys its own). */
+const SCANNER_KEY = randomBytes(32);
+const fingerprint = (secret: string) => `hmac:${createHmac('sha256', SCANNER_KEY).update(secret).digest('hex').slice(0, 12)}`;
 
 class Secrets {
   readonly #byValue = new Map<string, Kind>();
@@ -252,7 +256,7 @@ interface Case {
   /** AUTHCTL_DEBUG=1 instead of --debug. */
   debugEnv?: boolean;
   /** Further text stderr must contain: what the secret became (a fingerprint), a warning. */
-  stderr?: (s: Setup) => string[];
+  stderr?: (s: Setup) => (string | RegExp)[];
 }
 
 const args =
@@ -275,7 +279,10 @@ const echoing = (status: number, method: string, path: string, ...secrets: strin
   times: 3,
   body: JSON.stringify({ error: { code: status, title: 'Error', message: `internal error while handling ${secrets.join(' and ')}` } }),
 });
-const redacted = (...secrets: string[]) => secrets.map((secret) => `<${fingerprint(secret)}>`);
+/** What echoed secrets become in stderr: a fingerprint each (which one, authctl's per-run key decides). */
+const redacted = (...secrets: string[]): RegExp[] => secrets.map(() => /<hmac:[0-9a-f]{12}>/);
+/** stderr holds `text`: a string as it is, a pattern somewhere. */
+const expectInStderr = (stderr: string, text: string | RegExp) => (typeof text === 'string' ? expect(stderr).toContain(text) : expect(stderr).toMatch(text));
 const TOKENS = '/v3/auth/tokens';
 const CLIENT_TOKENS = '/api/v2/tenant/token';
 const LOGIN_TOKENS = '/v3.0/OS-AUTH/securitytoken/logintokens';
@@ -671,7 +678,7 @@ function fileLeaks(dirs: { home: string; configDir: string }, known: readonly Se
 function headerValueProblems(stderr: string): string[] {
   const problems: string[] = [];
   for (const match of stderr.matchAll(/\b(x-auth-token|x-subject-token|x-subject-logintoken|authorization): ([^,\]\s]+)/gi)) {
-    if (!/^sha256:[0-9a-f]{12}$/.test(match[2]!)) problems.push(`stderr: ${match[1]} shown as ${JSON.stringify(match[2])}, not a sha256: fingerprint`);
+    if (!FINGERPRINT.test(match[2]!)) problems.push(`stderr: ${match[1]} shown as ${JSON.stringify(match[2])}, not a fingerprint`);
   }
   return problems;
 }
@@ -685,21 +692,31 @@ function checkDebugLines(c: Case, s: Setup, stderr: string, sent: readonly Logge
     return;
   }
   // One debug line per request IAM received, in order, with its method, URL and outcome; each
-  // secret header shown as the fingerprint of exactly the value IAM received.
+  // secret header shown as a fingerprint of the value IAM received: the same value always the
+  // same fingerprint in this run, different values different ones, and never an unkeyed hash.
   expect(logged.map((l) => `${l.method} ${l.url}`), stderr).toEqual(sent.map((r) => `${r.method} ${s.realm.base}${r.path}`));
+  const shownAs = new Map<string, string>();
+  const standsFor = new Map<string, string>();
   sent.forEach((request, i) => {
     const line = logged[i]!;
     expect(line.outcome, line.line).toMatch(/^(\d{3}|no answer from \S+ within \d+s|the connection to \S+ was cut off( while reading the answer)?)$/);
     for (const name of SECRET_HEADERS) {
       const value = request.headers[name];
-      if (value !== undefined) expect(line.headers.get(name), line.line).toBe(fingerprint(value));
+      if (value === undefined) continue;
+      const shown = line.headers.get(name);
+      expect(shown, line.line).toMatch(FINGERPRINT);
+      expect(shown, line.line).not.toBe(unkeyedHash(value));
+      expect(shown, `${line.line}: the value shown before as ${shownAs.get(value)}`).toBe(shownAs.get(value) ?? shown);
+      expect(standsFor.get(shown!) ?? value, `${line.line}: ${shown} stood for another value before`).toBe(value);
+      shownAs.set(value, shown!);
+      standsFor.set(shown!, value);
     }
-    for (const [name, value] of line.headers) if ((SECRET_HEADERS as readonly string[]).includes(name)) expect(value, line.line).toMatch(/^sha256:[0-9a-f]{12}$/);
+    for (const [name, value] of line.headers) if ((SECRET_HEADERS as readonly string[]).includes(name)) expect(value, line.line).toMatch(FINGERPRINT);
   });
   if (c.sendsToken) {
     expect(
-      logged.some((l) => /^sha256:[0-9a-f]{12}$/.test(l.headers.get('x-auth-token') ?? '')),
-      `no debug line shows x-auth-token: sha256:…\n${stderr}`,
+      logged.some((l) => FINGERPRINT.test(l.headers.get('x-auth-token') ?? '')),
+      `no debug line shows x-auth-token: secret:…\n${stderr}`,
     ).toBe(true);
   }
 }
@@ -739,7 +756,7 @@ async function runCase(c: Case): Promise<void> {
   }
   // Served from the cache: exactly the token the setup's login stored.
   if (c.setup === 'user' && c.prints === 'token' && !c.env && c.code === 0) expect(result.stdout).toContain(s.token);
-  for (const text of c.stderr?.(s) ?? []) expect(result.stderr).toContain(text);
+  for (const text of c.stderr?.(s) ?? []) expectInStderr(result.stderr, text);
   checkDebugLines(c, s, result.stderr, log.slice(before));
 }
 
@@ -1044,7 +1061,7 @@ async function runOidcCase(browser: HarnessBrowser, c: OidcCase): Promise<void> 
     if (c.prints) expect(findSecrets(run.stdout, s.secrets.all, 'text').some((found) => found.kind === c.prints), `stdout holds no ${c.prints}: ${run.stdout}`).toBe(true);
     const logged = checkProviderDebugLines(c.args.join(' '), s, run.stderr, c.refresh !== undefined);
     if (c.refresh) expect(refreshesWith(s, logged, c.refresh), `no debug line POST ${provider.endpoints.token} -> ${c.refresh}\n${run.stderr}`).toBe(true);
-    for (const text of c.stderr?.(s) ?? []) expect(run.stderr).toContain(text);
+    for (const text of c.stderr?.(s) ?? []) expectInStderr(run.stderr, text);
     c.check?.(s, run, after);
   } finally {
     await provider.stop();

@@ -22,7 +22,7 @@ describe('retry delays', () => {
 describe('debug header lines', () => {
   it('show secret headers as fingerprints, others as they are', () => {
     const line = describeHeaders({ 'X-Auth-Token': 'gAAAAAsecret', 'x-subject-token': 'gAAAAAother', Authorization: 'Bearer x', accept: 'application/json' });
-    expect(line).toMatch(/^X-Auth-Token: sha256:[0-9a-f]{12}, x-subject-token: sha256:[0-9a-f]{12}, Authorization: sha256:[0-9a-f]{12}, accept: application\/json$/);
+    expect(line).toMatch(/^X-Auth-Token: hmac:[0-9a-f]{12}, x-subject-token: hmac:[0-9a-f]{12}, Authorization: hmac:[0-9a-f]{12}, accept: application\/json$/);
     expect(line).not.toContain('secret');
   });
 });

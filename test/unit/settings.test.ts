@@ -97,6 +97,38 @@ describe('URLs', () => {
 });
 
 describe('URLs given by the user, in messages', () => {
+  it.each([
+    ['no scheme', 'bob:secret@127.0.0.1/v3', '…@127.0.0.1/v3'],
+    ['no scheme, a proxy', 'bob:secret@127.0.0.1:1', '…@127.0.0.1:1'],
+    ['a user only', 'bob@iam.example.com', '…@iam.example.com'],
+    ['an unencoded / in the password', 'https://bob:pa/ss@iam.example.com/v3', 'https://…@iam.example.com/v3'],
+    ['an unencoded ? or # in the password', 'https://bob:pa?s#s@iam.example.com/v3', 'https://…@iam.example.com/v3'],
+    ['backslashes for slashes', 'https:\\\\bob:secret@iam.example.com', 'https:\\\\…@iam.example.com'],
+    ['another scheme', 'ftp://bob:secret@host/v3', 'ftp://…@host/v3'],
+    [';-parameters', 'https://iam.example.com/v3;jsessionid=secret', 'https://iam.example.com/v3;…'],
+    [';-parameters, no scheme', 'iam.example.com/v3;token=secret?x=1', 'iam.example.com/v3;…'],
+    ['a query, no scheme', 'iam.example.com/v3?token=secret', 'iam.example.com/v3?…'],
+    ['a fragment', 'https://iam.example.com/v3#secret', 'https://iam.example.com/v3#…'],
+  ])('never show userinfo, a query or ;-parameters: %s', async (_, url, shown) => {
+    const { displayUrl } = await import('../../src/core/settings.js');
+    expect(displayUrl(url)).toBe(shown);
+  });
+
+  it.each(['bob:secret@127.0.0.1/v3', 'bob:secret@127.0.0.1:1', 'https:\\\\bob:secret@127.0.0.1', 'iam.example.com/v3;secret', 'https://iam.example.com/v3;x=secret'])('checkUrl never echoes userinfo or parameters: %s', (url) => {
+    let message = '';
+    try {
+      checkUrl(url, 'auth URL', '--auth-url', false);
+    } catch (error) {
+      message = (error as Error).message + String((error as { hint?: string }).hint);
+    }
+    expect(message).not.toContain('secret');
+  });
+
+  it('keeps what a reader needs of a URL without secrets', async () => {
+    const { displayUrl } = await import('../../src/core/settings.js');
+    for (const url of ['https://iam.example.com/v3', 'iam.example.com:5000/v3', 'htps://iam.example.com/v3', 'https://iam.example.com:99999/v3', '', '?']) expect(displayUrl(url)).toBe(url);
+  });
+
   it('never show the user:password@ part or the query, even when the URL does not parse', async () => {
     const { displayUrl } = await import('../../src/core/settings.js');
     expect(displayUrl('https://bob:s3cret@127.0.0.1:99999/v3')).toBe('https://…@127.0.0.1:99999/v3');

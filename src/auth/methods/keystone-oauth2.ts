@@ -1,6 +1,6 @@
 import { checkUrl, missingSetting, pick, type Layer, type Setting, type Source, type Values } from '../../core/settings.js';
 import type { OAuth2Target } from '../../core/target.js';
-import { clientCredentialsToken } from '../../iam/oauth2.js';
+import { basicCredentials, clientCredentialsToken } from '../../iam/oauth2.js';
 import { AUTH_URL } from '../keystone-identity.js';
 import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 import { SAVE_SECRET } from './oauth2-client-credentials.js';
@@ -86,6 +86,8 @@ export const keystoneOAuth2: AuthMethod<OAuth2Target> = {
   scopeKey: () => [],
 
   async authenticate(io, target, secret) {
+    // The Basic header's base64 of id:secret is the secret too, should a server echo the header.
+    io.conceal(basicCredentials(target.clientId, secret));
     return toCachedToken(keystoneOAuth2, target, await clientCredentialsToken(io.http, target, secret, io.now), target.tokenUrl);
   },
   ask: async () => ({}),

@@ -1,7 +1,7 @@
 import { UsageError } from '../../core/errors.js';
 import { checkUrl, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source, type Values } from '../../core/settings.js';
 import type { ClientAuth, OAuth2Target } from '../../core/target.js';
-import { clientCredentialsToken, defaultTokenUrl, isTenantTokenUrl } from '../../iam/oauth2.js';
+import { basicCredentials, clientCredentialsToken, defaultTokenUrl, isTenantTokenUrl } from '../../iam/oauth2.js';
 import { AUTH_URL } from '../keystone-identity.js';
 import { toCachedToken, type AuthMethod, type Resolution } from '../method.js';
 
@@ -123,6 +123,8 @@ export const oauth2ClientCredentials: AuthMethod<OAuth2Target> = {
   scopeKey: (target) => (target.scope || target.audience ? ['scope', target.scope ?? null, 'audience', target.audience ?? null] : []),
 
   async authenticate(io, target, secret) {
+    // The Basic header's base64 of id:secret is the secret too, should a server echo the header.
+    if (target.clientAuth === 'basic') io.conceal(basicCredentials(target.clientId, secret));
     return toCachedToken(oauth2ClientCredentials, target, await clientCredentialsToken(io.http, target, secret, io.now), target.tokenUrl);
   },
   // A client id and token URL are configuration, not something to ask a person for.

@@ -5,6 +5,7 @@ import { AuthctlError, UnreachableError } from '../core/errors.js';
 import { isExpired, isoTime, type CachedToken } from '../core/token.js';
 import type { Context } from '../session/context.js';
 import { openProfile, type OpenProfile } from '../session/profile.js';
+import { UnreadableEntryError } from '../store/secret-store.js';
 
 export interface LogoutOptions {
   all?: boolean;
@@ -46,7 +47,12 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
   let failure: AuthctlError | undefined;
   // The local copy goes first: a store that cannot delete (read-only, locked) then fails with
   // everything as it was, instead of leaving a token revoked at IAM that `token get` still serves.
-  const cached = await profile.secrets.readToken();
+  const cached = await profile.secrets.readToken().catch((error: unknown) => {
+    // An entry the store will not open (another key, not encrypted): gone all the same, unrevoked.
+    if (!(error instanceof UnreadableEntryError)) throw error;
+    ctx.reporter.warn(`profile ${name}: ${error.message}; removing it without revoking it at IAM (it stays valid there until it expires)`);
+    return undefined;
+  });
   const removed = await profile.secrets.deleteAll([...SECRET_ROLES, ACCESS_KEYS_ROLE, REFRESH_TOKEN_ROLE]);
   const revocation = await revoke(ctx, profile, cached).catch((error: unknown) => {
     if (!(error instanceof AuthctlError)) throw error;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readCaFile } from '../io/ca-file.js';
 import { UnreachableError, UsageError } from '../core/errors.js';
 import { displayUrl } from '../core/settings.js';
 import type { Env } from '../io/io.js';
@@ -212,7 +212,7 @@ function extraCaFromEnv(env: Env): string[] {
   const file = env.NODE_EXTRA_CA_CERTS;
   if (!file) return [];
   try {
-    return [readFileSync(file, 'utf8')];
+    return [readCaFile(file)]; // bounded: NODE_EXTRA_CA_CERTS=/dev/zero must not exhaust memory
   } catch {
     return [];
   }

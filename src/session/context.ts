@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { durationSetting } from '../core/duration.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
 import { fromEnvironment } from '../core/settings.js';
 import type { AuthIO, PersonIO } from '../auth/method.js';
 import { canOpenBrowser } from '../io/browser.js';
+import { readCaFile } from '../io/ca-file.js';
 import { formatDuration } from '../core/duration.js';
 import type { HttpClient } from '../iam/http.js';
 import { canPrompt, type Env, type IO } from '../io/io.js';
@@ -185,11 +185,7 @@ export class Context {
   async #createHttp({ cacert, insecure }: TlsChoice): Promise<HttpClient> {
     let ca: string | undefined;
     if (cacert) {
-      try {
-        ca = readFileSync(cacert, 'utf8');
-      } catch (error) {
-        throw new UsageError(`cannot read the CA file ${cacert}: ${(error as Error).message}`, { hint: 'give a PEM file with --cacert (or OS_CACERT / AUTHCTL_CACERT)' });
-      }
+      ca = readCaFile(cacert);
     }
     if (insecure) this.reporter.warn('--insecure: TLS certificates are not verified, so anyone on the network path can read passwords and tokens');
     return this.#factory.httpClient({

@@ -1,4 +1,4 @@
-import type { SecretStore } from './secret-store.js';
+import { UnreadableEntryError, type SecretStore } from './secret-store.js';
 
 /**
  * Stores values of any size in a store whose entries are capped (Windows Credential Manager
@@ -94,11 +94,25 @@ export class ChunkedStore {
   }
 
   async delete(account: string): Promise<boolean> {
-    const current = manifestOf(await this.#store.get(account));
+    const current = manifestOf(await this.#readForDelete(account));
     const deleted = await this.#store.delete(account);
     await this.#deleteParts(account, current);
     await this.#deleteParts(account, current?.previous);
     return deleted;
+  }
+
+  /**
+   * The entry, to find its parts; one that is there but cannot be read (encrypted under another
+   * key, in plain text in an encrypted store) is removed all the same: that is what the hint of
+   * its error sends the person to do. Its parts, if any, cannot be named and stay behind.
+   */
+  async #readForDelete(account: string): Promise<string | undefined> {
+    try {
+      return await this.#store.get(account);
+    } catch (error) {
+      if (error instanceof UnreadableEntryError) return undefined;
+      throw error;
+    }
   }
 
   async #deleteParts(account: string, generation: Generation | undefined): Promise<void> {

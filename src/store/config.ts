@@ -51,7 +51,7 @@ export class ConfigFile {
     checkPrivateDir(this.dir, 'config directory');
     let text: string;
     try {
-      const read = readPrivateFile(this.path);
+      const read = readPrivateFile(this.path, { what: 'config file' });
       if (read === undefined) return (this.#data = { profiles: {} });
       text = read;
     } catch (error) {

@@ -4,7 +4,7 @@ import { StoreError } from '../core/errors.js';
 import { checkPrivateDir, readPrivateFile } from './private-path.js';
 import { writeAtomically } from './atomic-write.js';
 import { storageFailure } from './fs-errors.js';
-import type { SecretStore } from './secret-store.js';
+import { UnreadableEntryError, type SecretStore } from './secret-store.js';
 import { requireDependency } from '../util/cjs.js';
 
 /**
@@ -156,7 +156,7 @@ export class FileStore implements SecretStore {
     checkPrivateDir(this.#dir, 'secrets directory');
     let text: string;
     try {
-      const read = readPrivateFile(path);
+      const read = readPrivateFile(path, { what: 'file store entry', secret: true });
       if (read === undefined) return undefined;
       text = read;
     } catch (error) {
@@ -167,24 +167,38 @@ export class FileStore implements SecretStore {
     try {
       content = JSON.parse(text) as typeof content;
     } catch {
-      return text; // not ours: the chunked layer reads it as foreign, and the caller warns
+      content = {};
     }
-    if (typeof content.value === 'string') return content.value;
-    if (content.alg !== 'aes-256-gcm' || !content.iv || !content.tag || !content.data) return undefined;
+    if (typeof content !== 'object' || content === null || content.alg !== 'aes-256-gcm') {
+      // Not encrypted. With a key or passphrase set, only what decrypts under it is a secret: a
+      // plain-text entry put in the store's place would sidestep AES-GCM's integrity altogether.
+      if (this.encrypted) throw this.#notEncrypted(path);
+      if (typeof content === 'object' && content !== null && typeof content.value === 'string') return content.value;
+      return text; // not ours, or {"v":1} without a value: the chunked layer reads it as foreign, and the caller warns
+    }
+    if (!content.iv || !content.tag || !content.data) return undefined;
     if (content.v === 1 && content.kdf === 'scrypt' && content.salt) return this.#readV1(path, account, content as EncryptedFileV1);
     if (content.v === 2 && content.kid && (content.kdf === 'none' || (content.kdf === 'scrypt' && content.salt))) return this.#readV2(path, account, content as EncryptedFileV2);
     return undefined;
   }
 
+  #notEncrypted(path: string): UnreadableEntryError {
+    const variable = this.#rawKey ? WITH_KEY : WITH_PASSPHRASE;
+    return new UnreadableEntryError(`${path} is not encrypted, although the file store is (${variable} is set); refusing to use it`, {
+      reason: 'file-not-encrypted',
+      hint: `if it was written before ${variable} was set, or you do not know where it came from: remove it, or ${START_OVER} (entries are then written encrypted)`,
+    });
+  }
+
   #needPassphrase(path: string): void {
     if (this.#passphrase) return;
     if (this.#rawKey) {
-      throw new StoreError(`${path} was encrypted with a passphrase, and ${WITH_KEY} cannot open it`, {
+      throw new UnreadableEntryError(`${path} was encrypted with a passphrase, and ${WITH_KEY} cannot open it`, {
         reason: 'file-written-with-passphrase',
         hint: `set ${WITH_PASSPHRASE} to the passphrase it was written with as well (new writes then use ${WITH_KEY}), or ${START_OVER}`,
       });
     }
-    throw new StoreError(`${path} is encrypted and no passphrase was given`, { reason: 'file-passphrase-missing' });
+    throw new UnreadableEntryError(`${path} is encrypted and no passphrase was given`, { reason: 'file-passphrase-missing' });
   }
 
   #readV1(path: string, account: string, content: EncryptedFileV1): string {
@@ -192,7 +206,7 @@ export class FileStore implements SecretStore {
     try {
       return decrypt(this.#master(Buffer.from(content.salt, 'base64')), account, content);
     } catch (error) {
-      throw new StoreError(`cannot decrypt ${path}: wrong passphrase, or the file was altered`, { reason: 'file-passphrase-wrong', cause: error });
+      throw new UnreadableEntryError(`cannot decrypt ${path}: wrong passphrase, or the file was altered`, { reason: 'file-passphrase-wrong', cause: error });
     }
   }
 
@@ -201,7 +215,7 @@ export class FileStore implements SecretStore {
     let variable: string;
     if (content.kdf === 'none') {
       if (!this.#rawKey) {
-        throw new StoreError(`${path} was encrypted with ${WITH_KEY}, which is not set${this.#passphrase ? ` (${WITH_PASSPHRASE} cannot open it)` : ''}`, {
+        throw new UnreadableEntryError(`${path} was encrypted with ${WITH_KEY}, which is not set${this.#passphrase ? ` (${WITH_PASSPHRASE} cannot open it)` : ''}`, {
           reason: 'file-key-missing',
           hint: `set ${WITH_KEY} to the key it was written with, or ${START_OVER}`,
         });
@@ -215,7 +229,7 @@ export class FileStore implements SecretStore {
     }
     if (keys.kid !== content.kid) {
       const what = content.kdf === 'none' ? 'key' : 'passphrase';
-      throw new StoreError(`cannot decrypt ${path}: wrong ${what} (${variable} is not the one it was written with)`, {
+      throw new UnreadableEntryError(`cannot decrypt ${path}: wrong ${what} (${variable} is not the one it was written with)`, {
         reason: content.kdf === 'none' ? 'file-key-wrong' : 'file-passphrase-wrong',
         hint: `use the ${what} the file store was written with (${variable}), or ${START_OVER}`,
       });
@@ -223,7 +237,7 @@ export class FileStore implements SecretStore {
     try {
       return decrypt(keys.aes, account, content);
     } catch (error) {
-      throw new StoreError(`cannot decrypt ${path}: the ${content.kdf === 'none' ? 'key' : 'passphrase'} is right, but the file was altered or damaged`, {
+      throw new UnreadableEntryError(`cannot decrypt ${path}: the ${content.kdf === 'none' ? 'key' : 'passphrase'} is right, but the file was altered or damaged`, {
         reason: 'file-damaged',
         hint: `${START_OVER} to replace it`,
         cause: error,
@@ -296,7 +310,7 @@ export class FileStore implements SecretStore {
 }
 
 function readSaltFile(path: string): Buffer | undefined {
-  const text = readPrivateFile(path);
+  const text = readPrivateFile(path, { what: 'file store salt file' });
   if (text === undefined) return undefined;
   try {
     const content = JSON.parse(text) as Partial<SaltFile>;

@@ -2,6 +2,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, sta
 import { join } from 'node:path';
 import { LocalError } from '../core/errors.js';
 import { storageFailure } from './fs-errors.js';
+import { checkPrivateDir } from './private-path.js';
 import { requireDependency } from '../util/cjs.js';
 
 /** node:os, loaded only when a lock is taken or judged: the cached path takes none. */
@@ -102,9 +103,15 @@ export async function withExclusiveLock<T>(configDir: string, name: string, refu
   }
 }
 
-/** `locks/NAME.lock` in the config directory, the directory made (0700) if need be. */
+/**
+ * `locks/NAME.lock` in the config directory, the directory made (0700) if need be. Checked like
+ * `secrets/` first: a `locks/` planted as a symbolic link would have lock files made and removed
+ * elsewhere, and one another user can write to lets them hold or break every refresh lock.
+ */
 function lockPath(configDir: string, name: string): string {
   const dir = join(configDir, 'locks');
+  checkPrivateDir(configDir, 'config directory');
+  checkPrivateDir(dir, 'lock directory');
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {

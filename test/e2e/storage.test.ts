@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -315,6 +315,154 @@ describe.runIf(haveKeyring)('the file store', () => {
     const token = (await runCli(['token', 'get'], { env })).stdout;
     writeFileSync(join(env.AUTHCTL_CONFIG_DIR!, 'secrets', 'default%3atoken.123.abcd.tmp'), '{"v":1,"value":"half');
     expect((await runCli(['token', 'get'], { env })).stdout).toBe(token);
+  });
+});
+
+describe.runIf(haveKeyring)('files in the config directory are trusted only when private', () => {
+  it('a config.json others can write, or of another user, is refused (exit 6, naming it) before a saved password is sent anywhere', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', DBUS_SESSION_BUS_ADDRESS: undefined });
+    expect((await runCli(['login', '--save-password'], { env })).code).toBe(0);
+    const path = join(env.AUTHCTL_CONFIG_DIR!, 'config.json');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const quiet = { ...env, OS_PASSWORD: undefined };
+    const before = await realm.count('POST');
+    chmodSync(path, 0o666);
+    for (const args of [['token', 'get'], ['token', 'get', '--min-ttl', '2h'], ['login']]) {
+      const result = await runCli(args, { env: quiet });
+      expect([result.code, result.stdout]).toEqual([6, '']);
+      expect(result.stderr).toBe(`authctl: the config file ${path} is writable by everyone (mode 666): anyone could change it\nhint: check what is in it, then chmod 600 ${path}\n`);
+    }
+    chmodSync(path, 0o600);
+    if (process.getuid?.() === 0) {
+      chownSync(path, 65534, 65534);
+      const foreign = await runCli(['token', 'get', '--min-ttl', '2h'], { env: quiet });
+      expect(foreign.code).toBe(6);
+      expect(foreign.stderr).toMatch(new RegExp(`^authctl: the config file ${path} belongs to another user \\(uid 65534\\)`));
+      chownSync(path, 0, 0);
+    }
+    expect(await realm.count('POST')).toBe(before);
+    expect((await runCli(['token', 'get'], { env: quiet })).code).toBe(0);
+  });
+
+  it('a store entry others can write or read, or of another user, is refused (exit 6, naming it); what authctl writes is 0600', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', DBUS_SESSION_BUS_ADDRESS: undefined });
+    expect((await runCli(['login', '--save-password'], { env })).code).toBe(0);
+    const dir = join(env.AUTHCTL_CONFIG_DIR!, 'secrets');
+    const quiet = { ...env, OS_PASSWORD: undefined };
+    for (const name of readdirSync(dir)) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    const token = join(dir, 'default%3atoken');
+    const password = join(dir, 'default%3apassword');
+    chmodSync(token, 0o666);
+    const writable = await runCli(['token', 'get'], { env: quiet });
+    expect([writable.code, writable.stdout]).toEqual([6, '']);
+    expect(writable.stderr).toBe(`authctl: the file store entry ${token} is writable by everyone (mode 666): anyone could change it\nhint: check what is in it, then chmod 600 ${token}\n`);
+    chmodSync(token, 0o644);
+    const readable = await runCli(['token', 'get'], { env: quiet });
+    expect(readable.code).toBe(6);
+    expect(readable.stderr).toMatch(/^authctl: the file store entry .*default%3atoken is readable by everyone \(mode 644\): the secret in it may have been read\nhint: chmod 600 /);
+    chmodSync(token, 0o600);
+    // The saved password is read when the token is renewed.
+    chmodSync(password, 0o620);
+    const renew = await runCli(['token', 'get', '--min-ttl', '2h'], { env: quiet });
+    expect([renew.code, renew.stdout]).toEqual([6, '']);
+    expect(renew.stderr).toContain(`authctl: the file store entry ${password} is writable by its group (mode 620)`);
+    chmodSync(password, 0o600);
+    if (process.getuid?.() === 0) {
+      chownSync(password, 65534, 65534);
+      const foreign = await runCli(['token', 'get', '--min-ttl', '2h'], { env: quiet });
+      expect(foreign.code).toBe(6);
+      expect(foreign.stderr).toContain(`authctl: the file store entry ${password} belongs to another user (uid 65534)`);
+      chownSync(password, 0, 0);
+    }
+    const renewed = await runCli(['token', 'get', '--min-ttl', '2h'], { env: quiet });
+    expect(renewed.code, renewed.stderr).toBe(0);
+    expect(renewed.stderr).not.toContain('authctl:');
+    for (const name of readdirSync(dir)) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+  });
+
+  it('with AUTHCTL_FILE_KEY, a planted plain-text token is refused (exit 6), never printed; once removed, login starts over encrypted', async () => {
+    const realm = await newRealm();
+    const plain = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', DBUS_SESSION_BUS_ADDRESS: undefined });
+    const env: Record<string, string | undefined> = { ...plain, AUTHCTL_FILE_KEY: randomBytes(32).toString('base64') };
+    const path = join(env.AUTHCTL_CONFIG_DIR!, 'secrets', 'default%3atoken');
+    // A well-formed plain-text entry (as a plain-text store writes it), its token swapped for the attacker's.
+    expect((await runCli(['login'], { env: plain })).code).toBe(0);
+    const entry = JSON.parse(readFileSync(path, 'utf8')) as { v: 1; value: string };
+    const cached = JSON.parse(entry.value.slice('authctl1:'.length)) as { token: string };
+    const planted = JSON.stringify({ v: 1, value: `authctl1:${JSON.stringify({ ...cached, token: 'gAAAAAplanted' + 'x'.repeat(100) })}` });
+    // Moving that store to a key: the plain-text entry is refused by login too, with the way out.
+    const migrate = await runCli(['login'], { env });
+    expect(migrate.code).toBe(6);
+    expect(migrate.stderr).toContain(`authctl: ${path} is not encrypted, although the file store is (AUTHCTL_FILE_KEY is set); refusing to use it\n`);
+    // The hint's second way out: logout removes what it cannot open (saying it could not revoke it).
+    const logout = await runCli(['logout'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect(logout.code, logout.stderr).toBe(0);
+    expect(logout.stderr).toContain(`warning: profile default: ${path} is not encrypted, although the file store is (AUTHCTL_FILE_KEY is set); refusing to use it; removing it without revoking it at IAM`);
+    expect(existsSync(path)).toBe(false);
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    const real = (await runCli(['token', 'get'], { env })).stdout;
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ v: 2, kdf: 'none' });
+    writeFileSync(path, planted, { mode: 0o600 });
+    const refused = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect([refused.code, refused.stdout]).toEqual([6, '']);
+    expect(refused.stderr).toBe(
+      `authctl: ${path} is not encrypted, although the file store is (AUTHCTL_FILE_KEY is set); refusing to use it\n` +
+        'hint: if it was written before AUTHCTL_FILE_KEY was set, or you do not know where it came from: remove it, or `authctl logout` and log in again (entries are then written encrypted)\n',
+    );
+    expect(refused.stderr).not.toContain('planted');
+    rmSync(path);
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ v: 2, kdf: 'none' });
+    const again = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    expect(again.stdout).not.toBe(real);
+  });
+
+  it('a locks/ planted as a symbolic link, or writable by others, is refused (exit 6, naming it); no lock is made where it points', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file', DBUS_SESSION_BUS_ADDRESS: undefined });
+    expect((await runCli(['login', '--save-password'], { env })).code).toBe(0);
+    const locks = join(env.AUTHCTL_CONFIG_DIR!, 'locks');
+    rmSync(locks, { recursive: true, force: true });
+    const elsewhere = mkdtempSync(join(tmpdir(), 'authctl-planted-locks-'));
+    symlinkSync(elsewhere, locks);
+    const quiet = { ...env, OS_PASSWORD: undefined };
+    const linked = await runCli(['token', 'get', '--min-ttl', '2h'], { env: quiet });
+    expect([linked.code, linked.stdout]).toEqual([6, '']);
+    expect(linked.stderr).toBe(`authctl: the lock directory ${locks} is a symbolic link; refusing to keep secrets through it\nhint: make ${locks} a real directory (mkdir -m 700), owned by you\n`);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    rmSync(locks);
+    mkdirSync(locks, { mode: 0o700 });
+    chmodSync(locks, 0o777);
+    const open = await runCli(['token', 'get', '--min-ttl', '2h'], { env: quiet });
+    expect(open.code).toBe(6);
+    expect(open.stderr).toMatch(/^authctl: the lock directory .*locks is writable by everyone \(mode 777\): anyone could replace what is in it\n/);
+    chmodSync(locks, 0o700);
+    expect((await runCli(['token', 'get', '--min-ttl', '2h'], { env: quiet })).code).toBe(0);
+  });
+});
+
+describe('the CA file is read within bounds', () => {
+  it('OS_CACERT=/dev/zero, AUTHCTL_CACERT=/dev/urandom, --cacert of a 8 GiB file: exit 2 at once, naming it, instead of exhausting memory', async () => {
+    const realm = await newRealm();
+    const huge = join(mkdtempSync(join(tmpdir(), 'authctl-ca-')), 'huge.pem');
+    writeFileSync(huge, '');
+    truncateSync(huge, 8 * 1024 ** 3); // sparse: no disk used
+    const base = { ...loginEnv(realm), AUTHCTL_STORE: 'file', AUTHCTL_FILE_KEY: randomBytes(32).toString('base64'), DBUS_SESSION_BUS_ADDRESS: undefined };
+    for (const [extra, args, file, why] of [
+      [{ OS_CACERT: '/dev/zero' }, [], '/dev/zero', 'is not a file (a device)'],
+      [{ AUTHCTL_CACERT: '/dev/urandom' }, [], '/dev/urandom', 'is not a file (a device)'],
+      [{}, ['--cacert', huge], huge, 'is over 4 MiB, more than a CA bundle can sensibly be (authctl reads up to 4 MiB)'],
+    ] as const) {
+      const started = Date.now();
+      const result = await runCli(['login', ...args], { env: isolatedEnv({ ...base, ...extra }), timeoutMs: 10_000 });
+      expect([result.code, result.signal]).toEqual([2, null]);
+      expect(result.stderr).toBe(`authctl: the CA file ${file} ${why}\nhint: give a PEM file with --cacert (or OS_CACERT / AUTHCTL_CACERT)\n`);
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+    expect(await realm.count('POST')).toBe(0);
   });
 });
 

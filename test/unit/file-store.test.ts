@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError, UsageError } from '../../src/core/errors.js';
 import { ChunkedStore } from '../../src/store/chunked.js';
+import { UnreadableEntryError } from '../../src/store/secret-store.js';
 import { encryptV1, FileStore, SALT_FILE, SCRYPT, type Kdf } from '../../src/store/file-store.js';
 import { parseFileKey } from '../../src/store/open.js';
 
@@ -144,16 +145,66 @@ describe('format 1 (earlier versions)', () => {
   it('a wrong passphrase on format 1 is still an error, never a miss', async () => {
     const dir = newDir();
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, 'default%3atoken'), encryptV1(PASSPHRASE, 'default:token', TOKEN));
+    writeFileSync(join(dir, 'default%3atoken'), encryptV1(PASSPHRASE, 'default:token', TOKEN), { mode: 0o600 });
     const error = await rejection(new FileStore(dir, { passphrase: 'Tr0ub4dor&3' }).get('default:token'));
     expect(error.message).toMatch(/: wrong passphrase, or the file was altered$/);
   });
 
-  it('plain-text entries still read with a key or a passphrase set', async () => {
+});
+
+describe('an encrypted store takes nothing in plain text', () => {
+  const planted = (dir: string, content: string) => {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'default%3atoken'), content, { mode: 0o600 });
+  };
+
+  it('a plain-text entry put in place of an encrypted one is refused (exit 6), never served: with the key and with a passphrase', async () => {
     const dir = newDir();
-    await new FileStore(dir).set('default:token', TOKEN);
-    expect(await new FileStore(dir, { key: KEY }).get('default:token')).toBe(TOKEN);
-    expect(await new FileStore(dir, { passphrase: PASSPHRASE }).get('default:token')).toBe(TOKEN);
+    await new FileStore(dir, { key: KEY }).set('default:token', 'authctl1:' + TOKEN);
+    planted(dir, JSON.stringify({ v: 1, value: 'authctl1:planted' }));
+    const path = join(dir, 'default%3atoken');
+    const withKey = await rejection(new ChunkedStore(new FileStore(dir, { key: KEY }), Number.MAX_SAFE_INTEGER).read('default:token'));
+    expect(withKey).toBeInstanceOf(UnreadableEntryError);
+    expect(withKey.message).toBe(`${path} is not encrypted, although the file store is (AUTHCTL_FILE_KEY is set); refusing to use it`);
+    expect(withKey.hint).toBe('if it was written before AUTHCTL_FILE_KEY was set, or you do not know where it came from: remove it, or `authctl logout` and log in again (entries are then written encrypted)');
+    const withPassphrase = await rejection(new FileStore(dir, { passphrase: PASSPHRASE }).get('default:token'));
+    expect(withPassphrase.message).toContain('is not encrypted, although the file store is (AUTHCTL_FILE_PASSPHRASE is set)');
+    expect((await rejection(new FileStore(dir, { key: KEY, passphrase: PASSPHRASE }).get('default:token'))).message).toContain('(AUTHCTL_FILE_KEY is set)');
+  });
+
+  it('so is anything else not encrypted: raw text, a value-less {"v":1}, JSON that is no object', async () => {
+    for (const content of ['authctl1:planted', '{"v":1}', 'null', '"authctl1:planted"', '{"v":2,"value":"authctl1:planted","alg":"none"}']) {
+      const dir = newDir();
+      planted(dir, content);
+      const error = await rejection(new FileStore(dir, { key: KEY }).get('default:token'));
+      expect(error.message, content).toMatch(/is not encrypted, although the file store is/);
+    }
+  });
+
+  it('a store with neither still reads its plain-text entries; a value-less {"v":1} there is foreign (a miss the caller warns about)', async () => {
+    const dir = newDir();
+    await new FileStore(dir).set('default:token', 'authctl1:' + TOKEN);
+    expect(await new FileStore(dir).get('default:token')).toBe('authctl1:' + TOKEN);
+    planted(dir, '{"v":1}');
+    expect(await new ChunkedStore(new FileStore(dir), Number.MAX_SAFE_INTEGER).read('default:token')).toEqual({ problem: 'foreign' });
+    planted(dir, 'null');
+    expect(await new ChunkedStore(new FileStore(dir), Number.MAX_SAFE_INTEGER).read('default:token')).toEqual({ problem: 'foreign' });
+  });
+
+  it('an entry that cannot be read (plain text in an encrypted store, another key) can still be removed: the way out the errors hint at', async () => {
+    const dir = newDir();
+    planted(dir, JSON.stringify({ v: 1, value: 'authctl1:planted' }));
+    const store = new ChunkedStore(new FileStore(dir, { key: KEY }), Number.MAX_SAFE_INTEGER);
+    expect(await store.delete('default:token')).toBe(true);
+    expect(existsSync(join(dir, 'default%3atoken'))).toBe(false);
+    await new FileStore(dir, { key: KEY }).set('default:token', 'authctl1:' + TOKEN);
+    const other = new ChunkedStore(new FileStore(dir, { key: randomBytes(32) }), Number.MAX_SAFE_INTEGER);
+    await rejection(other.read('default:token'));
+    expect(await other.delete('default:token')).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    // Writing over it is still refused: a wrong key stays an error, never a silent overwrite.
+    await new FileStore(dir, { key: KEY }).set('default:token', 'authctl1:' + TOKEN);
+    await rejection(other.write('default:token', 'authctl1:new'));
   });
 });
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pollDelays, withProfileLock } from '../../src/store/lock.js';
+import { StoreError } from '../../src/core/errors.js';
+import { pollDelays, withExclusiveLock, withProfileLock } from '../../src/store/lock.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'authctl-lock-'));
 const lockFile = (configDir: string) => join(configDir, 'locks', 'p.lock');
@@ -80,5 +81,47 @@ describe('the refresh lock', () => {
     const total = delays.reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThanOrEqual(30_000);
     expect(total).toBeLessThan(30_250);
+  });
+});
+
+describe('the lock directory is checked like secrets/', () => {
+  const take = (configDir: string) => withProfileLock(configDir, 'p', { waitMs: 100, staleMs: 4000 }, async () => 'worked');
+  const takeExclusive = (configDir: string) => withExclusiveLock(configDir, 'p.login', () => new Error('held'), async () => 'worked');
+
+  it('a locks/ planted as a symbolic link: refused (exit 6, naming it), nothing made or removed where it points', async () => {
+    const configDir = dir();
+    const elsewhere = dir();
+    writeFileSync(join(elsewhere, 'p.lock'), 'not ours');
+    symlinkSync(elsewhere, join(configDir, 'locks'));
+    for (const attempt of [take, takeExclusive]) {
+      const error = await attempt(configDir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as Error).message).toBe(`the lock directory ${join(configDir, 'locks')} is a symbolic link; refusing to keep secrets through it`);
+    }
+    expect(readdirSync(elsewhere)).toEqual(['p.lock']);
+  });
+
+  it('a locks/ writable by group or others: refused', async () => {
+    const configDir = dir();
+    mkdirSync(join(configDir, 'locks'));
+    chmodSync(join(configDir, 'locks'), 0o777);
+    await expect(take(configDir)).rejects.toThrow(`the lock directory ${join(configDir, 'locks')} is writable by everyone (mode 777)`);
+    chmodSync(join(configDir, 'locks'), 0o770);
+    await expect(take(configDir)).rejects.toThrow('is writable by its group (mode 770)');
+    chmodSync(join(configDir, 'locks'), 0o700);
+    expect(await take(configDir)).toBe('worked');
+  });
+
+  it.runIf(process.getuid?.() === 0)('a locks/ of another user (as root: chowned to nobody): refused', async () => {
+    const configDir = dir();
+    mkdirSync(join(configDir, 'locks'), { mode: 0o700 });
+    chownSync(join(configDir, 'locks'), 65534, 65534);
+    await expect(take(configDir)).rejects.toThrow(/the lock directory .* belongs to another user \(uid 65534\)/);
+  });
+
+  it('made 0700 when missing', async () => {
+    const configDir = join(dir(), 'config');
+    expect(await take(configDir)).toBe('worked');
+    expect(statSync(join(configDir, 'locks')).mode & 0o777).toBe(0o700);
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,9 +48,9 @@ describe('the store refuses directories and files it cannot trust', () => {
     const target = join(fresh(), 'planted.json');
     writeFileSync(target, '{"profiles":{}}');
     symlinkSync(target, join(dir, 'config.json'));
-    expect(() => readPrivateFile(join(dir, 'config.json'))).toThrow(/is a symbolic link; refusing to read a secret through it/);
+    expect(() => readPrivateFile(join(dir, 'config.json'), { what: 'config file' })).toThrow(/is a symbolic link; refusing to read a secret through it/);
     expect(() => new ConfigFile(dir, PROFILE_SCHEMA).read()).toThrow(StoreError);
-    expect(readPrivateFile(join(dir, 'absent'))).toBeUndefined();
+    expect(readPrivateFile(join(dir, 'absent'), { what: 'config file' })).toBeUndefined();
   });
 
   it('a world-writable config directory stops a login before anything is written', () => {
@@ -58,5 +59,65 @@ describe('the store refuses directories and files it cannot trust', () => {
     const config = new ConfigFile(dir, PROFILE_SCHEMA);
     expect(() => config.read()).toThrow(/writable by everyone/);
     expect(existsSync(join(dir, 'config.json'))).toBe(false);
+  });
+
+  it('a config file writable by group or others, or not a regular file: refused, naming it (config.json says where a saved password may go)', async () => {
+    const dir = fresh();
+    const path = join(dir, 'config.json');
+    writeFileSync(path, '{"profiles":{}}', { mode: 0o600 });
+    chmodSync(path, 0o666);
+    expect(() => new ConfigFile(dir, PROFILE_SCHEMA).read()).toThrow(StoreError);
+    expect(() => new ConfigFile(dir, PROFILE_SCHEMA).read()).toThrow(`the config file ${path} is writable by everyone (mode 666): anyone could change it`);
+    chmodSync(path, 0o620);
+    expect(() => new ConfigFile(dir, PROFILE_SCHEMA).read()).toThrow('is writable by its group (mode 620)');
+    // Readable is fine: config.json holds no secret.
+    chmodSync(path, 0o644);
+    expect(new ConfigFile(dir, PROFILE_SCHEMA).read()).toEqual({ profiles: {} });
+    // What authctl writes is 0600.
+    chmodSync(path, 0o600);
+    await new ConfigFile(dir, PROFILE_SCHEMA).update((data) => void (data.defaultProfile = 'x'));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const fifo = join(fresh(), 'config.json');
+    execFileSync('mkfifo', [fifo]);
+    // Refused without hanging on the FIFO's open.
+    expect(() => readPrivateFile(fifo, { what: 'config file' })).toThrow(`the config file ${fifo} is not a regular file`);
+  });
+
+  it.runIf(process.getuid?.() === 0)('a config file of another user (as root: chowned to nobody) is refused', () => {
+    const dir = fresh();
+    const path = join(dir, 'config.json');
+    writeFileSync(path, '{"profiles":{}}', { mode: 0o600 });
+    chownSync(path, 65534, 65534);
+    expect(() => new ConfigFile(dir, PROFILE_SCHEMA).read()).toThrow(`the config file ${path} belongs to another user (uid 65534): whoever owns it could change it`);
+  });
+
+  it('a file store entry writable, or even readable, by group or others is refused; one written by authctl is 0600 and reads', async () => {
+    const dir = join(fresh(), 'secrets');
+    const store = new FileStore(dir, {});
+    await store.set('default:token', 'authctl1:x');
+    const path = join(dir, 'default%3atoken');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(await store.get('default:token')).toBe('authctl1:x');
+    for (const [mode, why] of [
+      [0o666, `the file store entry ${path} is writable by everyone (mode 666): anyone could change it`],
+      [0o660, 'is writable by its group (mode 660)'],
+      [0o644, `the file store entry ${path} is readable by everyone (mode 644): the secret in it may have been read`],
+      [0o640, 'is readable by its group (mode 640)'],
+    ] as const) {
+      chmodSync(path, mode);
+      await expect(store.get('default:token')).rejects.toThrow(StoreError);
+      await expect(store.get('default:token')).rejects.toThrow(why);
+    }
+    chmodSync(path, 0o400);
+    expect(await store.get('default:token')).toBe('authctl1:x');
+  });
+
+  it.runIf(process.getuid?.() === 0)('a file store entry of another user (as root: chowned to nobody) is refused', async () => {
+    const dir = join(fresh(), 'secrets');
+    const store = new FileStore(dir, {});
+    await store.set('default:password', 'authctl1:hunter2');
+    const path = join(dir, 'default%3apassword');
+    chownSync(path, 65534, 65534);
+    await expect(store.get('default:password')).rejects.toThrow(`the file store entry ${path} belongs to another user (uid 65534)`);
   });
 });

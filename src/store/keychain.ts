@@ -85,7 +85,7 @@ export function keychainError(error: unknown, busAddress: string | undefined): S
   } else if (/org\.freedesktop\.secrets|ServiceUnknown|not provided by any/i.test(text)) {
     cause = 'no Secret Service (gnome-keyring, KeePassXC, ...) is running on the D-Bus session';
   } else if (/unlock prompt|\blocked\b/i.test(text)) {
-    cause = 'the keychain is locked and could not be unlocked';
+    return new StoreError('keychain unavailable: the keychain is locked and could not be unlocked', { ...UNAVAILABLE, reason: 'keychain-locked', cause: error });
   } else if (/no result found/i.test(text)) {
     cause = 'the Secret Service has no default collection (login keyring) to store into';
   } else if (/Did not receive a reply|timed? ?out/i.test(text)) {

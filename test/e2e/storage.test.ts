@@ -498,7 +498,7 @@ describe.runIf(haveKeyring)('an unhealthy keyring', () => {
     harness.lock();
     const result = await runCli(['token', 'get'], { env });
     expect(result.code).toBe(6);
-    expect(result.stderr).toMatch(/^authctl: keychain unavailable: the keychain is locked and could not be unlocked\nhint: start a Secret Service/);
+    expect(result.stderr).toMatch(/^authctl: keychain unavailable: the keychain is locked and could not be unlocked\nhint: unlock the keyring \(log in to the desktop session, or `printf %s "\$PASSWORD" \| gnome-keyring-daemon --replace --unlock --components=secrets`\), or keep tokens in an encrypted file/);
     expect(await realm.count('POST')).toBe(1);
   });
 });

@@ -304,7 +304,7 @@ export class FileStore implements SecretStore {
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw new StoreError(`cannot delete ${this.#path(account)}: ${(error as Error).message}`, { cause: error });
+      throw storageFailure(error, 'delete', this.#path(account), 'nothing was removed');
     }
   }
 }

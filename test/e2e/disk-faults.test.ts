@@ -119,5 +119,15 @@ describe.runIf(ready)('the config directory on a full or read-only disk', () => 
     const served = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } });
     expect(served.code, served.stderr).toBe(0);
     expect(served.stdout).toBe(token);
+
+    // logout and profile remove: the cause in words, with a hint; nothing revoked, the token still served.
+    const before = await realm.count('DELETE');
+    for (const args of [['logout'], ['profile', 'remove', 'default']]) {
+      const failed = await runCli(args, { env: { ...env, OS_PASSWORD: undefined } });
+      expect(failed.code, args.join(' ')).toBe(6);
+      expect(failed.stderr).toMatch(new RegExp(`^authctl: cannot delete ${disk}/config/secrets/default%3atoken: the file system is read-only \\(EROFS\\)\nhint: remount it read-write, or point AUTHCTL_CONFIG_DIR at a writable directory; nothing was removed\n$`));
+    }
+    expect(await realm.count('DELETE')).toBe(before);
+    expect((await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } })).stdout).toBe(token);
   });
 });

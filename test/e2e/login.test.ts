@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startKeyring, type KeyringHarness } from '../harness/keyring.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { privateKeyring } from '../helpers/private-keyring.js';
 import { isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { loginEnv, newRealm } from '../helpers/realm.js';
@@ -239,18 +239,12 @@ describe.runIf(haveKeyring)('bad input loses nothing', () => {
 });
 
 describe.runIf(haveKeyring)('login with a locked keychain', () => {
-  let harness: KeyringHarness;
-  beforeAll(async () => {
-    const started = await startKeyring();
-    if (!started.ok) throw new Error(started.reason);
-    harness = started.keyring;
-    harness.lock();
-  });
-  afterAll(async () => harness?.stop());
+  const keyring = privateKeyring();
+  beforeAll(() => keyring().lock());
 
   it('a new profile: exit 6 before the password is sent (a locked keychain reads a missing entry as a miss)', async () => {
     const realm = await newRealm();
-    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: harness.busAddress });
+    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: keyring().busAddress });
     const result = await runCli(['login'], { env });
     expect(result.code, result.stderr).toBe(6);
     expect(result.stderr).toMatch(/^authctl: keychain unavailable: the keychain is locked and could not be unlocked\n/);

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { keychainService } from '../../src/store/open.js';
-import { startKeyring, type KeyringHarness } from '../harness/keyring.js';
+import { privateKeyring } from '../helpers/private-keyring.js';
 import { BIN, isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { loginEnv, newRealm } from '../helpers/realm.js';
@@ -467,19 +467,13 @@ describe('the CA file is read within bounds', () => {
 });
 
 describe.runIf(haveKeyring)('an unhealthy keyring', () => {
-  let harness: KeyringHarness;
-  beforeAll(async () => {
-    const started = await startKeyring();
-    if (!started.ok) throw new Error(started.reason);
-    harness = started.keyring;
-  });
-  afterAll(async () => harness?.stop());
+  const keyring = privateKeyring();
 
   it('frozen: fails within the keychain timeout with exit 6, instead of hanging the shell', async () => {
     const realm = await newRealm();
-    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: harness.busAddress, AUTHCTL_KEYCHAIN_TIMEOUT: '1' });
+    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: keyring().busAddress, AUTHCTL_KEYCHAIN_TIMEOUT: '1' });
     await runCli(['login'], { env });
-    harness.freeze();
+    keyring().freeze();
     try {
       const started = Date.now();
       const result = await runCli(['token', 'get'], { env });
@@ -487,15 +481,15 @@ describe.runIf(haveKeyring)('an unhealthy keyring', () => {
       expect(result.stderr).toMatch(/^authctl: (keychain unavailable: the keychain did not answer in time|the keychain did not answer within 1s)\n/);
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
-      harness.thaw();
+      keyring().thaw();
     }
   });
 
   it('locked: exit 6 naming the cause; the token is still there once unlocked', async () => {
     const realm = await newRealm();
-    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: harness.busAddress });
+    const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: keyring().busAddress });
     await runCli(['login'], { env });
-    harness.lock();
+    keyring().lock();
     const result = await runCli(['token', 'get'], { env });
     expect(result.code).toBe(6);
     expect(result.stderr).toMatch(/^authctl: keychain unavailable: the keychain is locked and could not be unlocked\nhint: unlock the keyring \(log in to the desktop session, or `printf %s "\$PASSWORD" \| gnome-keyring-daemon --replace --unlock --components=secrets`\), or keep tokens in an encrypted file/);

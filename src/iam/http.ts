@@ -160,13 +160,12 @@ async function createTransport(options: HttpOptions): Promise<Transport> {
 }
 
 async function nodeTransport(options: HttpOptions): Promise<Transport> {
-  const http = process.getBuiltinModule('node:http');
-  const https = process.getBuiltinModule('node:https');
   const tlsOptions = tlsConnectOptions(options);
   return (request, signal, timeoutMs) =>
     new Promise((resolve, reject) => {
       const url = new URL(request.url);
-      const module = url.protocol === 'https:' ? https : http;
+      // Loaded for the scheme in use only: node:https (with TLS) is most of the cost of either.
+      const module = url.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
       const req = module.request(url, { method: request.method, headers: request.headers, signal, maxHeaderSize: MAX_HEADER_BYTES, ...tlsOptions }, (res) => {
         readCapped(res, url.origin).then((body) => resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body }), reject);
       });
@@ -202,8 +201,8 @@ function flatHeaders(raw: Record<string, string | string[] | undefined>): Record
 
 /** The CA list and verification switch, the same for both transports. */
 function tlsConnectOptions(options: HttpOptions): { ca?: string[]; rejectUnauthorized?: false } {
-  const { rootCertificates } = process.getBuiltinModule('node:tls');
-  const ca = options.tls?.ca ? [...rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
+  // node:tls only with a CA of the user's (it brings node:crypto and the streams).
+  const ca = options.tls?.ca ? [...process.getBuiltinModule('node:tls').rootCertificates, ...extraCaFromEnv(options.env), options.tls.ca] : undefined;
   return { ...(ca ? { ca } : {}), ...(options.tls?.insecure ? { rejectUnauthorized: false as const } : {}) };
 }
 

@@ -77,8 +77,8 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
     const { method, target } = result.resolved;
     if (!method.iamUrl) throw new UsageError('a login token needs a Keystone user token or an access key', { hint: 'give --access-key' });
     const own = method.iamUrl(target);
-    // The profile's token goes to the IAM that issued it, never to one named now.
-    if (opts.authUrl !== undefined && !sameUrl(checkUrl(opts.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp)), own)) {
+    // The profile's token goes to the IAM that issued it, never to one named now (both as checkUrl writes URLs).
+    if (opts.authUrl !== undefined && checkUrl(opts.authUrl, 'auth URL', '--auth-url', Boolean(opts.allowHttp)) !== own) {
       throw new UsageError(`--auth-url names another IAM than the one that issued profile ${result.profile.name}'s token (${own}), and the token is not sent there`, {
         hint: `drop --auth-url to use ${own}, or give --access-key with its secret key and security token for the other IAM`,
       });
@@ -106,15 +106,6 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
   ctx.reporter.success(`Login token for ${who}, valid until ${until}`);
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify({ token: loginToken.token, logintoken: loginToken.details }, null, 2)}\n`);
   else ctx.io.stdout.write(`${loginToken.token}\n`);
-}
-
-/** Whether two checked http(s) URLs name the same endpoint (scheme, host and port as URL reads them, path without trailing slashes). */
-function sameUrl(a: string, b: string): boolean {
-  const normal = (text: string) => {
-    const url = new URL(text);
-    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
-  };
-  return normal(a) === normal(b);
 }
 
 /** --auth-url, else OS_AUTH_URL, else the clouds.yaml entry's, else the profile's. */

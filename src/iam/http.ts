@@ -103,6 +103,7 @@ export function proxySettings(env: Env): { httpProxy?: string; httpsProxy?: stri
   const checked = (name: string) => {
     const value = pick(name);
     if (value === undefined) return undefined;
+    const variable = env[name.toLowerCase()] ? name.toLowerCase() : name;
     let url: URL | undefined;
     try {
       url = new URL(value);
@@ -110,12 +111,10 @@ export function proxySettings(env: Env): { httpProxy?: string; httpsProxy?: stri
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      const variable = env[name.toLowerCase()] ? name.toLowerCase() : name;
       throw new UsageError(`${variable} ${JSON.stringify(displayUrl(value))} is not an http(s) proxy URL`, { hint: `e.g. ${variable}=http://proxy.example.com:3128, or unset it` });
     }
     // A proxy is a host and port (and perhaps its user): undici refuses anything more as "invalid url".
     if (url.pathname !== '/' || url.search || url.hash) {
-      const variable = env[name.toLowerCase()] ? name.toLowerCase() : name;
       throw new UsageError(`${variable} ${JSON.stringify(displayUrl(value))} has a path, query or fragment, which a proxy URL cannot have`, { hint: `e.g. ${variable}=http://proxy.example.com:3128, or unset it` });
     }
     return value;

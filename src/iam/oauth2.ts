@@ -33,9 +33,14 @@ export function clientCredentialsBody(clientId: string, clientSecret: string, ta
   return form.toString();
 }
 
-/** RFC 6749 §2.3.1: id and secret form-urlencoded, then joined by a colon and base64-encoded (a secret itself: callers conceal it). */
-export function basicCredentials(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+/** application/x-www-form-urlencoded as RFC 6749 §2.3.1 asks for it: encodeURIComponent, spaces as `+`. */
+const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+
+/**
+ * RFC 6749 §2.3.1: id and secret form-urlencoded (`encode`: clients differ in which characters
+ * they leave), then joined by a colon and base64-encoded. A secret itself: callers conceal it.
+ */
+export function basicCredentials(clientId: string, clientSecret: string, encode: (value: string) => string = formEncode): string {
   return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
 }
 

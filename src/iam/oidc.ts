@@ -3,6 +3,7 @@ import { NoTokenError, RejectedError, UnreachableError, UsageError } from '../co
 import { requireDependency } from '../util/cjs.js';
 import type { HttpClient, HttpMethod } from './http.js';
 import { oneLine } from './response.js';
+import { basicCredentials as formBasicCredentials } from './oauth2.js';
 
 /**
  * OpenID Connect and OAuth 2.0 at a provider, through oauth4webapi (discovery, PKCE, the code
@@ -71,7 +72,7 @@ function options(http: HttpClient, allowHttp: boolean): Record<symbol, unknown> 
 export function basicCredentials(client: OidcClient): string | undefined {
   if (client.clientSecret === undefined || client.clientAuth === 'post') return undefined;
   const encode = (value: string) => encodeURIComponent(value).replace(/[-_.!~*'()]|%20/g, (c) => (c === '%20' ? '+' : `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
-  return Buffer.from(`${encode(client.clientId)}:${encode(client.clientSecret)}`).toString('base64');
+  return formBasicCredentials(client.clientId, client.clientSecret, encode);
 }
 
 /** The client as oauth4webapi takes it; JWT times are judged on authctl's clock (`now`), not the library's own. */

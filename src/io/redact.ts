@@ -1,6 +1,5 @@
 import { requireDependency } from '../util/cjs.js';
 
-let nodeCrypto: typeof import('node:crypto') | undefined;
 /** The fingerprints' key: random, made on the first fingerprint, never kept or shown. */
 let key: Buffer | undefined;
 
@@ -11,9 +10,9 @@ let key: Buffer | undefined;
  */
 export function fingerprint(secret: string): string {
   // Loaded here, not at the top: node:crypto costs the cached path more than its whole answer.
-  nodeCrypto ??= requireDependency<typeof import('node:crypto')>('node:crypto');
-  key ??= nodeCrypto.randomBytes(32);
-  return `hmac:${nodeCrypto.createHmac('sha256', key).update(secret).digest('hex').slice(0, 12)}`;
+  const { createHmac, randomBytes } = requireDependency<typeof import('node:crypto')>('node:crypto');
+  key ??= randomBytes(32);
+  return `hmac:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 12)}`;
 }
 
 /** Characters left as they are by the percent-encodings authctl and servers use; every other is written as %XX. */

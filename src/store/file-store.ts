@@ -24,8 +24,7 @@ import { requireDependency } from '../util/cjs.js';
  */
 
 /** node:crypto, loaded on the first key use: it costs ~2 ms to load, and a plain-text store never needs it. */
-let cryptoModule: typeof import('node:crypto') | undefined;
-const nodeCrypto = () => (cryptoModule ??= requireDependency<typeof import('node:crypto')>('node:crypto'));
+const nodeCrypto = () => requireDependency<typeof import('node:crypto')>('node:crypto');
 
 export const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 /** The per-store salt file (names of entries always hold `%3a`, so it names no entry). */

@@ -78,6 +78,7 @@ export class KeychainStore implements SecretStore {
 export function keychainError(error: unknown, busAddress: string | undefined): StoreError {
   const text = error instanceof Error ? error.message : String(error);
   let cause: string;
+  let reason: string = UNAVAILABLE.reason;
   if (/DBUS_SESSION_BUS_ADDRESS|autolaunch/i.test(text)) {
     cause = 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service can be reached';
   } else if (/Failed to connect to socket|Connection refused|No such file or directory/i.test(text)) {
@@ -85,7 +86,8 @@ export function keychainError(error: unknown, busAddress: string | undefined): S
   } else if (/org\.freedesktop\.secrets|ServiceUnknown|not provided by any/i.test(text)) {
     cause = 'no Secret Service (gnome-keyring, KeePassXC, ...) is running on the D-Bus session';
   } else if (/unlock prompt|\blocked\b/i.test(text)) {
-    return new StoreError('keychain unavailable: the keychain is locked and could not be unlocked', { ...UNAVAILABLE, reason: 'keychain-locked', cause: error });
+    cause = 'the keychain is locked and could not be unlocked';
+    reason = 'keychain-locked'; // the way out is to unlock it, not to start a Secret Service
   } else if (/no result found/i.test(text)) {
     cause = 'the Secret Service has no default collection (login keyring) to store into';
   } else if (/Did not receive a reply|timed? ?out/i.test(text)) {
@@ -93,5 +95,5 @@ export function keychainError(error: unknown, busAddress: string | undefined): S
   } else {
     cause = `the keychain failed: ${text}`;
   }
-  return new StoreError(`keychain unavailable: ${cause}`, { ...UNAVAILABLE, cause: error });
+  return new StoreError(`keychain unavailable: ${cause}`, { ...UNAVAILABLE, reason, cause: error });
 }

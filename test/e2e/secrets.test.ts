@@ -37,6 +37,7 @@ import { haveChromium, launchBrowser, type HarnessBrowser } from '../harness/bro
 import { startOidcProvider, type OidcProviderHarness } from '../harness/oidc-provider-harness.js';
 import { BIN, isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
+import { totp } from '../helpers/totp.js';
 import type { Fault, LoggedRequest } from '../helpers/iam-server.js';
 import { loginEnv, newRealm, type Realm } from '../helpers/realm.js';
 
@@ -47,7 +48,7 @@ const haveBrowser = requireOrSkip(haveChromium(), 'secrets e2e (OpenID Connect s
 // ---------------------------------------------------------------------------------------------
 // Recognising secrets
 
-type Kind = 'password' | 'client secret' | 'secret key' | 'security token' | 'passphrase' | 'token' | 'login token' | 'id token' | 'refresh token' | 'access token';
+type Kind = 'password' | 'passcode' | 'client secret' | 'secret key' | 'security token' | 'passphrase' | 'token' | 'login token' | 'id token' | 'refresh token' | 'access token';
 interface Secret {
   kind: Kind;
   value: string;
@@ -173,6 +174,7 @@ function harvest(requests: readonly LoggedRequest[], secrets: Secrets): void {
       continue;
     }
     secrets.add('password', str(at(body, 'auth', 'identity', 'password', 'user', 'password')));
+    secrets.add('passcode', str(at(body, 'auth', 'identity', 'totp', 'user', 'passcode')));
     secrets.add('token', str(at(body, 'auth', 'identity', 'token', 'id')));
     secrets.add('secret key', str(at(body, 'auth', 'securitytoken', 'secret')));
     secrets.add('security token', str(at(body, 'auth', 'securitytoken', 'id')));
@@ -283,6 +285,24 @@ const echoing = (status: number, method: string, path: string, ...secrets: strin
 const redacted = (...secrets: string[]): RegExp[] => secrets.map(() => /<hmac:[0-9a-f]{12}>/);
 /** stderr holds `text`: a string as it is, a pattern somewhere. */
 const expectInStderr = (stderr: string, text: string | RegExp) => (typeof text === 'string' ? expect(stderr).toContain(text) : expect(stderr).toMatch(text));
+/** The virtual-MFA user signing in with a TOTP passcode from OS_PASSCODE (or a wrong one), known to the scan: one per case. */
+const passcodes = new WeakMap<Setup, string>();
+function passcodeOf(s: Setup, wrong: boolean): string {
+  let passcode = passcodes.get(s);
+  if (passcode === undefined) {
+    const right = totp(s.realm.fixtures.mfaUser.totpSecret);
+    passcode = wrong ? String((Number(right) + 500_000) % 1_000_000).padStart(6, '0') : right;
+    passcodes.set(s, passcode);
+    s.secrets.add('passcode', passcode);
+  }
+  return passcode;
+}
+const withPasscode =
+  (wrong = false) =>
+  (s: Setup): Env => {
+    const { mfaUser } = s.realm.fixtures;
+    return { OS_USERNAME: undefined, OS_USER_DOMAIN_NAME: undefined, OS_PROJECT_NAME: undefined, OS_PROJECT_ID: s.realm.fixtures.project.id, OS_USER_ID: mfaUser.id, OS_PASSWORD: mfaUser.password, OS_PASSCODE: passcodeOf(s, wrong) };
+  };
 const TOKENS = '/v3/auth/tokens';
 const CLIENT_TOKENS = '/api/v2/tenant/token';
 const LOGIN_TOKENS = '/v3.0/OS-AUTH/securitytoken/logintokens';
@@ -339,6 +359,17 @@ const CASES: Case[] = [
     faults: (s) => [echoing(500, 'POST', TOKENS, password(s))],
     code: 5,
     stderr: (s) => redacted(password(s)),
+  },
+  // virtual MFA: a TOTP passcode, sent once and never kept
+  { name: 'login: virtual MFA, passcode from OS_PASSCODE', args: args('login'), env: withPasscode(), code: 0 },
+  { name: 'login: virtual MFA, a wrong passcode (401)', args: args('login'), env: withPasscode(true), code: 4 },
+  {
+    name: 'login: IAM 500 echoing the passcode',
+    args: args('login'),
+    env: withPasscode(),
+    faults: (s) => [echoing(500, 'POST', TOKENS, passcodeOf(s, false))],
+    code: 5,
+    stderr: () => [/<hmac:[0-9a-f]{12}>/],
   },
   { name: 'login: IAM unreachable (retried)', args: args('login'), env: (s) => ({ ...withPassword(s), OS_AUTH_URL: s.deadUrl, AUTHCTL_RETRIES: '2' }), unreachable: true, code: 5 },
   {
@@ -624,8 +655,9 @@ async function issueOwnToken(realm: Realm): Promise<string> {
 async function prepare(c: Case): Promise<Setup> {
   const realm = await newRealm();
   const secrets = new Secrets();
-  const { user, admin, client, accessKey } = realm.fixtures;
+  const { user, admin, client, accessKey, mfaUser } = realm.fixtures;
   secrets.add('password', user.password);
+  secrets.add('password', mfaUser.password);
   secrets.add('password', admin.password);
   secrets.add('client secret', client.secret);
   secrets.add('secret key', accessKey.secret);
@@ -1179,6 +1211,7 @@ describe('the leak scanner itself', () => {
   it('finds each kind of secret by value and by shape, in text and in files, and spares fingerprints', () => {
     const planted: Secret[] = [
       { kind: 'password', value: `pw-${hex(6)}` },
+      { kind: 'passcode', value: String(randomBytes(4).readUInt32BE() % 1_000_000).padStart(6, '0') },
       { kind: 'client secret', value: `cs-${hex(8)}` },
       { kind: 'secret key', value: `SK${hex(12)}` },
       { kind: 'security token', value: `ST${randomBytes(24).toString('base64url')}` },
@@ -1213,9 +1246,9 @@ describe('the leak scanner itself', () => {
     const dirs = { home, configDir: join(home, 'config') };
     expect(fileLeaks(dirs, planted, undefined)).toHaveLength(planted.length + 1);
     // By shape alone, files are not searched for security tokens and login tokens (see SHAPES),
-    // and the provider's refresh and access tokens have no shape.
+    // and the provider's refresh and access tokens and a TOTP passcode (six digits) have no shape.
     expect(fileLeaks(dirs, [], undefined)).toHaveLength(planted.filter((secret) => hasShape(secret.kind, true)).length + 1);
-    expect(planted.filter((secret) => hasShape(secret.kind, true)).length).toBe(planted.length - 4);
+    expect(planted.filter((secret) => hasShape(secret.kind, true)).length).toBe(planted.length - 5);
     // Only a token, and only in the plain-text store's directory, is excused.
     expect(fileLeaks(dirs, planted, join(home, 'config', 'secrets'))).toHaveLength(planted.length);
     expect(headerValueProblems('debug: GET u [x-auth-token: gAAAAAabc] -> 200 (1 ms)')).toHaveLength(1);

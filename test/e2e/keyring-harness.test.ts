@@ -6,8 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyringMissing, startKeyring, type KeyringHarness } from '../harness/keyring.js';
+import { describe, expect, it } from 'vitest';
+import { keyringMissing, type KeyringHarness } from '../harness/keyring.js';
+import { privateKeyring } from '../helpers/private-keyring.js';
 import { isolatedEnv, runCli } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { loginEnv, newRealm } from '../helpers/realm.js';
@@ -65,15 +66,10 @@ async function until<T>(what: string, check: () => T | undefined, timeoutMs = 15
 }
 
 describe.runIf(ready)('the test Secret Service', () => {
-  let harness: KeyringHarness;
-  beforeAll(async () => {
-    const started = await startKeyring();
-    if (!started.ok) throw new Error(started.reason);
-    harness = started.keyring;
-  });
-  afterAll(async () => harness?.stop());
+  const keyring = privateKeyring();
 
   it('its bus starts nothing: no activatable names, and asking for the Secret Service by name is refused', () => {
+    const harness = keyring();
     const activatable = busCall(harness, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.ListActivatableNames');
     expect(activatable.status, activatable.stderr).toBe(0);
     expect(activatable.stdout.trim()).toBe("(['org.freedesktop.DBus'],)");
@@ -87,6 +83,7 @@ describe.runIf(ready)('the test Secret Service', () => {
   });
 
   it('a daemon killed with SIGKILL is restarted unlocked, with what was stored before, and no other daemon appears', async () => {
+    const harness = keyring();
     // Stored through the CLI (a token, in the real Secret Service) and by secret-tool.
     const realm = await newRealm();
     const env = isolatedEnv({ ...loginEnv(realm), DBUS_SESSION_BUS_ADDRESS: harness.busAddress });

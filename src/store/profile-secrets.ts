@@ -5,6 +5,9 @@ import type { ChunkedStore } from './chunked.js';
 /** An entry's role: `token`, or the name of the secret a method renews with (`password`, `client-secret`, ...). */
 export type SecretRole = string;
 
+/** The entry `checkWritable` writes and removes at once. */
+const WRITE_CHECK_ROLE = 'write-check';
+
 /** A profile's secrets: its cached token, and the password or client secret saved for silent renewal. */
 export class ProfileSecrets {
   readonly #store: ChunkedStore;
@@ -50,7 +53,7 @@ export class ProfileSecrets {
    * password to IAM (and a full or read-only disk is found then too).
    */
   async checkWritable(): Promise<void> {
-    const account = this.#account('write-check');
+    const account = this.#account(WRITE_CHECK_ROLE);
     await this.#store.write(account, 'authctl write check');
     await this.#store.delete(account);
   }
@@ -76,6 +79,7 @@ export class ProfileSecrets {
   async deleteAll(secretRoles: readonly SecretRole[]): Promise<boolean> {
     let deleted = false;
     for (const role of ['token', ...secretRoles]) deleted = (await this.#store.delete(this.#account(role))) || deleted;
+    await this.#store.delete(this.#account(WRITE_CHECK_ROLE)); // left only by a login killed mid-check: no news
     return deleted;
   }
 }

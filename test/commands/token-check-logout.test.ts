@@ -119,6 +119,15 @@ describe('logout', () => {
     expect(entries(t)).toEqual({});
   });
 
+  it('also removes the entry a login killed during its write check left behind', async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.store.entries.set('default:write-check', 'authctl write check');
+    t.http.on('DELETE', TOKENS_URL, { status: 204 });
+    expect(await run(['logout'], t.withEnv({}))).toBe(0);
+    expect(entries(t)).toEqual({});
+  });
+
   it('a store that cannot delete: exit 6, nothing revoked at IAM, the token still served (not one revoked yet cached)', async () => {
     const t = testFactory();
     await loggedIn(t, TOKEN, ['--save-password']);

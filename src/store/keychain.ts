@@ -8,6 +8,41 @@ type AsyncEntry = InstanceType<KeyringModule['AsyncEntry']>;
 /** The CLI's hint for this reason names the ways out (a Secret Service, or the file store's flag). */
 const UNAVAILABLE = { reason: 'keychain-unavailable', hint: 'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or use the file store' } as const;
 
+/** Platforms whose binding package is loaded directly (napi-rs's names for them). */
+const PLATFORM_BINDINGS: Readonly<Record<string, string>> = {
+  'linux-x64': 'linux-x64-gnu',
+  'linux-arm64': 'linux-arm64-gnu',
+  'darwin-x64': 'darwin-x64',
+  'darwin-arm64': 'darwin-arm64',
+  'win32-x64': 'win32-x64-msvc',
+  'win32-arm64': 'win32-arm64-msvc',
+};
+
+/**
+ * Where to load the binding from, in order. @napi-rs/keyring's own loader finds the platform's
+ * package too, but only after telling glibc from musl (it reads /usr/bin/ldd) and failing to
+ * require a file it does not ship: about 2 ms of every cached `token get`, more than the rest of
+ * authctl's own work. So the platform's package first, and the loader, which knows every platform
+ * (and musl, where the glibc build fails to load), when that fails.
+ */
+export function bindingCandidates(platform: string, arch: string): string[] {
+  const own = PLATFORM_BINDINGS[`${platform}-${arch}`];
+  return own ? [`@napi-rs/keyring-${own}`, '@napi-rs/keyring'] : ['@napi-rs/keyring'];
+}
+
+/** The first candidate that loads (a CommonJS native addon: require(), no ES module loader). */
+export function loadBinding(load: <T>(name: string) => T, platform: string = process.platform, arch: string = process.arch): KeyringModule {
+  const candidates = bindingCandidates(platform, arch);
+  for (const name of candidates.slice(0, -1)) {
+    try {
+      return load<KeyringModule>(name);
+    } catch {
+      // not installed, or built for another libc: the next candidate
+    }
+  }
+  return load<KeyringModule>(candidates.at(-1)!);
+}
+
 /** The OS keychain through @napi-rs/keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows. */
 export class KeychainStore implements SecretStore {
   readonly kind = 'keychain';
@@ -28,8 +63,7 @@ export class KeychainStore implements SecretStore {
     let entry = this.#entries.get(account);
     if (!entry) {
       try {
-        // A CommonJS native addon: require() skips the ESM wrapper's cost on the hot path.
-        this.#module ??= requireDependency<KeyringModule>('@napi-rs/keyring');
+        this.#module ??= loadBinding(requireDependency);
         // Pinned: unpinned, the binding silently falls back to the kernel keyring, which is lost on reboot.
         entry = new this.#module.AsyncEntry(this.#service, account, { linux: { store: 'secret-service' } });
       } catch (error) {

@@ -157,7 +157,7 @@ export class SecretRegistry {
 
   /** A server message shortened to one line (`oneLine`) may end in the first part of a secret it echoed: that part goes too. */
   #redactCutSecrets(text: string): string {
-    return text.replace(/(\S+)…/g, (whole, word: string) => {
+    return text.replace(/(\S+)\u2026/g, (whole, word: string) => {
       for (const [form, secret] of this.#forms) {
         for (let length = Math.min(word.length, form.length - 1); length >= MIN_CUT_LENGTH; length--) {
           if (word.endsWith(form.slice(0, length))) return `${word.slice(0, word.length - length)}<${fingerprint(secret)}>…`;

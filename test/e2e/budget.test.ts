@@ -49,6 +49,12 @@ describe('what esbuild put into dist/fast.cjs', () => {
     // Libraries it may load on demand stay external: a require() or import() at run time, never bundled.
     expect(packages.filter(isHeavy)).toEqual([]);
   });
+
+  it('is ASCII: one other character makes V8 decode and scan all of it as two-byte text on every run', () => {
+    const bundle = readFileSync(join(ROOT, 'dist', 'fast.cjs'), 'latin1');
+    const first = /[^\x00-\x7f][^]{0,40}/.exec(bundle);
+    expect(first?.[0], 'write the character as a \\u escape in src/').toBeUndefined();
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

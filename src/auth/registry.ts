@@ -36,9 +36,6 @@ export function methodNamedBy(values: Values): AuthMethod<Target> | undefined {
   return AUTH_METHODS.find((method) => method.names(values)) as AuthMethod<Target> | undefined;
 }
 
-/** The store entries methods keep their secrets in, besides the token: what logout removes. */
-export const SECRET_ROLES: readonly string[] = [...new Set(AUTH_METHODS.map((method) => method.secret.role))];
-
 /** `--auth-type` / OS_AUTH_TYPE / clouds.yaml `auth_type`: the method by the name OpenStack's tools give it. */
 export const AUTH_TYPE: Setting = {
   key: 'authType',

@@ -1,6 +1,4 @@
-import { methodForKey, SECRET_ROLES } from '../auth/registry.js';
-import { ACCESS_KEYS_ROLE } from '../session/access-keys.js';
-import { REFRESH_TOKEN_ROLE } from '../auth/oidc-sign-in.js';
+import { methodForKey } from '../auth/registry.js';
 import { AuthctlError, UnreachableError } from '../core/errors.js';
 import { isExpired, isoTime, type CachedToken } from '../core/token.js';
 import type { Context } from '../session/context.js';
@@ -53,7 +51,7 @@ export async function logOutProfile(ctx: Context, name: string, quietIfEmpty = f
     ctx.reporter.warn(`profile ${name}: ${error.message}; removing it without revoking it at IAM (it stays valid there until it expires)`);
     return undefined;
   });
-  const removed = await profile.secrets.deleteAll([...SECRET_ROLES, ACCESS_KEYS_ROLE, REFRESH_TOKEN_ROLE]);
+  const removed = await profile.secrets.deleteAll();
   const revocation = await revoke(ctx, profile, cached).catch((error: unknown) => {
     if (!(error instanceof AuthctlError)) throw error;
     ctx.reporter.warn(`profile ${name}: could not revoke the token at IAM: ${error.message}`);

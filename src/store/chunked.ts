@@ -131,6 +131,12 @@ function partAccount(account: string, gen: string, index: number): string {
   return `${account}#${gen}.${index}`;
 }
 
+/** The entry a part's account (`account#gen.i`) belongs to; undefined for an entry's own account. */
+export function partOwner(account: string): string | undefined {
+  const hash = account.lastIndexOf('#');
+  return hash < 0 ? undefined : account.slice(0, hash);
+}
+
 /** node:crypto is loaded only for split values: the cached path of a small token never needs it. */
 function sha256(value: string): string {
   const { createHash } = process.getBuiltinModule('node:crypto');

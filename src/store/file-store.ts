@@ -1,4 +1,4 @@
-import { linkSync, mkdirSync, unlinkSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../core/errors.js';
 import { checkPrivateDir, readPrivateFile } from './private-path.js';
@@ -295,6 +295,19 @@ export class FileStore implements SecretStore {
       if (error instanceof StoreError) throw error;
       throw storageFailure(error, 'write', path);
     }
+  }
+
+  /** The entries' names, decoded; not the salt file nor the temporary files of writes under way. */
+  async accounts(): Promise<string[]> {
+    checkPrivateDir(this.#dir, 'secrets directory');
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw storageFailure(error, 'read', this.#dir);
+    }
+    return names.filter((name) => !name.startsWith('.') && !name.endsWith('.tmp')).map((name) => name.replace(/%([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
   }
 
   async delete(account: string): Promise<boolean> {

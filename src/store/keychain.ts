@@ -62,13 +62,9 @@ export class KeychainStore implements SecretStore {
   #entry(account: string): AsyncEntry {
     let entry = this.#entries.get(account);
     if (!entry) {
-      try {
-        this.#module ??= loadBinding(requireDependency);
-        // Pinned: unpinned, the binding silently falls back to the kernel keyring, which is lost on reboot.
-        entry = new this.#module.AsyncEntry(this.#service, account, { linux: { store: 'secret-service' } });
-      } catch (error) {
-        throw keychainError(error, this.#busAddress);
-      }
+      this.#module ??= loadBinding(requireDependency);
+      // Pinned: unpinned, the binding silently falls back to the kernel keyring, which is lost on reboot.
+      entry = new this.#module.AsyncEntry(this.#service, account, { linux: { store: 'secret-service' } });
       this.#entries.set(account, entry);
     }
     return entry;
@@ -79,15 +75,14 @@ export class KeychainStore implements SecretStore {
    * cancels a call not yet started on its thread pool, and creating one costs the cached path
    * about 1 ms (Node loads its EventTarget machinery for the first AbortController).
    */
-  async #call<T>(operation: (entry: AsyncEntry) => Promise<T>, account: string): Promise<T> {
-    const entry = this.#entry(account);
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreError(`the keychain did not answer within ${this.#timeoutMs / 1000}s`, UNAVAILABLE)), this.#timeoutMs);
       timer.unref();
     });
     try {
-      return await Promise.race([operation(entry), timeout]);
+      return await Promise.race([operation(), timeout]);
     } catch (error) {
       throw error instanceof StoreError ? error : keychainError(error, this.#busAddress);
     } finally {
@@ -96,15 +91,21 @@ export class KeychainStore implements SecretStore {
   }
 
   async get(account: string): Promise<string | undefined> {
-    return (await this.#call((entry) => entry.getPassword(), account)) ?? undefined;
+    return (await this.#call(() => this.#entry(account).getPassword())) ?? undefined;
   }
 
   async set(account: string, value: string): Promise<void> {
-    await this.#call((entry) => entry.setPassword(value), account);
+    await this.#call(() => this.#entry(account).setPassword(value));
   }
 
   async delete(account: string): Promise<boolean> {
-    return this.#call((entry) => entry.deleteCredential(), account);
+    return this.#call(() => this.#entry(account).deleteCredential());
+  }
+
+  /** One search of the service (it returns the secrets too, which are dropped here). */
+  async accounts(): Promise<string[]> {
+    const found = await this.#call(() => (this.#module ??= loadBinding(requireDependency)).findCredentialsAsync(this.#service));
+    return found.map((credential) => credential.account);
   }
 }
 

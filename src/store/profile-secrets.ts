@@ -1,5 +1,5 @@
 import { parseCachedToken, serializeCachedToken, type CachedToken } from '../core/token.js';
-import type { ChunkedStore } from './chunked.js';
+import { partOwner, type ChunkedStore } from './chunked.js';
 
 /** The secret-store entries of one profile, by role. */
 /** An entry's role: `token`, or the name of the secret a method renews with (`password`, `client-secret`, ...). */
@@ -75,11 +75,24 @@ export class ProfileSecrets {
     return this.#store.delete(this.#account(role));
   }
 
-  /** Removes every entry of the profile; says whether anything was there. */
-  async deleteAll(secretRoles: readonly SecretRole[]): Promise<boolean> {
+  /**
+   * Removes every entry of the profile, whatever its role (one of another version's too), found
+   * with one listing of the store rather than a delete per role authctl knows (each a keychain
+   * round trip). The token goes first: a store that cannot delete then fails with everything as
+   * it was. Says whether anything was there (a write check a killed login left is no news).
+   */
+  async deleteAll(): Promise<boolean> {
+    const mine = (await this.#store.store.accounts()).filter((account) => account.startsWith(`${this.#profile}:`));
+    const token = this.#account('token');
+    const entries = mine.filter((account) => partOwner(account) === undefined).sort((a, b) => Number(b === token) - Number(a === token));
     let deleted = false;
-    for (const role of ['token', ...secretRoles]) deleted = (await this.#store.delete(this.#account(role))) || deleted;
-    await this.#store.delete(this.#account(WRITE_CHECK_ROLE)); // left only by a login killed mid-check: no news
+    for (const account of entries) {
+      // The chunked store removes the parts an entry's manifest names with it.
+      const removed = await this.#store.delete(account);
+      if (account !== this.#account(WRITE_CHECK_ROLE)) deleted = removed || deleted;
+    }
+    // Parts no manifest names (a write killed before its manifest) would stay for good; those it named are gone already.
+    for (const part of mine.filter((account) => partOwner(account) !== undefined)) await this.#store.store.delete(part);
     return deleted;
   }
 }

@@ -9,6 +9,8 @@ export interface SecretStore {
   set(account: string, value: string): Promise<void>;
   /** Whether something was deleted. */
   delete(account: string): Promise<boolean>;
+  /** Every account it holds (the keychain: those of its service, which is the config directory's). */
+  accounts(): Promise<string[]>;
 }
 
 export const STORE_KINDS = ['keychain', 'file'] as const;

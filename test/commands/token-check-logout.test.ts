@@ -128,6 +128,18 @@ describe('logout', () => {
     expect(entries(t)).toEqual({});
   });
 
+  it("removes an entry of a role it does not know and a part a crash left, and none of another profile's", async () => {
+    const t = testFactory();
+    await loggedIn(t, TOKEN);
+    t.store.entries.set('default:from-a-later-version', 'x');
+    t.store.entries.set('default:token#dead0000.0', 'orphaned part');
+    t.store.entries.set('defaults:token', 'another profile');
+    t.store.entries.set('other:password', 'another profile');
+    t.http.on('DELETE', TOKENS_URL, { status: 204 });
+    expect(await run(['logout'], t.withEnv({}))).toBe(0);
+    expect(Object.keys(entries(t)).sort()).toEqual(['defaults:token', 'other:password']);
+  });
+
   it('a store that cannot delete: exit 6, nothing revoked at IAM, the token still served (not one revoked yet cached)', async () => {
     const t = testFactory();
     await loggedIn(t, TOKEN, ['--save-password']);

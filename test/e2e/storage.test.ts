@@ -57,6 +57,31 @@ describe.runIf(haveKeyring)('large tokens', () => {
   });
 });
 
+describe.runIf(haveKeyring)('logout in the real Secret Service', () => {
+  it("removes every entry of the profile (a token in parts, the password, a role of another version, an orphaned part) and none of another profile's", async () => {
+    // 4 KB: in five parts, and still small enough for the DELETE that revokes it (Node takes 16 KB of headers).
+    const realm = await newRealm({ tokenLength: 4 * 1024 });
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_KEYCHAIN_CHUNK_SIZE: '1000' });
+    for (const profile of ['a', 'ab']) expect((await runCli(['login', '--profile', profile, '--save-password'], { env })).code).toBe(0);
+    const service = keychainService(env.AUTHCTL_CONFIG_DIR);
+    secretTool(env, ['store', '--label', 'x', 'service', service, 'username', 'a:from-a-later-version'], 'x');
+    secretTool(env, ['store', '--label', 'x', 'service', service, 'username', 'a:token#dead0000.0'], 'orphaned part');
+    const accounts = () => {
+      const search = secretTool(env, ['search', '--all', 'service', service]);
+      return [...(search.stdout + search.stderr).matchAll(/^attribute\.username = (.*)$/gm)].map((m) => m[1]!);
+    };
+    expect(accounts().filter((account) => account.startsWith('a:')).length).toBeGreaterThanOrEqual(9);
+
+    const logout = await runCli(['logout', '--profile', 'a'], { env: { ...env, OS_PASSWORD: undefined } });
+    expect([logout.code, logout.stderr]).toEqual([0, 'Logged out of profile a: token revoked at IAM, secrets removed from the keychain\n']);
+    const left = accounts();
+    expect(left.filter((account) => !account.startsWith('ab:'))).toEqual([]);
+    expect(left).toContain('ab:token');
+    expect(left).toContain('ab:password');
+    expect((await runCli(['token', 'get', '--profile', 'ab'], { env: { ...env, OS_PASSWORD: undefined } })).code).toBe(0);
+  });
+});
+
 describe.runIf(haveKeyring)('many processes at once', () => {
   it('32 concurrent `token get` on an expired cache make exactly one IAM request and all print the same token', async () => {
     const realm = await newRealm({ delayMs: 300 });

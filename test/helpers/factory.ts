@@ -132,6 +132,7 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
       guard(account);
       return store.delete(account);
     },
+    accounts: () => store.accounts(),
   });
 
   const http = new HttpStub();

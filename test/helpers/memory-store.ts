@@ -19,4 +19,8 @@ export class MemoryStore implements SecretStore {
     if (this.failDeletes) throw this.failDeletes;
     return this.entries.delete(account);
   }
+
+  async accounts(): Promise<string[]> {
+    return [...this.entries.keys()];
+  }
 }

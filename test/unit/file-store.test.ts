@@ -49,6 +49,18 @@ async function rejection(promise: Promise<unknown>): Promise<StoreError> {
   return error as StoreError;
 }
 
+describe('listing', () => {
+  it('names every entry as it was written (the encoded characters decoded), not the salt file nor a write under way; a missing directory holds none', async () => {
+    const dir = newDir();
+    const store = new FileStore(dir, { passphrase: 'p' }, { kdf: countingKdf() });
+    expect(await store.accounts()).toEqual([]);
+    for (const account of ['default:token', 'default:token#0badf00d.1', 'a.b_c-d:client-secret', '100%:x']) await store.set(account, 'v');
+    writeFileSync(join(dir, 'default%3atoken.4242.abcd.tmp'), 'half a write');
+    expect(readdirSync(dir)).toContain(SALT_FILE);
+    expect((await store.accounts()).sort()).toEqual(['100%:x', 'a.b_c-d:client-secret', 'default:token', 'default:token#0badf00d.1']);
+  });
+});
+
 describe('format 2', () => {
   it('round-trips with a raw key: no key derivation, no token in clear, 0600 in a 0700 directory, no salt file', async () => {
     const dir = newDir();

@@ -5,10 +5,9 @@
  *
  * It parses only the flags of those two commands and then runs the very same command functions
  * as the full CLI. Any other command line (another command, --help, a flag it does not know) goes
- * to the full CLI in dist/authctl.js. Both parse the same flags into the same options, so the
+ * to the full CLI in dist/authctl.cjs. Both parse the same flags into the same options, so the
  * result is the same whichever door a command line takes.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitWith, processFactory } from './cli/process.js';
 import { exportRun, type ExportOptions } from './commands/export.js';
@@ -76,12 +75,6 @@ export function recogniseFlags(argv: readonly string[]): FastCommand | undefined
   return { command, globals, options: { ...(own as ExportOptions), shell: shell as ShellName } };
 }
 
-async function defaultFullCli(argv: readonly string[]): Promise<void> {
-  const { pathToFileURL } = await import('node:url');
-  const cli = (await import(pathToFileURL(join(__dirname, 'authctl.js')).href)) as typeof import('./main.js');
-  await cli.main(argv);
-}
-
 /** Runs a recognised command line; undefined when it is one for the full CLI. */
 export async function runFast(argv: readonly string[], factory: Factory): Promise<number | undefined> {
   const request = recognise(argv);
@@ -100,11 +93,10 @@ export async function runFast(argv: readonly string[], factory: Factory): Promis
 }
 
 /**
- * The process entry point, used by bin/authctl. `fullCli` loads the ES module bundle for any other
- * command line; the shim passes it in, so that this file needs no dynamic import() of its own (it
- * may run as a vm.Script with a code cache, where import() is not available).
+ * The process entry point, used by bin/authctl. `fullCli` runs any other command line in the full
+ * CLI (dist/authctl.cjs), which the shim loads as it loads this file, with a code cache.
  */
-export function run(argv: readonly string[], fullCli: (argv: readonly string[]) => Promise<void> = defaultFullCli): void {
+export function run(argv: readonly string[], fullCli: (argv: readonly string[]) => Promise<void>): void {
   runFast(argv, processFactory())
     .then(async (code) => {
       if (code !== undefined) return exitWith(code);

@@ -28,7 +28,7 @@ export async function run(argv: readonly string[], factory: Factory): Promise<nu
   }
 }
 
-/** The full CLI's process entry point (dist/authctl.js), reached through bin/authctl and dist/fast.cjs. */
+/** The full CLI's process entry point (dist/authctl.cjs), reached through bin/authctl and dist/fast.cjs. */
 export async function main(argv: readonly string[]): Promise<void> {
   exitWith(await run(argv, processFactory()));
 }

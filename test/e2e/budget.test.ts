@@ -6,10 +6,10 @@
  * a real login against the test IAM server.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { loginEnv, newRealm, type Realm } from '../helpers/realm.js';
@@ -101,13 +101,13 @@ interface Loaded {
   esm: string[];
 }
 
-function runRecorded(args: string[], env: Record<string, string | undefined>, dir: string, name: string): Promise<Loaded> {
+function runRecorded(args: string[], env: Record<string, string | undefined>, dir: string, name: string, entry = BIN): Promise<Loaded> {
   const log = join(dir, `${name}.json`);
   const childEnv = Object.fromEntries(
     Object.entries({ ...env, AUTHCTL_BUDGET_LOG: log, AUTHCTL_BUDGET_HOOKS: join(dir, 'hooks.mjs') }).filter(([, v]) => v !== undefined),
   ) as NodeJS.ProcessEnv;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', join(dir, 'preload.cjs'), BIN, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', join(dir, 'preload.cjs'), entry, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -143,17 +143,23 @@ describe('a warm `token get` and `export`, as a process', () => {
     env = { ...env, OS_PASSWORD: undefined };
   });
 
-  it('the recorder sees what it should: a library loaded on demand, and the ES module bundle', async () => {
+  it('the recorder sees what it should: a library loaded on demand, an ES module, and the full CLI', async () => {
     // Proof that the checks below can fail. A cloud from clouds.yaml on the same front door loads yaml from node_modules...
     const clouds = join(dir, 'clouds.yaml');
     writeFileSync(clouds, `clouds:\n  elsewhere:\n    auth:\n      auth_url: ${realm.authUrl}\n      username: nobody\n`);
     const cloud = await runRecorded(['token', 'get', '--os-cloud', 'elsewhere'], { ...env, OS_CLIENT_CONFIG_FILE: clouds }, dir, 'cloud');
     expect(cloud.requests).toContain('yaml');
     expect(cloud.files.map(packageOf)).toContain('yaml');
-    // ...and any other command goes on to the full CLI, an ES module.
+    // ...an ES module is seen (none of authctl's own is one)...
+    writeFileSync(join(dir, 'probe.mjs'), "import { sep } from 'node:path'; process.stdout.write(sep);");
+    const probe = await runRecorded([], env, dir, 'probe', join(dir, 'probe.mjs'));
+    expect(probe.result.stdout).toBe('/');
+    expect(probe.esm).toContain(pathToFileURL(join(dir, 'probe.mjs')).href);
+    // ...and any other command goes on to the full CLI, CommonJS as well: it loads no ES module either.
     const full = await runRecorded(['login', '--help'], env, dir, 'full-cli');
     expect(full.result.code, full.result.stderr).toBe(0);
-    expect(full.esm.some((url) => url.endsWith('/dist/authctl.js'))).toBe(true);
+    expect(full.result.stdout).toMatch(/^Usage: authctl login/);
+    expect(full.esm).toEqual([]);
   });
 
   it.each([
@@ -191,8 +197,9 @@ describe.runIf(!('enableCompileCache' in Module))('the V8 code cache the shim ke
     expect((await runCli(['login'], { env })).code).toBe(0);
     const cacheDir = join(env.HOME!, '.cache', 'authctl');
     const files = () => (existsSync(cacheDir) ? readdirSync(cacheDir) : []);
-    // A login is the full CLI's: a cache written then would hold none of the cached path's functions.
-    expect(files()).toEqual([]);
+    // A login is the full CLI's, which has a cache of its own: one of the cached path written then would hold none of its functions.
+    expect(files()).toEqual([expect.stringMatching(/^full-.*\.v8cache$/)]);
+    rmSync(cacheDir, { recursive: true });
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(join(cacheDir, 'fast-0.0.0-node.1-1234.v8cache'), 'an earlier build');
     const bare = { ...env, OS_PASSWORD: undefined };
@@ -211,5 +218,33 @@ describe.runIf(!('enableCompileCache' in Module))('the V8 code cache the shim ke
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe(token.stdout);
     expect(readFileSync(cache).length).toBeGreaterThan(1000);
+  });
+
+  it("is named by the build's content: a new build of the same length never runs the old build's code", async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_STORE: 'file' });
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    const bare = { ...env, OS_PASSWORD: undefined, XDG_CACHE_HOME: join(env.HOME!, 'cache') };
+    // A copy of bin/ and dist/ to rebuild in place (the plain-text file store needs nothing from node_modules).
+    const copy = join(env.HOME!, 'copy');
+    mkdirSync(join(copy, 'bin'), { recursive: true });
+    mkdirSync(join(copy, 'dist'));
+    for (const file of ['bin/authctl', 'bin/package.json', 'dist/fast.cjs', 'dist/authctl.cjs']) copyFileSync(join(ROOT, file), join(copy, file));
+    const bin = join(copy, 'bin', 'authctl');
+    const first = await runCli(['token', 'get', '--debug'], { env: bare, bin });
+    expect(first.stderr).toContain('serving the token cached in');
+    expect(readdirSync(join(bare.XDG_CACHE_HOME, 'authctl'))).toEqual([expect.stringMatching(/^fast-/)]);
+
+    // Version 0.1.0 to 0.1.1: another build, the same length (V8 compares a cache with its source by length alone).
+    const bundle = join(copy, 'dist', 'fast.cjs');
+    const before = readFileSync(bundle, 'utf8');
+    const rebuilt = before.replace(/^\/\/ authctl build [0-9a-f]{16}/, '// authctl build 0123456789abcdef').replace('the token cached', 'the token CACHED');
+    expect(rebuilt.length).toBe(before.length);
+    expect(rebuilt).not.toBe(before);
+    writeFileSync(bundle, rebuilt);
+    const second = await runCli(['token', 'get', '--debug'], { env: bare, bin });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('serving the token CACHED in');
+    expect(readdirSync(join(bare.XDG_CACHE_HOME, 'authctl'))).toEqual(['fast-' + process.versions.v8 + '-0123456789abcdef.v8cache']);
   });
 });

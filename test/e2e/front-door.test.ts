@@ -1,6 +1,6 @@
 /**
  * `token get` and `export` have two doors: dist/fast.cjs (bin/authctl) and the full CLI
- * (dist/authctl.js). Whatever the command line, both must answer alike.
+ * (dist/authctl.cjs). Whatever the command line, both must answer alike.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,14 +9,14 @@ import { isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { loginEnv, newRealm } from '../helpers/realm.js';
 
-const FULL = fileURLToPath(new URL('../../dist/authctl.js', import.meta.url));
+const FULL = fileURLToPath(new URL('../../dist/authctl.cjs', import.meta.url));
 const keyring = inject('keyring');
 const haveKeyring = requireOrSkip(keyring.ok ? undefined : keyring.reason, 'front-door parity (OS keychain)');
 
 function runFull(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
   return new Promise((resolve) => {
-    const script = `import(${JSON.stringify(FULL)}).then((cli) => cli.main(JSON.parse(process.argv[1])))`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(args)], { env: env as NodeJS.ProcessEnv });
+    const script = `require(${JSON.stringify(FULL)}).main(JSON.parse(process.argv[1]))`;
+    const child = spawn(process.execPath, ['-e', script, JSON.stringify(args)], { env: env as NodeJS.ProcessEnv });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -32,7 +32,7 @@ describe('the npm package', () => {
 
   it('holds only what runs: bin, dist, completions, README, LICENSE', () => {
     for (const file of files) expect(file).toMatch(/^(bin\/|dist\/|completions\/|README\.md$|LICENSE$|package\.json$)/);
-    expect(files).toEqual(expect.arrayContaining(['bin/authctl', 'bin/package.json', 'dist/authctl.js', 'dist/fast.cjs', 'completions/authctl.bash', 'completions/_authctl', 'completions/authctl.fish', 'README.md', 'LICENSE']));
+    expect(files).toEqual(expect.arrayContaining(['bin/authctl', 'bin/package.json', 'dist/authctl.cjs', 'dist/fast.cjs', 'completions/authctl.bash', 'completions/_authctl', 'completions/authctl.fish', 'README.md', 'LICENSE']));
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
   });
 

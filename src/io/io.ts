@@ -14,9 +14,12 @@ export interface IO {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Prompting needs a person on both ends: input from a terminal, questions to a terminal. */
+/**
+ * Prompting needs a person on both ends: input from a terminal, questions to a terminal. stderr
+ * first: a script's stderr is rarely one, and Node builds process.stdin's stream on first look (~2 ms).
+ */
 export function canPrompt(io: IO): boolean {
-  return Boolean(io.stdin.isTTY && io.stderr.isTTY);
+  return Boolean(io.stderr.isTTY && io.stdin.isTTY);
 }
 
 /** https://no-color.org: any non-empty NO_COLOR turns colour off; so does a non-terminal. */

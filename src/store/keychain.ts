@@ -59,12 +59,15 @@ export class KeychainStore implements SecretStore {
     this.#timeoutMs = timeoutMs;
   }
 
+  #binding(): KeyringModule {
+    return (this.#module ??= loadBinding(requireDependency));
+  }
+
   #entry(account: string): AsyncEntry {
     let entry = this.#entries.get(account);
     if (!entry) {
-      this.#module ??= loadBinding(requireDependency);
       // Pinned: unpinned, the binding silently falls back to the kernel keyring, which is lost on reboot.
-      entry = new this.#module.AsyncEntry(this.#service, account, { linux: { store: 'secret-service' } });
+      entry = new (this.#binding()).AsyncEntry(this.#service, account, { linux: { store: 'secret-service' } });
       this.#entries.set(account, entry);
     }
     return entry;
@@ -104,7 +107,7 @@ export class KeychainStore implements SecretStore {
 
   /** One search of the service (it returns the secrets too, which are dropped here). */
   async accounts(): Promise<string[]> {
-    const found = await this.#call(() => (this.#module ??= loadBinding(requireDependency)).findCredentialsAsync(this.#service));
+    const found = await this.#call(() => this.#binding().findCredentialsAsync(this.#service));
     return found.map((credential) => credential.account);
   }
 }

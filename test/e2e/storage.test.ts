@@ -80,6 +80,20 @@ describe.runIf(haveKeyring)('logout in the real Secret Service', () => {
     expect(left).toContain('ab:password');
     expect((await runCli(['token', 'get', '--profile', 'ab'], { env: { ...env, OS_PASSWORD: undefined } })).code).toBe(0);
   });
+
+  it('a keychain that cannot be listed (no session bus): exit 6, nothing revoked, the token still there', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    const bare = { ...env, OS_PASSWORD: undefined };
+    const token = (await runCli(['token', 'get'], { env: bare })).stdout;
+    const logout = await runCli(['logout'], { env: { ...bare, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } });
+    expect(logout.code).toBe(6);
+    expect(logout.stderr).toMatch(/^authctl: keychain unavailable: .*\nhint: /);
+    expect(await realm.count('DELETE')).toBe(0);
+    const again = await runCli(['token', 'get'], { env: bare });
+    expect([again.code, again.stdout]).toEqual([0, token]);
+  });
 });
 
 describe.runIf(haveKeyring)('many processes at once', () => {

@@ -22,6 +22,7 @@
  *   npm run bench -- --instructions  # also CPU instructions per warm row (valgrind), repeatable on a busy machine
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -256,9 +257,21 @@ async function main(): Promise<void> {
     fast.push({ name: 'token get, warm, file store, plain text', argv: authctl(['token', 'get']), env: warmFile });
     fast.push({ name: 'export, warm, file store, plain text', argv: authctl(['export']), env: warmFile });
     fast.push({ name: names.fileKey, argv: authctl(['token', 'get']), env: warmFileKey });
-    // What an AES-GCM store on node:crypto cannot go below: loading node:crypto, the entry's key (HKDF, HMAC key id) and one 2 KB decryption.
-    const decrypt = "const c = require('node:crypto'); const k = c.hkdfSync('sha256', Buffer.alloc(32, 7), Buffer.alloc(0), 'k', 32); c.createHmac('sha256', Buffer.alloc(32, 7)).update('id').digest(); const d = c.createDecipheriv('aes-256-gcm', Buffer.from(k), Buffer.alloc(12)); d.setAAD(Buffer.from('default:token')); d.setAuthTag(Buffer.alloc(16)); d.update(Buffer.alloc(2048)); try { d.final(); } catch {}";
-    fast.push({ name: names.decrypt, argv: [NODE, '-e', decrypt], env: base });
+    // What an AES-GCM store on node:crypto cannot go below: loading node:crypto, the entry's key
+    // (HKDF, HMAC key id) and one decryption of a real 2 KB entry, which must succeed.
+    const entryKey = Buffer.from(hkdfSync('sha256', Buffer.from(FILE_KEY, 'base64'), Buffer.alloc(0), 'bench', 32));
+    const entryIv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', entryKey, entryIv).setAAD(Buffer.from('default:token'));
+    const entryData = Buffer.concat([cipher.update(randomBytes(2048)), cipher.final()]);
+    const entry = { key: FILE_KEY, iv: entryIv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: entryData.toString('base64'), kid: createHmac('sha256', entryKey).update('id').digest('base64') };
+    const decrypt = [
+      "const c = require('node:crypto'); const e = JSON.parse(process.env.BENCH_ENTRY); const b = (s) => Buffer.from(s, 'base64');",
+      "const k = Buffer.from(c.hkdfSync('sha256', b(e.key), Buffer.alloc(0), 'bench', 32));",
+      "if (c.createHmac('sha256', k).update('id').digest('base64') !== e.kid) process.exit(1);",
+      "const d = c.createDecipheriv('aes-256-gcm', k, b(e.iv)); d.setAAD(Buffer.from('default:token')); d.setAuthTag(b(e.tag));",
+      'Buffer.concat([d.update(b(e.data)), d.final()]);',
+    ].join(' ');
+    fast.push({ name: names.decrypt, argv: [NODE, '-e', decrypt], env: { ...base, BENCH_ENTRY: JSON.stringify(entry) } });
     fast.push({ name: names.scrypt, argv: [NODE, '-e', `require('node:crypto').scryptSync('x', Buffer.alloc(16), 32, ${JSON.stringify(SCRYPT)})`], env: base });
     fast.push({ name: names.filePassphrase, argv: authctl(['token', 'get']), env: warmFilePassphrase });
     const withCa = (command: Command): Command => ({ ...command, name: `${command.name} [NODE_EXTRA_CA_CERTS]`, env: { ...command.env, NODE_EXTRA_CA_CERTS: extraCa } });
@@ -275,7 +288,7 @@ async function main(): Promise<void> {
     // The same rows in CPU instructions, interleaved (about 2 s a run under valgrind).
     const instructionRows: { name: string; runs: number; median_minstr: number; ratio: number }[] = [];
     if (flags.instructions) {
-      if (spawnSync('valgrind', ['--version']).status !== 0) throw new Error('--instructions needs valgrind (apt-get install valgrind)');
+      if (spawnSync('valgrind', ['--version']).status !== 0 || spawnSync('callgrind_annotate', ['--version']).error !== undefined) throw new Error('--instructions needs valgrind and its callgrind_annotate (apt-get install valgrind)');
       const counted = fast.filter((c) => c !== fast[1]); // not --version: the full CLI is not the warm path
       const runs = 7;
       out(`counting instructions of ${counted.length} commands x ${runs} runs under valgrind...`);

@@ -113,7 +113,9 @@ describe.runIf(haveKeyring)('many processes at once', () => {
   }, 90_000);
 
   it('with --min-ttl above the token lifetime, processes waiting on a refresh take its result instead of renewing again', async () => {
-    const realm = await newRealm({ delayMs: 200 });
+    // The renewal takes 2 s at IAM, so that all 8 have read the cache before it ends, however slowly
+    // the machine starts 8 Node processes at once (one that starts after it renews again, rightly).
+    const realm = await newRealm({ delayMs: 2000 });
     const env = isolatedEnv({ ...loginEnv(realm), AUTHCTL_MIN_TTL: '2h' });
     await runCli(['login'], { env });
     const results = await Promise.all(Array.from({ length: 8 }, () => runCli(['token', 'get'], { env, timeoutMs: 60_000 })));

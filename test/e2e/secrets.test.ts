@@ -1268,7 +1268,10 @@ describe.runIf(haveKeyring).concurrent('/proc/<pid>/cmdline of a running authctl
   });
 });
 
-describe.runIf(haveBrowser).concurrent("no refresh token, nor the provider's access and ID tokens, leaks from an OpenID Connect sign-in and its renewals", () => {
+// One at a time: each case is a provider start and a browser sign-in, CPU-bound on a 2-core
+// machine, so running ten at once gained nothing and made each case as long as all ten (past
+// the 30 s timeout on a busy CI machine).
+describe.runIf(haveBrowser)("no refresh token, nor the provider's access and ID tokens, leaks from an OpenID Connect sign-in and its renewals", { timeout: 60_000 }, () => {
   let browser: HarnessBrowser;
   beforeAll(async () => {
     browser = await launchBrowser();

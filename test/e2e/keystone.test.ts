@@ -208,7 +208,9 @@ describe.runIf(ready)('a real Keystone', () => {
     expect(await keystoneHead(keystone, token)).toBe(404);
   });
 
-  describe('the OpenStack client, from authctl output alone', () => {
+  // The OpenStack client (Python) takes 2 s to start on an idle machine and 5-10 s in CI's full run,
+  // and these tests start it two or three times: 23 s of the 30 s default in one CI run.
+  describe('the OpenStack client, from authctl output alone', { timeout: 120_000 }, () => {
     function openstack(args: string[], env: Record<string, string | undefined>) {
       return spawnSync('openstack', args, { env: { ...env, PATH: SYSTEM_PATH } as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000 });
     }
@@ -239,7 +241,7 @@ describe.runIf(ready)('a real Keystone', () => {
       expect(openstack(['--version'], clean).status).toBe(0);
     });
   });
-  describe('every way the OpenStack client signs in', () => {
+  describe('every way the OpenStack client signs in', { timeout: 120_000 }, () => {
     const osc = (script: string, exported: string) => {
       const home = mkdtempSync(join(tmpdir(), 'authctl-osc-'));
       return spawnSync('sh', ['-c', `eval "$1"; ${script}`, 'sh', exported], { env: { PATH: SYSTEM_PATH, HOME: home }, encoding: 'utf8', timeout: 60_000 });

@@ -20,10 +20,11 @@ const METAFILE = join(ROOT, 'dist', 'fast.meta.json');
 /** Libraries the cached path must never load (the last two are no longer dependencies: keep them out for good). */
 const HEAVY = ['commander', 'undici', '@inquirer', 'yaml', 'chalk', 'conf'];
 /**
- * node_modules packages allowed inside dist/fast.cjs: env-paths (a few lines, ES module only, so
- * bundling it spares a require() of an ES module; called only without AUTHCTL_CONFIG_DIR).
+ * node_modules packages allowed inside dist/fast.cjs: env-paths and the name check it imports,
+ * is-safe-filename (a few lines each, ES modules only, so bundling them spares a require() of an ES
+ * module; evaluated only without AUTHCTL_CONFIG_DIR).
  */
-const BUNDLED_INTO_FAST = ['env-paths'];
+const BUNDLED_INTO_FAST = ['env-paths', 'is-safe-filename'];
 
 /** The package a path or request names: `.../node_modules/@scope/name/x.js` → `@scope/name`. */
 function packageOf(path: string): string | undefined {

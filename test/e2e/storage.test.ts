@@ -537,3 +537,39 @@ describe.runIf(haveKeyring)('an unhealthy keyring', () => {
     expect(await realm.count('POST')).toBe(1);
   });
 });
+
+describe.runIf(haveKeyring)('the default config directory (no AUTHCTL_CONFIG_DIR), as most people run it', () => {
+  // Its keychain service is plain `authctl`, the same for every such run: a keyring of its own.
+  const keyring = privateKeyring();
+
+  const defaultEnv = (): Record<string, string | undefined> => ({ ...isolatedEnv({ DBUS_SESSION_BUS_ADDRESS: keyring().busAddress }), AUTHCTL_CONFIG_DIR: undefined });
+  const serviceEntries = (env: Record<string, string | undefined>) => {
+    const search = secretTool(env, ['search', '--all', 'service', 'authctl']);
+    return [...(search.stdout + search.stderr).matchAll(/^attribute\.username = (.*)$/gm)].map((m) => m[1]!).sort();
+  };
+
+  it.each([
+    ['$XDG_CONFIG_HOME/authctl', (home: string) => ({ XDG_CONFIG_HOME: join(home, 'xdg') }), (home: string) => join(home, 'xdg', 'authctl')],
+    ['~/.config/authctl without XDG_CONFIG_HOME', () => ({}), (home: string) => join(home, '.config', 'authctl')],
+  ])('lives in %s; the cached path and the full CLI find the same profile and token', async (_, extra, where) => {
+    const realm = await newRealm();
+    const base = defaultEnv();
+    const env: Record<string, string | undefined> = { ...base, ...extra(base.HOME!) };
+    expect((await runCli(['login'], { env: { ...env, ...loginEnv(realm) } })).code).toBe(0);
+    const dir = where(env.HOME!);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).profiles.default).toBeDefined();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(serviceEntries(env)).toEqual(['default:token']);
+
+    const token = await runCli(['token', 'get'], { env });
+    expect([token.code, token.stderr]).toEqual([0, '']);
+    expect(token.stdout).toMatch(/^\S{20,}\n$/);
+    const status = await runCli(['status'], { env });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('default');
+    expect(await realm.count('POST')).toBe(1);
+
+    expect((await runCli(['logout'], { env })).code).toBe(0);
+    expect(serviceEntries(env)).toEqual([]);
+  });
+});

@@ -1,8 +1,9 @@
-import { RejectedError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { CallerTokenRefusedError } from '../iam/agency.js';
 import type { ScopeChoice } from '../iam/projects.js';
 import type { Context } from '../session/context.js';
 import { chooseMethod, openProfile } from '../session/profile.js';
-import { cachedOrFresh, type TokenResult } from '../session/resolve.js';
+import { cachedOrFresh, retryIfRefused, type TokenResult } from '../session/resolve.js';
 import { table } from './profile.js';
 
 export interface ProjectsOptions {
@@ -35,18 +36,19 @@ export async function projectsRun(ctx: Context, opts: ProjectsOptions): Promise<
       hint: 'projects are listed for Keystone users (password, TOTP, token or federated logins)',
     });
   }
-  let result = await cachedOrFresh(ctx, MIN_TTL_MS);
-  const { method, target } = result.resolved;
-  const list = async (current: TokenResult) => scopes.list(await ctx.authIO(current.profile, false), target, current.token);
-  let choices: ScopeChoice[];
-  try {
-    choices = await list(result);
-  } catch (error) {
-    // A cached token IAM refused before its time (revoked): one fresh token, once.
-    if (!(error instanceof RejectedError) || result.fresh) throw error;
-    result = await cachedOrFresh(ctx, Number.POSITIVE_INFINITY);
-    choices = await list(result);
-  }
+  const first = await cachedOrFresh(ctx, MIN_TTL_MS);
+  const { method, target } = first.resolved;
+  // A token IAM refuses (revoked) is dropped from the cache; a new one got silently is tried once.
+  const { choices, result } = await retryIfRefused(
+    ctx,
+    first,
+    MIN_TTL_MS,
+    async (current: TokenResult): Promise<{ choices: ScopeChoice[]; result: TokenResult }> => ({
+      choices: await scopes.list(await ctx.authIO(current.profile, false), target, current.token),
+      result: current,
+    }),
+    (error) => (error instanceof CallerTokenRefusedError ? 401 : undefined),
+  );
 
   const { token } = result;
   const listed = (choice: ScopeChoice): Listed => ({

@@ -2,6 +2,7 @@ import { UnreachableError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import type { NamedRef } from '../core/token.js';
 import type { HttpClient, HttpResponse } from './http.js';
+import { CallerTokenRefusedError } from './agency.js';
 import { parseJsonBody, responseError } from './response.js';
 
 /**
@@ -22,8 +23,14 @@ export interface AuthDomain {
   name: string;
 }
 
+/** The answer; a 401 is IAM refusing the token itself (revoked, or expired before its time). */
 async function list(http: HttpClient, authUrl: string, token: string, collection: 'projects' | 'domains'): Promise<HttpResponse> {
-  return http.send({ method: 'GET', url: `${authUrl}/auth/${collection}`, headers: { accept: 'application/json', 'x-auth-token': token } });
+  const response = await http.send({ method: 'GET', url: `${authUrl}/auth/${collection}`, headers: { accept: 'application/json', 'x-auth-token': token } });
+  if (response.status === 401) {
+    const refused = responseError(response, { action: `listing your ${collection} at ${authUrl}`, rejectedHint: 'the token was refused: log in again' });
+    throw new CallerTokenRefusedError(refused.message, { hint: refused.hint });
+  }
+  return response;
 }
 
 /** The entries of `{"<collection>": [{id, name, enabled, ...}]}` that are enabled and named; anything else is a malformed answer. */

@@ -91,6 +91,8 @@ function renewalReason(profile: string, cached: CachedToken | undefined, resolve
   if (!cached) return `no token is cached for profile ${profile}`;
   if (cached.key !== resolved.key) return `the cached token of profile ${profile} was issued for other settings (auth URL, user or scope)`;
   if (isExpired(cached, now)) return `the token of profile ${profile} has expired`;
+  // Asked for a new token whatever is left (the cached one was refused at IAM): no --min-ttl to name.
+  if (!Number.isFinite(minTtlMs)) return `profile ${profile} needs a new token (IAM refused the cached one)`;
   return `the token of profile ${profile} expires in ${formatDuration(remainingMs(cached, now))}, within --min-ttl ${formatDuration(minTtlMs)}`;
 }
 

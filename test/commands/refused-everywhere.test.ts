@@ -226,3 +226,32 @@ describe('logintoken from the profile token: 401 for it', () => {
   });
 });
 
+
+describe('projects: 401 for the profile token', () => {
+  const PROJECTS_URL = `${AUTH_URL}/auth/projects`;
+  const DOMAINS_URL = `${AUTH_URL}/auth/domains`;
+
+  it('no saved secret: dropped, exit 3 with the message and the login hint, and never served again', async () => {
+    const t = testFactory();
+    await loggedIn(t, 'gAAAA-first');
+    t.http.on('GET', PROJECTS_URL, keystoneError(401, UNAUTHENTICATED));
+    t.http.on('GET', DOMAINS_URL, { status: 200, body: { domains: [] } });
+    expect(await run(['projects'], t.withEnv({ ...OS_ENV }))).toBe(3);
+    expect(t.stdout()).toBe('');
+    expect(t.stderr()).toBe(`${revokedLine('default', 401)}hint: run \`authctl login\`\n`);
+    expect(entries(t)).toEqual({});
+    t.clearOutput();
+    expect(await run(['token', 'get'], t.withEnv({ ...OS_ENV }))).toBe(3);
+    expect(t.stdout()).toBe('');
+  });
+
+  it('a 403 says nothing about the token: exit 4, the token stays', async () => {
+    const t = testFactory();
+    await loggedIn(t, 'gAAAA-first');
+    t.http.on('GET', PROJECTS_URL, keystoneError(403, 'You are not authorized to perform the requested action.'));
+    t.http.on('GET', DOMAINS_URL, { status: 200, body: { domains: [] } });
+    expect(await run(['projects'], t.withEnv({ ...OS_ENV }))).toBe(4);
+    expect(t.stderr()).toMatch(/^authctl: listing your projects at .* was rejected \(403\)/);
+    expect(Object.keys(entries(t))).toEqual(['default:token']);
+  });
+});

@@ -104,6 +104,9 @@ export const KEYSTONE_SETTINGS: readonly (Setting & { key: keyof KeystoneSetting
 
 const byKey = (key: keyof KeystoneSettings): Setting => KEYSTONE_SETTINGS.find((setting) => setting.key === key)!;
 
+/** Where a project's domain comes from when nothing names it: the user's (Keystone's default too). */
+export const USERS_DOMAIN = "the user's domain";
+
 /** The values `resolveKeystone` can find missing; a prompt asks for exactly these. */
 export const MISSING = {
   authUrl: { what: 'auth URL', flag: '--auth-url (or --vendor with --region)', env: 'OS_AUTH_URL' },
@@ -122,9 +125,24 @@ export interface KeystoneResolution {
   region?: string;
 }
 
-/** The domain from the first layer naming one by id or name (the id wins within a layer). */
-function firstDomain(layers: readonly Layer<KeystoneSettings>[], idKey: StringKey, nameKey: StringKey): { domain: DomainRef; key: StringKey; from: Layer<KeystoneSettings> } | undefined {
-  for (const from of layers) {
+/**
+ * The domain of the user or project that `owner` names by `ownerKey`: from the first layer naming
+ * one by id or name (the id wins within a layer). A layer below the owner's that names another user
+ * (or another scope) keeps its domain: a profile's saved domain belongs to its saved user or
+ * project, not to another one the environment names now.
+ */
+function domainOf(
+  layers: readonly Layer<KeystoneSettings>[],
+  owner: Layer<KeystoneSettings>,
+  ownerKey: 'username' | 'project',
+  idKey: StringKey,
+  nameKey: StringKey,
+): { domain: DomainRef; key: StringKey; from: Layer<KeystoneSettings> } | undefined {
+  const ownerIndex = layers.indexOf(owner);
+  const namesAnother = (values: KeystoneSettings) =>
+    values[ownerKey] !== owner.values[ownerKey] && (ownerKey === 'username' ? values.username !== undefined || values.userId !== undefined : scopeFrom(values) !== undefined);
+  for (const [index, from] of layers.entries()) {
+    if (index > ownerIndex && namesAnother(from.values)) continue;
     if (from.values[idKey] !== undefined) return { domain: { id: from.values[idKey] }, key: idKey, from };
     if (from.values[nameKey] !== undefined) return { domain: { name: from.values[nameKey] }, key: nameKey, from };
   }
@@ -187,13 +205,15 @@ export function resolveKeystone(layers: readonly Layer<KeystoneSettings>[]): Key
   }
 
   let user: UserRef | undefined;
+  let userDomain: ReturnType<typeof domainOf>;
   const userLayer = layers.find((from) => from.values.userId !== undefined || from.values.username !== undefined);
   if (userLayer?.values.userId !== undefined) {
     user = { id: userLayer.values.userId };
     take('userId', userLayer.values.userId, userLayer);
   } else if (userLayer?.values.username !== undefined) {
     take('username', userLayer.values.username, userLayer);
-    const found = firstDomain(layers, 'userDomainId', 'userDomain');
+    const found = domainOf(layers, userLayer, 'username', 'userDomainId', 'userDomain');
+    userDomain = found;
     if (found) {
       user = { name: userLayer.values.username, domain: found.domain };
       take(found.key, 'id' in found.domain ? found.domain.id : found.domain.name, found.from);
@@ -214,13 +234,16 @@ export function resolveKeystone(layers: readonly Layer<KeystoneSettings>[]): Key
       take('projectId', values.projectId!, from);
     } else if (kind === 'project') {
       take('project', values.project!, from);
-      const found = firstDomain(layers, 'projectDomainId', 'projectDomain');
+      const found = domainOf(layers, from, 'project', 'projectDomainId', 'projectDomain');
       const domain = found?.domain ?? (user && 'domain' in user ? user.domain : undefined);
       if (domain) {
         scope = { kind: 'project', name: values.project!, domain };
         if (found) take(found.key, 'id' in found.domain ? found.domain.id : found.domain.name, found.from);
-        else if ('id' in domain) take('projectDomainId', domain.id, userLayer!);
-        else take('projectDomain', domain.name, userLayer!);
+        else {
+          const key = 'id' in domain ? 'projectDomainId' : 'projectDomain';
+          settings[key] = 'id' in domain ? domain.id : domain.name;
+          if (userDomain) sources[key] = { kind: userDomain.from.kind, name: USERS_DOMAIN };
+        }
       } else if (user) {
         missing.push(MISSING.projectDomain);
       }

@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
-import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, USER_SETTINGS, type KeystoneSettings } from '../auth/keystone-identity.js';
+import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, USER_SETTINGS, USERS_DOMAIN, type KeystoneSettings } from '../auth/keystone-identity.js';
 import { CREDENTIALS_REJECTED, type AuthIO, type AuthMethod, type Target } from '../auth/method.js';
 import { AUTH_METHODS } from '../auth/registry.js';
 import { formatDuration } from '../core/duration.js';
@@ -317,7 +317,7 @@ async function scopeRefused(io: AuthIO, method: AuthMethod<Target>, scopes: Scop
   } catch (error) {
     yours = `your projects could not be listed (${error instanceof Error ? error.message : String(error)})`;
   }
-  const chosenBy = SCOPE_KEYS.map((key) => inputs.sources[key]).filter((source): source is Source => source !== undefined && !SCOPE_KEYS.includes(source.name));
+  const chosenBy = SCOPE_KEYS.map((key) => inputs.sources[key]).filter((source): source is Source => source !== undefined && !SCOPE_KEYS.includes(source.name) && source.name !== USERS_DOMAIN);
   return new RejectedError(`login to ${iam}: the ${method.secret.what} is right, but ${who} has no role on ${scope ?? 'that scope'} (or it does not exist); ${yours}`, {
     hint: `${scopeFix(chosenBy)}; sent ${sentValues(method, inputs)}`,
     reason: 'scope-refused',
@@ -379,7 +379,7 @@ function sentValues(method: AuthMethod<Target>, inputs: LoginInputs, only?: read
     if (key === 'knownUserId' || (only && !only.includes(key))) continue;
     const value = values[key];
     // A value no layer gave itself: a project's domain taken from the user's.
-    const from = source.kind === 'prompt' ? 'typed' : source.name === key ? "the user's" : `from ${source.name}`;
+    const from = source.kind === 'prompt' ? 'typed' : source.name === USERS_DOMAIN ? "the user's" : `from ${source.name}`;
     parts.push(`${label(method, key)}${typeof value === 'string' ? ` ${value}` : ''} (${from})`);
   }
   if (!only && inputs.secretFrom) parts.push(`${method.secret.what} (${inputs.secretFrom.label})`);

@@ -215,7 +215,19 @@ describe('a scoped 401: the password told from the project', () => {
     expectPost(t, passwordBody('wrong-pw', { project: { name: 'web', domain: { name: 'Default' } } }), REFUSED);
     expectPost(t, passwordBody('wrong-pw'), REFUSED);
     expect(await run(['login', '--project', 'web'], t.withEnv({ OS_PASSWORD: 'wrong-pw', NO_COLOR: '1' }))).toBe(4);
-    expect(t.stderr()).toContain(`hint: check what was sent: auth URL ${AUTH_URL} (from profile default), user alice (from profile default), user's domain Default (from profile default), project web (from --project), project's domain Default (from profile default), password (from OS_PASSWORD)\n`);
+    expect(t.stderr()).toContain(`hint: check what was sent: auth URL ${AUTH_URL} (from profile default), user alice (from profile default), user's domain Default (from profile default), project web (from --project), project's domain Default (the user's), password (from OS_PASSWORD)\n`);
+  });
+
+  it("an openrc for another user and project, without the project's domain: the new user's domain, never the profile's", async () => {
+    const t = testFactory();
+    t.http.on('POST', TOKENS_URL, issued({ token: 'gAAAA-member', issuedAt: NOW, expiresAt: NOW + HOUR }));
+    expect(await run(['login'], t.withEnv({ OS_AUTH_URL: AUTH_URL, OS_USERNAME: 'member', OS_USER_DOMAIN_NAME: 'Fiware', OS_PROJECT_NAME: '/smartcity', OS_PASSWORD: 'pw-member' }))).toBe(0);
+    expect(savedProfile(t)).toMatchObject({ username: 'member', userDomain: 'Fiware', project: '/smartcity', projectDomain: 'Fiware' });
+    t.clearOutput();
+    const admin = { auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: 'pw-admin' } } }, scope: { project: { name: 'admin', domain: { name: 'Default' } } } } };
+    expectPost(t, admin, issued({ token: 'gAAAA-admin', issuedAt: NOW, expiresAt: NOW + HOUR }));
+    expect(await run(['login'], t.withEnv({ OS_AUTH_URL: AUTH_URL, OS_USERNAME: 'admin', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_NAME: 'admin', OS_PASSWORD: 'pw-admin' }))).toBe(0);
+    expect(savedProfile(t)).toMatchObject({ username: 'admin', userDomain: 'Default', project: 'admin', projectDomain: 'Default' });
   });
 
   it('a 403 is not a 401: no unscoped attempt, the answer as it was', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkFlagConflicts, KEYSTONE_SETTINGS, plainLayers, resolveKeystone as resolveLayers, type KeystoneSettings } from '../../src/auth/keystone-identity.js';
+import { checkFlagConflicts, KEYSTONE_SETTINGS, plainLayers, resolveKeystone as resolveLayers, USERS_DOMAIN, type KeystoneSettings } from '../../src/auth/keystone-identity.js';
 import { cacheKey } from '../../src/auth/method.js';
 import { keystonePassword } from '../../src/auth/methods/keystone-password.js';
-import { checkUrl, describeMissing, envLayer, type Layer } from '../../src/core/settings.js';
+import { checkUrl, describeMissing, envLayer, layer, type Layer } from '../../src/core/settings.js';
 import type { KeystoneTarget } from '../../src/core/target.js';
 
 const resolveKeystone = (layers: readonly (KeystoneSettings | Layer<KeystoneSettings>)[]) =>
@@ -42,6 +42,27 @@ describe('resolving a Keystone login from flags, environment and profile', () =>
   it("defaults the project's domain to the user's", () => {
     const target = resolveKeystone([{ authUrl: 'https://x/v3', username: 'a', userDomainId: 'd1', project: 'p' }]).target!;
     expect(target.scope).toEqual({ kind: 'project', name: 'p', domain: { id: 'd1' } });
+  });
+
+  it("keeps a saved domain with its saved user and project: another user or project named now is not given it", () => {
+    const profile = layer('profile', { authUrl: 'https://x/v3', username: 'member', userDomain: 'Fiware', project: '/smartcity', projectDomain: 'Fiware' } as KeystoneSettings, 'profile default');
+    // An openrc for another user and project, without OS_PROJECT_DOMAIN_NAME: the project is in the user's domain.
+    const other = resolveKeystone([keystoneEnvLayer({ OS_USERNAME: 'admin', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_NAME: 'admin' }), profile]);
+    expect(other.target?.user).toEqual({ name: 'admin', domain: { name: 'Default' } });
+    expect(other.target?.scope).toEqual({ kind: 'project', name: 'admin', domain: { name: 'Default' } });
+    expect(other.sources.projectDomain).toEqual({ kind: 'env', name: USERS_DOMAIN });
+    // Another user without a domain: missing, not the saved user's.
+    const noDomain = resolveKeystone([keystoneEnvLayer({ OS_USERNAME: 'admin', OS_PROJECT_NAME: 'admin', OS_PROJECT_DOMAIN_NAME: 'Default' }), profile]);
+    expect(noDomain.target).toBeUndefined();
+    expect(describeMissing(noDomain.missing)).toBe("user's domain (--user-domain, env OS_USER_DOMAIN_NAME)");
+    // The same user and project named again: their saved domains still apply.
+    const same = resolveKeystone([keystoneEnvLayer({ OS_USERNAME: 'member', OS_PROJECT_NAME: '/smartcity' }), profile]);
+    expect(same.target?.user).toEqual({ name: 'member', domain: { name: 'Fiware' } });
+    expect(same.target?.scope).toEqual({ kind: 'project', name: '/smartcity', domain: { name: 'Fiware' } });
+    // A layer naming no user or scope of its own lends its domains to a layer above it.
+    const lent = resolveKeystone([{ username: 'bob', project: 'p' }, keystoneEnvLayer({ OS_AUTH_URL: 'https://x/v3', OS_USER_DOMAIN_NAME: 'D', OS_PROJECT_DOMAIN_NAME: 'E' })]);
+    expect(lent.target?.user).toEqual({ name: 'bob', domain: { name: 'D' } });
+    expect(lent.target?.scope).toEqual({ kind: 'project', name: 'p', domain: { name: 'E' } });
   });
 
   it('is unscoped when nothing names a scope', () => {

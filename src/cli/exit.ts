@@ -69,7 +69,23 @@ export function reportFailure(error: unknown, reporter: Reporter): number {
     if (reporter.debugEnabled && error.cause instanceof Error) reporter.debug(error.cause.stack ?? error.cause.message);
     return exitCodeFor(error);
   }
+  const unwritable = outputFailure(error);
+  if (unwritable) {
+    reporter.error(`could not write the output: ${unwritable}`, 'check where stdout goes (a full disk, or a file or pipe that cannot be written to)');
+    return ExitCode.Unexpected;
+  }
   reporter.error(`unexpected error: ${error instanceof Error ? error.message : String(error)}`, 'this is a bug in authctl; run with --debug and report it');
   if (error instanceof Error && error.stack) reporter.debug(error.stack);
   return ExitCode.Unexpected;
+}
+
+/**
+ * What failed, for a write to stdout that the system refused (a full disk, a closed descriptor):
+ * the only writes that reach here unwrapped, as the stores name their own files in their errors.
+ */
+function outputFailure(error: unknown): string | undefined {
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  if (syscall !== 'write' || typeof code !== 'string') return undefined;
+  const reason: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'over the disk quota', EFBIG: 'the file is too large', EIO: 'an input/output error', EBADF: 'stdout is closed' };
+  return `${reason[code] ?? 'the system refused it'} (${code})`;
 }

@@ -2,10 +2,11 @@
  * `token get` and `export` have two doors: dist/fast.cjs (bin/authctl) and the full CLI
  * (dist/authctl.cjs). Whatever the command line, both must answer alike.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { BIN, isolatedEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { requireOrSkip } from '../helpers/env.js';
 import { loginEnv, newRealm } from '../helpers/realm.js';
 
@@ -56,5 +57,31 @@ describe.runIf(haveKeyring)('the two front doors agree', () => {
     const bare = { ...env, OS_PASSWORD: undefined };
     const [fast, full] = await Promise.all([runCli(args, { env: bare }), runFull(args, bare)]);
     expect({ code: fast.code, stdout: fast.stdout, stderr: fast.stderr }).toEqual({ code: full.code, stdout: full.stdout, stderr: full.stderr });
+  });
+});
+
+describe.runIf(haveKeyring)('stdout that cannot be written (a full disk: /dev/full)', () => {
+  const toFullDisk = (args: string[], env: Record<string, string | undefined>) => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      return spawnSync(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    } finally {
+      closeSync(full);
+    }
+  };
+
+  it('says so in one line with a hint, exit 1, through either door; the token is still there', async () => {
+    const env = isolatedEnv(loginEnv(await newRealm()));
+    expect((await runCli(['login'], { env })).code).toBe(0);
+    const cached = { ...env, OS_PASSWORD: undefined };
+    for (const args of [['token', 'get'], ['export'], ['status'], ['--version'], ['--help']]) {
+      const result = toFullDisk(args, cached);
+      expect([args, result.status, result.stderr]).toEqual([
+        args,
+        1,
+        'authctl: could not write the output: no space left on the device (ENOSPC)\nhint: check where stdout goes (a full disk, or a file or pipe that cannot be written to)\n',
+      ]);
+    }
+    expect((await runCli(['token', 'get'], { env: cached })).stdout).toMatch(/^\S{20,}\n$/);
   });
 });

@@ -68,15 +68,43 @@ export function processFactory(): Factory {
     },
     prompter: () => terminalPrompter(io),
     runCommand(commandLine, env, timeoutMs) {
-      const { execFile } = process.getBuiltinModule('node:child_process');
+      const { spawn } = process.getBuiltinModule('node:child_process');
       const [shell, flag] = process.platform === 'win32' ? ['cmd.exe', '/c'] : ['/bin/sh', '-c'];
+      // Without a terminal, a process group of its own, so that a timeout ends everything the
+      // command started (the shell's children too). At a terminal it stays in the foreground
+      // group: a command that asks on /dev/tty (a password manager's pinentry) must be able to.
+      const ownGroup = process.platform !== 'win32' && !(process.stdin.isTTY || process.stderr.isTTY);
       return new Promise((resolve, reject) => {
         // stderr goes to the terminal: a command that asks (a password manager) can say so there.
-        const child = execFile(shell, [flag, commandLine], { env: env as NodeJS.ProcessEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 }, (error, stdout) => {
-          if (error) reject(error);
-          else resolve(stdout);
+        const child = spawn(shell, [flag, commandLine], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'inherit'], detached: ownGroup });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let failure: Error | undefined;
+        const stop = (why: Error) => {
+          failure ??= why;
+          try {
+            if (ownGroup && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+            else child.kill('SIGKILL');
+          } catch {
+            // gone already
+          }
+        };
+        const timer = setTimeout(() => stop(Object.assign(new Error(`did not finish within ${timeoutMs / 1000}s`), { timedOut: true })), timeoutMs);
+        child.stdout.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > 64 * 1024) stop(new Error('printed more than 64 KiB'));
+          else chunks.push(chunk);
         });
-        child.stderr?.pipe(process.stderr);
+        child.once('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+        child.once('close', (code, signal) => {
+          clearTimeout(timer);
+          if (failure) reject(failure);
+          else if (code !== 0) reject(Object.assign(new Error(`exited with ${code ?? signal}`), { code: code ?? undefined, signal: signal ?? undefined }));
+          else resolve(Buffer.concat(chunks).toString('utf8'));
+        });
       });
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

@@ -341,11 +341,18 @@ export class Context {
     const command = this.env.AUTHCTL_PASSCODE_COMMAND;
     if (command) {
       let output: string;
+      const timeoutMs = this.#network.timeoutMs * 3;
       try {
         // The command gets the environment without authctl's secrets, as `exec` gives it.
         const env = Object.fromEntries(Object.entries(this.env).filter(([name]) => !SECRET_VARIABLES.includes(name)));
-        output = await this.#factory.runCommand(command, env, this.#network.timeoutMs * 3);
+        output = await this.#factory.runCommand(command, env, timeoutMs);
       } catch (error) {
+        if ((error as { timedOut?: boolean }).timedOut) {
+          throw new UsageError(`AUTHCTL_PASSCODE_COMMAND did not finish within ${formatDuration(timeoutMs)}, so it was stopped`, {
+            hint: 'run it by hand: it must print the current code on stdout without waiting for input (it gets 3 x --timeout)',
+            cause: error,
+          });
+        }
         const status = (error as { code?: unknown; signal?: unknown }).code ?? (error as { signal?: unknown }).signal;
         throw new UsageError(`AUTHCTL_PASSCODE_COMMAND failed${status === undefined ? '' : ` (${String(status)})`}`, { hint: 'run it by hand: it must print the current code on stdout', cause: error });
       }

@@ -28,7 +28,10 @@ export interface Factory {
   openStore(kind: StoreKind, options: StoreOptions): Promise<SecretStore>;
   httpClient(options: HttpOptions): Promise<HttpClient>;
   prompter(): Prompter;
-  /** Runs a command line (AUTHCTL_PASSCODE_COMMAND) through the platform's shell; resolves to its stdout, rejects naming its exit status. */
+  /**
+   * Runs a command line (AUTHCTL_PASSCODE_COMMAND) through the platform's shell; resolves to its
+   * stdout, rejects naming its exit status, or with `timedOut` once `timeoutMs` has passed (it is killed).
+   */
   runCommand(commandLine: string, env: Env, timeoutMs: number): Promise<string>;
   /** Waits `ms` (device-flow polling intervals). */
   sleep(ms: number): Promise<void>;

@@ -3,7 +3,7 @@
  * emulation of virtual MFA, agencies and temporary access keys (iam-api.md §6-§8), the keys
  * proven at IAM by a login token made from them, and handed to real shells.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { isolatedEnv, runCli } from '../helpers/cli.js';
@@ -61,6 +61,33 @@ describe.runIf(haveKeyring)('virtual MFA', () => {
     const none = await runCli(['login'], { env: isolatedEnv(base) });
     expect(none.code).toBe(4);
     expect(none.stderr).toMatch(/requires a second factor \(a TOTP passcode\)\nhint: .*OS_PASSCODE/);
+  });
+
+  it('a passcode command that hangs is stopped after 3 x --timeout with all it started, exit 2 saying so; nothing is stored', async () => {
+    const realm = await newRealm();
+    const { mfaUser, project } = realm.fixtures;
+    const env = isolatedEnv({ OS_AUTH_URL: realm.authUrl, OS_USER_ID: mfaUser.id, OS_PASSWORD: mfaUser.password, OS_PROJECT_ID: project.id });
+    const pidFile = join(env.HOME!, 'grandchild.pid');
+    // The shell forks a child that outlives it unless its whole group is stopped.
+    env.AUTHCTL_PASSCODE_COMMAND = `sleep 60 & echo $! > ${pidFile}; wait`;
+    const started = Date.now();
+    const result = await runCli(['--timeout', '1s', 'login'], { env });
+    expect([result.code, result.stdout]).toEqual([2, '']);
+    expect(result.stderr).toMatch(/^authctl: AUTHCTL_PASSCODE_COMMAND did not finish within 3s, so it was stopped\nhint: run it by hand/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    expect(grandchild).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Gone, or a zombie nobody reaps (a container's init may not): not running either way.
+    const state = (() => {
+      try {
+        return /^State:\s+(\S)/m.exec(readFileSync(`/proc/${grandchild}/status`, 'utf8'))?.[1];
+      } catch {
+        return 'gone';
+      }
+    })();
+    expect(['gone', 'Z', 'X']).toContain(state);
+    expect((await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined, AUTHCTL_PASSCODE_COMMAND: undefined } })).code).toBe(3);
   });
 
   it('a user by name that never logged in here: exit 2 asking for OS_USER_ID, after one request', async () => {

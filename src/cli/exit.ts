@@ -52,6 +52,8 @@ const HINTS: Record<string, string> = {
   'second-factor-needed': 'give the passcode in OS_PASSCODE, or a command that prints it in AUTHCTL_PASSCODE_COMMAND, or log in at a terminal to be asked',
   'keychain-unavailable':
     'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file',
+  'keychain-unresponsive':
+    'the Secret Service runs but does not answer: restart it (`gnome-keyring-daemon --replace --unlock --components=secrets`), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file',
   'keychain-locked':
     'unlock the keyring (log in to the desktop session, or `printf %s "$PASSWORD" | gnome-keyring-daemon --replace --unlock --components=secrets`), or keep tokens in an encrypted file with `--store file` / AUTHCTL_STORE=file',
   'file-passphrase-missing': 'set AUTHCTL_FILE_PASSPHRASE to the passphrase the file store was written with',

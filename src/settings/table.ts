@@ -23,7 +23,7 @@ export const GLOBAL_SETTINGS: readonly Setting[] = [
   { key: 'configDir', env: ['AUTHCTL_CONFIG_DIR'], commands: ['global'], help: 'the config directory (default: the platform\'s, ~/.config/authctl on Linux); each has its own keychain entries' },
   { key: 'retries', env: ['AUTHCTL_RETRIES'], defaultValue: '3', commands: ['global'], help: 'attempts per request, 1 to 10 (connection errors, 429, 502, 503, 504)' },
   { key: 'lockTimeout', env: ['AUTHCTL_LOCK_TIMEOUT'], defaultValue: '30s', commands: ['global'], help: 'how long to wait for another authctl renewing the same profile' },
-  { key: 'keychainTimeout', env: ['AUTHCTL_KEYCHAIN_TIMEOUT'], defaultValue: '3s', commands: ['global'], help: 'how long to wait for the OS keychain' },
+  { key: 'keychainTimeout', env: ['AUTHCTL_KEYCHAIN_TIMEOUT'], defaultValue: '3s', commands: ['global'], help: "how long to wait for the OS keychain (on Linux the binding's own D-Bus calls also give up after 2s)" },
   { key: 'keychainChunkSize', env: ['AUTHCTL_KEYCHAIN_CHUNK_SIZE'], commands: ['global'], help: 'split store entries over this many characters (default: 1200 on Windows, else never)', hidden: true },
   { key: 'cloudsFile', env: ['OS_CLIENT_CONFIG_FILE'], commands: ['global'], help: 'the clouds.yaml to read (default: searched as OpenStack\'s tools search it)' },
   { key: 'secureFile', env: ['OS_CLIENT_SECURE_FILE'], commands: ['global'], help: 'the secure.yaml merged over it' },

@@ -7,6 +7,8 @@ type AsyncEntry = InstanceType<KeyringModule['AsyncEntry']>;
 
 /** The CLI's hint for this reason names the ways out (a Secret Service, or the file store's flag). */
 const UNAVAILABLE = { reason: 'keychain-unavailable', hint: 'start a Secret Service (e.g. `gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), or use the file store' } as const;
+/** One that runs and does not answer: the way out is to restart it. */
+const UNRESPONSIVE = 'keychain-unresponsive';
 
 /** Platforms whose binding package is loaded directly (napi-rs's names for them). */
 const PLATFORM_BINDINGS: Readonly<Record<string, string>> = {
@@ -51,6 +53,8 @@ export class KeychainStore implements SecretStore {
   readonly #busAddress: string | undefined;
   readonly #entries = new Map<string, AsyncEntry>();
   #module: KeyringModule | undefined;
+  /** A keychain that did not answer once is not asked again by this process (`status` asks once per profile). */
+  #unresponsive: StoreError | undefined;
 
   /** `busAddress` (DBUS_SESSION_BUS_ADDRESS) only names the bus in messages. */
   constructor(service: string, timeoutMs: number, busAddress?: string) {
@@ -79,15 +83,18 @@ export class KeychainStore implements SecretStore {
    * about 1 ms (Node loads its EventTarget machinery for the first AbortController).
    */
   async #call<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#unresponsive) throw this.#unresponsive;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreError(`the keychain did not answer within ${this.#timeoutMs / 1000}s`, UNAVAILABLE)), this.#timeoutMs);
+      timer = setTimeout(() => reject(new StoreError(`keychain unavailable: the Secret Service did not answer within ${this.#timeoutMs / 1000}s`, { ...UNAVAILABLE, reason: UNRESPONSIVE })), this.#timeoutMs);
       timer.unref();
     });
     try {
       return await Promise.race([operation(), timeout]);
     } catch (error) {
-      throw error instanceof StoreError ? error : keychainError(error, this.#busAddress);
+      const failure = error instanceof StoreError ? error : keychainError(error, this.#busAddress);
+      if (failure.reason === UNRESPONSIVE) this.#unresponsive = failure;
+      throw failure;
     } finally {
       clearTimeout(timer);
     }
@@ -129,7 +136,9 @@ export function keychainError(error: unknown, busAddress: string | undefined): S
   } else if (/no result found/i.test(text)) {
     cause = 'the Secret Service has no default collection (login keyring) to store into';
   } else if (/Did not receive a reply|timed? ?out/i.test(text)) {
-    cause = 'the keychain did not answer in time';
+    // The binding's own D-Bus timeout (2 s), which can come first: its connection is made on this thread.
+    cause = 'the Secret Service did not answer in time';
+    reason = UNRESPONSIVE;
   } else {
     cause = `the keychain failed: ${text}`;
   }

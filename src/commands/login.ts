@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, USER_SETTINGS, USERS_DOMAIN, type KeystoneSettings } from '../auth/keystone-identity.js';
 import { CREDENTIALS_REJECTED, type AuthIO, type AuthMethod, type Target } from '../auth/method.js';
 import { AUTH_METHODS } from '../auth/registry.js';
-import { formatDuration } from '../core/duration.js';
+import { durationSetting, formatDuration } from '../core/duration.js';
 import { AuthctlError, RejectedError, UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import { describeMissing, flagLayer, fromEnvironment, layer, missingSetting, type Layer, type Missing, type Setting, type Source, type Values } from '../core/settings.js';
@@ -10,7 +10,7 @@ import type { ScopeChoice } from '../iam/projects.js';
 import { describeIamProject } from '../core/target.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
 import { tokenJson } from '../core/token-json.js';
-import { canPrompt, readStdinSecret } from '../io/io.js';
+import { canPrompt, readStdinSecret, type Env } from '../io/io.js';
 import type { Context } from '../session/context.js';
 import { chooseMethod, cloudSecret, debugSources, methodLayers, openProfile, savedFor, savedSecret, type OpenProfile } from '../session/profile.js';
 import { SETTINGS } from '../settings/table.js';
@@ -27,6 +27,7 @@ export async function loginRun(ctx: Context, opts: LoginOptions): Promise<void> 
 async function login(ctx: Context, opts: LoginOptions, profile: OpenProfile): Promise<void> {
   const flags = flagLayer(opts, LOGIN_SETTINGS);
   checkFlagConflicts(flags.values as KeystoneSettings);
+  checkDurations(flags, ctx.env);
   // Reach the store before asking for or sending a secret: an unavailable keychain fails now.
   const previousToken = await profile.secrets.readToken();
   // A locked keychain reads a missing entry as a miss: with nothing to read, it must take a write.
@@ -297,6 +298,19 @@ async function pickScope(ctx: Context, io: AuthIO, method: AuthMethod<Target>, s
 /** `project demo in domain Default`, `domain Default`: as the login summary names a scope. */
 export function choiceLabel(choice: ScopeChoice): string {
   return choice.kind === 'domain' ? `domain ${choice.name}` : describeIamProject(choice);
+}
+
+/**
+ * Every duration the command line or the environment gives login is checked, whether or not the
+ * way of signing in uses it (--login-timeout with a password): a malformed one is exit 2, never ignored.
+ */
+function checkDurations(flags: Layer, env: Env): void {
+  for (const setting of LOGIN_SETTINGS.filter((row) => row.arg === '<duration>')) {
+    const flagged = flags.values[setting.key];
+    if (typeof flagged === 'string') durationSetting(flagged, setting.flag ?? setting.key);
+    const variable = setting.env?.find((name) => env[name]);
+    if (variable !== undefined) durationSetting(env[variable]!, variable);
+  }
 }
 
 const SCOPE_KEYS: readonly string[] = SCOPE_SETTINGS.map((setting) => setting.key);

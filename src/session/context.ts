@@ -13,7 +13,7 @@ import { debugRequested, Reporter } from '../io/reporter.js';
 import { PROFILE_SCHEMA, SECRET_VARIABLES } from '../settings/table.js';
 import type { ChunkedStore } from '../store/chunked.js';
 import { ConfigFile, validateProfileName } from '../store/config.js';
-import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, parseFileKey } from '../store/open.js';
+import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, MIN_ENTRY_LENGTH, parseFileKey } from '../store/open.js';
 import { ProfileSecrets } from '../store/profile-secrets.js';
 import { STORE_KINDS, type StoreKind } from '../store/secret-store.js';
 import type { Factory } from './factory.js';
@@ -56,6 +56,7 @@ export class Context {
   /** The profiles whose tokens are being fetched to sign for another (an agency's source), innermost last. */
   readonly #signingWith: string[] = [];
   readonly #network: { timeoutMs: number; attempts: number };
+  readonly #storeSettings: ReturnType<typeof storeSettings>;
   /** Time this command has spent waiting for IAM, and the tighter limits `withShortNetworkBudget` sets (innermost last). */
   readonly #waited = { spentMs: 0, limits: [] as number[] };
 
@@ -69,6 +70,7 @@ export class Context {
     // message that quotes it must not print it (status --json, warnings before it is sent).
     for (const name of SECRET_VARIABLES) this.secrets.add(factory.env[name]);
     this.#network = networkSettings(globals, factory.env);
+    this.#storeSettings = storeSettings(factory.env);
     this.reporter = new Reporter(() => factory.io.stderr, factory.env, this.secrets, debugRequested(globals.debug, factory.env));
   }
 
@@ -137,7 +139,6 @@ export class Context {
     if (kind === 'file') this.secrets.add(passphrase);
     // Checked only where it is used: a malformed key fails the file store (exit 2), not the keychain.
     const fileKey = kind === 'file' && env.AUTHCTL_FILE_KEY ? parseFileKey(env.AUTHCTL_FILE_KEY) : undefined;
-    const keychainTimeout = env.AUTHCTL_KEYCHAIN_TIMEOUT;
     const opened = await this.#factory.openStore(kind, {
       configDir: (await this.config()).dir,
       ...(passphrase ? { passphrase } : {}),
@@ -145,15 +146,14 @@ export class Context {
       debug: (message) => this.reporter.debug(message),
       keychainService: keychainService(env.AUTHCTL_CONFIG_DIR || undefined),
       ...(env.DBUS_SESSION_BUS_ADDRESS ? { busAddress: env.DBUS_SESSION_BUS_ADDRESS } : {}),
-      keychainTimeoutMs: keychainTimeout ? durationSetting(keychainTimeout, 'AUTHCTL_KEYCHAIN_TIMEOUT') * 1000 : DEFAULT_KEYCHAIN_TIMEOUT_MS,
+      keychainTimeoutMs: this.#storeSettings.keychainTimeoutMs,
       onPlaintextWrite: (dir) => {
         if (this.#plaintextWarned) return;
         this.#plaintextWarned = true;
         this.reporter.warn(`secrets are stored in plain text under ${dir}; set AUTHCTL_FILE_PASSPHRASE to encrypt them`);
       },
     });
-    const forced = env.AUTHCTL_KEYCHAIN_CHUNK_SIZE ? Number(env.AUTHCTL_KEYCHAIN_CHUNK_SIZE) : undefined;
-    return chunked(opened, entryLimit(forced, this.#factory.platform));
+    return chunked(opened, entryLimit(this.#storeSettings.chunkSize, this.#factory.platform));
   }
 
   /**
@@ -229,10 +229,10 @@ export class Context {
   /** Runs `work` holding the profile's refresh lock (AUTHCTL_LOCK_TIMEOUT bounds the wait). */
   async withRefreshLock<T>(profile: string, work: () => Promise<T>): Promise<T> {
     const { withProfileLock, DEFAULT_LOCK_OPTIONS } = await import('../store/lock.js');
-    const wait = this.env.AUTHCTL_LOCK_TIMEOUT;
+    const wait = this.#storeSettings.lockWaitMs;
     const options = {
       ...DEFAULT_LOCK_OPTIONS,
-      ...(wait ? { waitMs: durationSetting(wait, 'AUTHCTL_LOCK_TIMEOUT') * 1000 } : {}),
+      ...(wait !== undefined ? { waitMs: wait } : {}),
       now: () => this.now(),
     };
     return withProfileLock((await this.config()).dir, profile, options, work);
@@ -368,12 +368,35 @@ export class Context {
 /** --timeout / AUTHCTL_TIMEOUT and AUTHCTL_RETRIES, checked up front so a bad one fails every command. */
 function networkSettings(globals: GlobalOptions, env: Env): { timeoutMs: number; attempts: number } {
   const timeoutText = globals.timeout ?? (env.AUTHCTL_TIMEOUT || undefined);
-  const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : durationSetting(timeoutText, globals.timeout === undefined ? 'AUTHCTL_TIMEOUT' : '--timeout') * 1000;
-  if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0', { hint: 'e.g. --timeout 10s' });
+  const timeoutName = globals.timeout === undefined ? 'AUTHCTL_TIMEOUT' : '--timeout';
+  const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : positiveDuration(timeoutText, timeoutName) * 1000;
   const retries = env.AUTHCTL_RETRIES;
   const attempts = retries === undefined || retries === '' ? DEFAULT_ATTEMPTS : Number(retries);
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 10) {
     throw new UsageError(`AUTHCTL_RETRIES ${JSON.stringify(retries)} is not a number of attempts from 1 to 10`, { hint: 'e.g. AUTHCTL_RETRIES=3' });
   }
   return { timeoutMs, attempts };
+}
+
+/** A duration setting that must be more than nothing. */
+function positiveDuration(text: string, name: string): number {
+  const seconds = durationSetting(text, name);
+  if (seconds <= 0) throw new UsageError(`${name} must be more than 0`, { hint: `e.g. ${name.startsWith('--') ? `${name} 10s` : `${name}=10s`}` });
+  return seconds;
+}
+
+/** The store settings every command may use, checked up front like the network's: a typo fails at once, wherever it is used. */
+function storeSettings(env: Env): { keychainTimeoutMs: number; lockWaitMs: number | undefined; chunkSize: number | undefined } {
+  const keychainTimeout = env.AUTHCTL_KEYCHAIN_TIMEOUT || undefined;
+  const lockWait = env.AUTHCTL_LOCK_TIMEOUT || undefined;
+  const chunk = env.AUTHCTL_KEYCHAIN_CHUNK_SIZE || undefined;
+  const chunkSize = chunk === undefined ? undefined : Number(chunk);
+  if (chunkSize !== undefined && (!/^\d+$/.test(chunk!) || chunkSize < MIN_ENTRY_LENGTH || !Number.isSafeInteger(chunkSize))) {
+    throw new UsageError(`AUTHCTL_KEYCHAIN_CHUNK_SIZE ${JSON.stringify(chunk)} is not a number of characters of at least ${MIN_ENTRY_LENGTH}`, { hint: 'e.g. AUTHCTL_KEYCHAIN_CHUNK_SIZE=1200, or unset it' });
+  }
+  return {
+    keychainTimeoutMs: keychainTimeout === undefined ? DEFAULT_KEYCHAIN_TIMEOUT_MS : positiveDuration(keychainTimeout, 'AUTHCTL_KEYCHAIN_TIMEOUT') * 1000,
+    lockWaitMs: lockWait === undefined ? undefined : durationSetting(lockWait, 'AUTHCTL_LOCK_TIMEOUT') * 1000,
+    chunkSize,
+  };
 }

@@ -16,7 +16,7 @@ import { UnreadableEntryError, type SecretStore } from './secret-store.js';
 
 const WHOLE = 'authctl1:';
 /** A manifest (`authctl1*` + JSON with a 64-hex-digit hash) is about 120 characters. */
-const MIN_ENTRY_LENGTH = 256;
+export const MIN_ENTRY_LENGTH = 256;
 /** With entries of at least 256 characters: values up to 1 MiB, far above the 64 KiB a token may have. */
 const MAX_PARTS = 4096;
 const MANIFEST = 'authctl1*';

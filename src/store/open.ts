@@ -3,6 +3,8 @@ import { UsageError } from '../core/errors.js';
 import { ChunkedStore } from './chunked.js';
 import type { SecretStore, StoreKind } from './secret-store.js';
 
+export { MIN_ENTRY_LENGTH } from './chunked.js';
+
 /** Opening a secret store from explicit options; which store and its options are the caller's choice. */
 
 /** A frozen keyring daemon must not hang a shell start-up. */

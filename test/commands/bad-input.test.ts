@@ -38,6 +38,23 @@ describe('bad input: exit 2, one error line and a hint, the stored token unchang
     expect(t.stderr()).toBe(said);
   });
 
+  it.each([
+    [['login'], { AUTHCTL_LOGIN_TIMEOUT: 'abc' }, 'authctl: AUTHCTL_LOGIN_TIMEOUT "abc" is not a duration\nhint: give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d\n'],
+    [['login', '--login-timeout', 'abc'], {}, 'authctl: --login-timeout "abc" is not a duration\nhint: give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d\n'],
+    [['login'], { AUTHCTL_LOCK_TIMEOUT: '-1' }, 'authctl: AUTHCTL_LOCK_TIMEOUT "-1" is not a duration\nhint: give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d\n'],
+    [['token', 'get'], { AUTHCTL_LOCK_TIMEOUT: 'abc' }, 'authctl: AUTHCTL_LOCK_TIMEOUT "abc" is not a duration\nhint: give seconds (300) or a number with a unit: 90s, 5m, 2h, 1d\n'],
+    [['login'], { AUTHCTL_KEYCHAIN_CHUNK_SIZE: 'abc' }, 'authctl: AUTHCTL_KEYCHAIN_CHUNK_SIZE "abc" is not a number of characters of at least 256\nhint: e.g. AUTHCTL_KEYCHAIN_CHUNK_SIZE=1200, or unset it\n'],
+    [['token', 'get'], { AUTHCTL_KEYCHAIN_CHUNK_SIZE: '-5' }, 'authctl: AUTHCTL_KEYCHAIN_CHUNK_SIZE "-5" is not a number of characters of at least 256\nhint: e.g. AUTHCTL_KEYCHAIN_CHUNK_SIZE=1200, or unset it\n'],
+    [['status'], { AUTHCTL_KEYCHAIN_CHUNK_SIZE: '1' }, 'authctl: AUTHCTL_KEYCHAIN_CHUNK_SIZE "1" is not a number of characters of at least 256\nhint: e.g. AUTHCTL_KEYCHAIN_CHUNK_SIZE=1200, or unset it\n'],
+    [['token', 'get'], { AUTHCTL_TIMEOUT: '0' }, 'authctl: AUTHCTL_TIMEOUT must be more than 0\nhint: e.g. AUTHCTL_TIMEOUT=10s\n'],
+    [['token', 'get', '--timeout', '0s'], {}, 'authctl: --timeout must be more than 0\nhint: e.g. --timeout 10s\n'],
+    [['token', 'get'], { AUTHCTL_KEYCHAIN_TIMEOUT: '0' }, 'authctl: AUTHCTL_KEYCHAIN_TIMEOUT must be more than 0\nhint: e.g. AUTHCTL_KEYCHAIN_TIMEOUT=10s\n'],
+  ])('%j with %j: refused whatever the command uses, naming what was given', async (argv, env, said) => {
+    const t = testFactory();
+    await loggedIn(t);
+    expect(await refused(t, argv, { ...OS_ENV, OS_PASSWORD: PASSWORD, ...env })).toBe(said);
+  });
+
   it('--min-ttl garbage, through either door', async () => {
     const t = testFactory();
     await loggedIn(t);

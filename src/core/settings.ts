@@ -180,8 +180,9 @@ export function missingSetting(what: string, setting: Setting): Missing {
   return missing;
 }
 
+/** The WHATWG URL's hostname: IPv4 in dotted form, IPv6 compressed (an IPv4-mapped 127.x as `[::ffff:7fxx:xxxx]`). */
 function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname) || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(hostname);
 }
 
 /**

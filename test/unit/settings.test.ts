@@ -109,6 +109,10 @@ describe('URLs', () => {
   it('allows plain http only for loopback unless told', () => {
     expect(checkUrl('http://127.0.0.1:5000/v3', 'auth URL', '--auth-url', false)).toBe('http://127.0.0.1:5000/v3');
     expect(checkUrl('http://localhost/v3', 'auth URL', '--auth-url', false)).toBe('http://localhost/v3');
+    expect(checkUrl('http://[::1]:5000/v3', 'auth URL', '--auth-url', false)).toBe('http://[::1]:5000/v3');
+    expect(checkUrl('http://[::ffff:127.0.0.1]:5000/v3', 'auth URL', '--auth-url', false)).toBe('http://[::ffff:7f00:1]:5000/v3');
+    expect(() => checkUrl('http://[::ffff:10.0.0.1]/v3', 'auth URL', '--auth-url', false)).toThrow('refusing plain http://');
+    expect(() => checkUrl('http://[::ffff:7f00:1].example.com/v3', 'auth URL', '--auth-url', false)).toThrow();
     expect(() => checkUrl('http://iam.example.com/v3', 'auth URL', '--auth-url', false)).toThrow('refusing plain http://');
     expect(checkUrl('http://iam.example.com/v3', 'auth URL', '--auth-url', true)).toBe('http://iam.example.com/v3');
   });

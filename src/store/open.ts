@@ -52,7 +52,10 @@ export function parseFileKey(text: string, variable = 'AUTHCTL_FILE_KEY'): Buffe
   const trimmed = text.trim();
   const key = /^[A-Za-z0-9+/]{43}=?$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
   if (!key || key.length !== 32 || key.toString('base64') !== trimmed.padEnd(44, '=')) {
-    throw new UsageError(`${variable} must be a key of 32 random bytes in base64 (44 characters); the value set is not one (${trimmed.length} characters)`, {
+    // What it is instead, never the value: its length, and how many bytes base64 of that length holds.
+    const bytes = /^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) ? Buffer.from(trimmed, 'base64').length : undefined;
+    const what = bytes === undefined ? 'not all base64' : bytes === 32 ? 'not canonical base64: its last character' : `${bytes} bytes`;
+    throw new UsageError(`${variable} must be a key of 32 random bytes in base64 (44 characters); the value set is not one (${trimmed.length} characters, ${what})`, {
       hint: `make one with \`openssl rand -base64 32\` and keep it as a secret; for a passphrase of your own choosing use AUTHCTL_FILE_PASSPHRASE instead`,
     });
   }

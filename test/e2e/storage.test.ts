@@ -329,7 +329,7 @@ describe.runIf(haveKeyring)('the file store', () => {
     expect(passphrase.stderr).toMatch(/default%3atoken was encrypted with AUTHCTL_FILE_KEY, which is not set \(AUTHCTL_FILE_PASSPHRASE cannot open it\)\nhint: set AUTHCTL_FILE_KEY/);
     const malformed = await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined, AUTHCTL_FILE_KEY: 'my secret passphrase' } });
     expect(malformed.code).toBe(2);
-    expect(malformed.stderr).toBe('authctl: AUTHCTL_FILE_KEY must be a key of 32 random bytes in base64 (44 characters); the value set is not one (20 characters)\nhint: make one with `openssl rand -base64 32` and keep it as a secret; for a passphrase of your own choosing use AUTHCTL_FILE_PASSPHRASE instead\n');
+    expect(malformed.stderr).toBe('authctl: AUTHCTL_FILE_KEY must be a key of 32 random bytes in base64 (44 characters); the value set is not one (20 characters, not all base64)\nhint: make one with `openssl rand -base64 32` and keep it as a secret; for a passphrase of your own choosing use AUTHCTL_FILE_PASSPHRASE instead\n');
   });
 
   it('a warm token get with a passphrase derives one key, however many entries it reads', async () => {

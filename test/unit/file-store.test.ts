@@ -292,6 +292,7 @@ describe('AUTHCTL_FILE_KEY', () => {
     ['a passphrase', 'correct horse battery staple'],
     ['16 bytes', randomBytes(16).toString('base64')],
     ['33 bytes', randomBytes(33).toString('base64')],
+    ['31 bytes, 44 characters with its padding', randomBytes(31).toString('base64')],
     ['hex', randomBytes(32).toString('hex')],
     ['base64url', Buffer.from(Array(32).fill(0xfb)).toString('base64url')],
     ['non-canonical padding bits', `${'A'.repeat(42)}B=`],
@@ -304,8 +305,9 @@ describe('AUTHCTL_FILE_KEY', () => {
     }
     expect(error).toBeInstanceOf(UsageError);
     const { message, hint } = error as UsageError;
-    expect(message).toMatch(/^AUTHCTL_FILE_KEY must be a key of 32 random bytes in base64 \(44 characters\); the value set is not one \(\d+ characters\)$/);
+    expect(message).toMatch(/^AUTHCTL_FILE_KEY must be a key of 32 random bytes in base64 \(44 characters\); the value set is not one \(\d+ characters, (not all base64|\d+ bytes|not canonical base64: its last character)\)$/);
     expect(hint).toContain('openssl rand -base64 32');
+    if (/^[A-Za-z0-9+/]+={0,2}$/.test(value.trim())) expect(message).toContain(`${Buffer.from(value.trim(), 'base64').length === 32 ? 'not canonical' : `${Buffer.from(value.trim(), 'base64').length} bytes`}`);
     if (value.trim()) {
       expect(message).not.toContain(value.trim());
       expect(hint).not.toContain(value.trim());

@@ -238,12 +238,23 @@ export class Context {
     return withProfileLock((await this.config()).dir, profile, options, work);
   }
 
-  /** Runs a login holding the profile's login lock: a second login while this one waits for a person is refused (exit 2). */
+  /**
+   * Runs a login holding the profile's login lock. At a terminal, a second login while this one
+   * waits for a person is refused (exit 2); without one (CI jobs logging in side by side) it
+   * waits its turn, as long as AUTHCTL_LOCK_TIMEOUT allows.
+   */
   async withLoginLock<T>(profile: string, work: () => Promise<T>): Promise<T> {
-    const { withExclusiveLock } = await import('../store/lock.js');
+    const { withExclusiveLock, withProfileLock, DEFAULT_LOCK_OPTIONS } = await import('../store/lock.js');
+    const dir = (await this.config()).dir;
+    const name = `${profile}.login`;
+    if (!canPrompt(this.io)) {
+      const wait = this.#storeSettings.lockWaitMs;
+      const options = { ...DEFAULT_LOCK_OPTIONS, ...(wait !== undefined ? { waitMs: wait } : {}), now: () => this.now(), holder: 'another `authctl login`' };
+      return withProfileLock(dir, profile, options, work, name);
+    }
     const refused = (pid: number | undefined) =>
       new UsageError(`another \`authctl login\` for profile ${profile} is running${pid === undefined ? '' : ` (pid ${pid})`}, perhaps waiting for its sign-in`, { hint: 'finish or stop that one first (Ctrl-C there)' });
-    return withExclusiveLock((await this.config()).dir, `${profile}.login`, refused, work);
+    return withExclusiveLock(dir, name, refused, work);
   }
 
   prompter(): Prompter {

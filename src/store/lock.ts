@@ -29,6 +29,8 @@ export interface LockOptions {
   staleMs: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** What holds the lock, for the message when the wait runs out (default: `another authctl process`). */
+  holder?: string;
 }
 
 export const DEFAULT_LOCK_OPTIONS = { waitMs: 30_000, staleMs: 4_000 } as const;
@@ -56,8 +58,8 @@ export function pollDelays(waitMs: number): number[] {
   return delays;
 }
 
-export async function withProfileLock<T>(configDir: string, profile: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
-  const path = lockPath(configDir, profile);
+export async function withProfileLock<T>(configDir: string, profile: string, options: LockOptions, work: () => Promise<T>, name = profile): Promise<T> {
+  const path = lockPath(configDir, name);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = options.now ?? Date.now;
   let sighting: Sighting | undefined;
@@ -75,7 +77,7 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
     if (delay < 0) break;
     await sleep(delay);
   }
-  throw new LocalError(`another authctl process kept profile ${profile} locked for over ${Math.round(options.waitMs / 1000)}s`, {
+  throw new LocalError(`${options.holder ?? 'another authctl process'} kept profile ${profile} locked for over ${Math.round(options.waitMs / 1000)}s`, {
     hint: `if no authctl is running, remove ${path}`,
   });
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runFast } from '../../src/fast.js';
@@ -91,5 +92,41 @@ describe('login with a password from the environment, no terminal', () => {
     expect(t.stdout()).toBe('');
     expect(t.stderr()).toMatch(/^authctl: missing .*user name.*\nhint: give them as flags or environment variables, or run `authctl login` at a terminal to be asked\n$/);
     expect(t.store.entries.size).toBe(0);
+  });
+});
+
+describe('a second login for a profile while one runs', () => {
+  /** The login lock as a running login holds it: this very process, on this host. */
+  const holdLoginLock = (configDir: string) => {
+    mkdirSync(join(configDir, 'locks'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(configDir, 'locks', 'default.login.lock'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'held-by-the-test' }), { mode: 0o600 });
+  };
+
+  it('at a terminal: refused at once (exit 2), nothing sent', async () => {
+    const t = testFactory({ env: { ...OS_ENV, OS_PASSWORD: PASSWORD, NO_COLOR: '1' }, tty: true });
+    holdLoginLock(t.configDir);
+    expect(await run(['login'], t.factory)).toBe(2);
+    expect(t.stderr()).toMatch(/^authctl: another `authctl login` for profile default is running \(pid \d+\), perhaps waiting for its sign-in\nhint: finish or stop that one first/);
+    expect(t.http.requests).toHaveLength(0);
+  });
+
+  it('without a terminal (CI jobs side by side): waits its turn, then logs in', async () => {
+    const t = testFactory({ env: { ...OS_ENV, OS_PASSWORD: PASSWORD } });
+    holdLoginLock(t.configDir);
+    t.http.on('POST', TOKENS_URL, issued({ token: 'gAAAA-second', issuedAt: NOW, expiresAt: NOW + HOUR }));
+    const login = run(['login'], t.factory);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(t.http.requests).toHaveLength(0);
+    rmSync(join(t.configDir, 'locks', 'default.login.lock'));
+    expect(await login).toBe(0);
+    expect(t.http.requests).toHaveLength(1);
+  });
+
+  it('without a terminal, held past AUTHCTL_LOCK_TIMEOUT: exit 1 saying so, nothing sent', async () => {
+    const t = testFactory({ env: { ...OS_ENV, OS_PASSWORD: PASSWORD, AUTHCTL_LOCK_TIMEOUT: '1' } });
+    holdLoginLock(t.configDir);
+    expect(await run(['login'], t.factory)).toBe(1);
+    expect(t.stderr()).toMatch(/^authctl: another `authctl login` kept profile default locked for over 1s\nhint: if no authctl is running, remove .*default\.login\.lock\n$/);
+    expect(t.http.requests).toHaveLength(0);
   });
 });

@@ -109,6 +109,18 @@ describe.runIf(haveKeyring)('login, token get and export through the OS keychain
   });
 });
 
+describe.runIf(haveKeyring)('logins side by side', () => {
+  it('three CI jobs logging in to one profile at once: each waits its turn and succeeds', async () => {
+    const realm = await newRealm();
+    const env = isolatedEnv(loginEnv(realm));
+    const results = await Promise.all([1, 2, 3].map(() => runCli(['login'], { env })));
+    expect(results.map((result) => [result.code, result.stdout])).toEqual([[0, ''], [0, ''], [0, '']]);
+    for (const result of results) expect(result.stderr).toMatch(/^Logged in to /);
+    expect(await realm.count('POST')).toBe(3);
+    expect((await runCli(['token', 'get'], { env: { ...env, OS_PASSWORD: undefined } })).code).toBe(0);
+  });
+});
+
 describe.runIf(haveKeyring)('renewal and the cache key', () => {
   it('renews an expired token with OS_PASSWORD, and exits 3 without one', async () => {
     const realm = await newRealm();

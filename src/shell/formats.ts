@@ -27,9 +27,18 @@ export const SHELL_NAMES = [...Object.keys(SHELL_FORMATS), JSON_FORMAT] as Shell
 
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Variables that change how a shell or a program runs (where commands are found, what the
+ * dynamic linker or an interpreter loads first): a token there breaks the command, or is run.
+ */
+const CONTROL_VARIABLES = /^(PATH|HOME|SHELL|IFS|ENV|BASH_ENV|CDPATH|PS[0-4]|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|ZDOTDIR|TMPDIR|LANG|LC_\w+|TERM|LD_\w+|DYLD_\w+|NODE_OPTIONS|NODE_PATH|PYTHONPATH|PYTHONHOME|PYTHONSTARTUP|PERL5?LIB|PERL5OPT|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|GIT_SSH_COMMAND|GIT_EXEC_PATH)$/;
+
 export function checkVariableName(name: string, flag = '--var'): string {
   if (!VARIABLE_NAME.test(name)) {
     throw new UsageError(`${flag} ${JSON.stringify(name)} is not a valid variable name`, { hint: 'use letters, digits and _, not starting with a digit' });
+  }
+  if (CONTROL_VARIABLES.test(name)) {
+    throw new UsageError(`${flag} ${name} would put the token in a variable that changes how programs run`, { hint: 'name a variable of your own, e.g. --var OS_TOKEN' });
   }
   return name;
 }

@@ -74,6 +74,16 @@ describe('export', () => {
     });
   });
 
+  it.each(['PATH', 'LD_PRELOAD', 'BASH_ENV', 'PS1', 'NODE_OPTIONS', 'IFS'])('--var %s, a variable that changes how programs run: exit 2 for export and exec, nothing printed or run', async (name) => {
+    const t = testFactory();
+    await loggedIn(t, 'gAAAA-plain');
+    const said = `authctl: --var ${name} would put the token in a variable that changes how programs run\nhint: name a variable of your own, e.g. --var OS_TOKEN\n`;
+    expect(await exported(t, ['--var', name])).toEqual({ code: 2, stdout: '', stderr: said });
+    t.clearOutput();
+    expect(await run(['exec', '--var', name, '--', 'true'], t.withEnv({ ...OS_ENV }))).toBe(2);
+    expect(t.stderr()).toBe(said);
+  });
+
   it('exit 3 and an empty stdout when there is no token: `eval` gets nothing to run', async () => {
     const t = testFactory();
     const result = await exported(t, [], { ...OS_ENV });

@@ -1,4 +1,4 @@
-import { RejectedError, UnreachableError } from '../core/errors.js';
+import { RejectedError, UnreachableError, UsageError } from '../core/errors.js';
 import type { DomainRef, Scope, UserRef } from '../core/target.js';
 import { clockSkew, type IssuedToken, type NamedRef, type TokenInfo } from '../core/token.js';
 
@@ -211,6 +211,12 @@ export async function issueToken(
   if (receipt) throw receipt;
   const virtualMfa = virtualMfaOf(response, authUrl, body);
   if (virtualMfa) throw virtualMfa;
+  if (response.status === 404 && !/\/v3(\.\d+)?$/.test(new URL(authUrl).pathname)) {
+    // Not a refusal: nothing at that path, and the URL lacks the API version Keystone lives under.
+    throw new UsageError(`login to ${authUrl} failed: not found (404), and the auth URL does not end in /v3`, {
+      hint: `give the Keystone v3 base, e.g. ${new URL(authUrl).origin}${new URL(authUrl).pathname.replace(/\/$/, '')}/v3`,
+    });
+  }
   if (response.status !== 201 && response.status !== 200) {
     throw responseError(response, {
       action: `login to ${authUrl}`,

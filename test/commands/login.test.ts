@@ -130,3 +130,19 @@ describe('a second login for a profile while one runs', () => {
     expect(t.http.requests).toHaveLength(0);
   });
 });
+
+describe('an auth URL without its /v3', () => {
+  it('a 404 there is the URL, not the credentials: exit 2, the hint gives the URL with /v3, nothing stored', async () => {
+    const t = testFactory({ env: { ...OS_ENV, OS_AUTH_URL: 'https://iam.example.com/identity', OS_PASSWORD: PASSWORD } });
+    t.http.on('POST', 'https://iam.example.com/identity/auth/tokens', { status: 404, body: '<html>Not Found</html>' });
+    expect(await run(['login'], t.factory)).toBe(2);
+    expect(t.stderr()).toBe('authctl: login to https://iam.example.com/identity failed: not found (404), and the auth URL does not end in /v3\nhint: give the Keystone v3 base, e.g. https://iam.example.com/identity/v3\n');
+    expect([...t.store.entries.keys()]).toEqual([]);
+  });
+
+  it('with /v3, a 404 stays a refusal of what was named (exit 4)', async () => {
+    const t = testFactory({ env: { ...OS_ENV, OS_PASSWORD: PASSWORD } });
+    t.http.on('POST', TOKENS_URL, { status: 404, body: { error: { code: 404, message: 'Could not find project: demo.' } } });
+    expect(await run(['login'], t.factory)).toBe(4);
+  });
+});

@@ -57,6 +57,8 @@ export class Context {
   readonly #signingWith: string[] = [];
   readonly #network: { timeoutMs: number; attempts: number };
   readonly #storeSettings: ReturnType<typeof storeSettings>;
+  /** The login lock this run holds, while it does: marked once the login waits for a person. */
+  #loginLock: { mark: () => () => void; unmark?: () => void } | undefined;
   /** Time this command has spent waiting for IAM, and the tighter limits `withShortNetworkBudget` sets (innermost last). */
   readonly #waited = { spentMs: 0, limits: [] as number[] };
 
@@ -244,17 +246,35 @@ export class Context {
    * waits its turn, as long as AUTHCTL_LOCK_TIMEOUT allows.
    */
   async withLoginLock<T>(profile: string, work: () => Promise<T>): Promise<T> {
-    const { withExclusiveLock, withProfileLock, DEFAULT_LOCK_OPTIONS } = await import('../store/lock.js');
+    const { withExclusiveLock, withProfileLock, waitingForPerson, markWaitingForPerson, DEFAULT_LOCK_OPTIONS } = await import('../store/lock.js');
     const dir = (await this.config()).dir;
     const name = `${profile}.login`;
-    if (!canPrompt(this.io)) {
-      const wait = this.#storeSettings.lockWaitMs;
-      const options = { ...DEFAULT_LOCK_OPTIONS, ...(wait !== undefined ? { waitMs: wait } : {}), now: () => this.now(), holder: 'another `authctl login`' };
-      return withProfileLock(dir, profile, options, work, name);
-    }
     const refused = (pid: number | undefined) =>
       new UsageError(`another \`authctl login\` for profile ${profile} is running${pid === undefined ? '' : ` (pid ${pid})`}, perhaps waiting for its sign-in`, { hint: 'finish or stop that one first (Ctrl-C there)' });
-    return withExclusiveLock(dir, name, refused, work);
+    const held: { mark: () => () => void; unmark?: () => void } = { mark: () => markWaitingForPerson(dir, name) };
+    this.#loginLock = held;
+    try {
+      if (!canPrompt(this.io)) {
+        // Its turn comes unless the one holding it waits for a person, which may take minutes.
+        const wait = this.#storeSettings.lockWaitMs;
+        const refuse = () => {
+          const pid = waitingForPerson(dir, name);
+          return pid === undefined ? undefined : refused(pid);
+        };
+        const options = { ...DEFAULT_LOCK_OPTIONS, ...(wait !== undefined ? { waitMs: wait } : {}), now: () => this.now(), holder: 'another `authctl login`', refuse };
+        return await withProfileLock(dir, profile, options, work, name);
+      }
+      return await withExclusiveLock(dir, name, refused, work);
+    } finally {
+      held.unmark?.();
+      this.#loginLock = undefined;
+    }
+  }
+
+  /** Says, on the login lock this run holds, that it now waits for a person (once). */
+  #waitingForPerson(): void {
+    const held = this.#loginLock;
+    if (held && !held.unmark) held.unmark = held.mark();
   }
 
   prompter(): Prompter {
@@ -327,12 +347,19 @@ export class Context {
   #person(): PersonIO {
     const factory = this.#factory;
     return {
-      tell: (line) => this.reporter.info(line),
+      tell: (line) => {
+        this.#waitingForPerson();
+        this.reporter.info(line);
+      },
       canOpenBrowser: canOpenBrowser(this.env, factory.platform),
       openBrowser: (url) => factory.openBrowser(url),
-      listen: async () => (await import('../io/loopback.js')).listenForRedirect(),
+      listen: async () => {
+        this.#waitingForPerson();
+        return (await import('../io/loopback.js')).listenForRedirect();
+      },
       waitFor: (work, timeoutMs, what) =>
         factory.untilInterrupted(async (interrupted) => {
+          this.#waitingForPerson();
           let timer: ReturnType<typeof setTimeout> | undefined;
           const timedOut = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new NoTokenError(`${what} did not finish within ${formatDuration(timeoutMs)}; nothing was stored`, { hint: 'run `authctl login` again (--login-timeout gives more time)' })), timeoutMs);

@@ -22,7 +22,7 @@ export const GLOBAL_SETTINGS: readonly Setting[] = [
   { key: 'debug', flag: '--debug', env: ['AUTHCTL_DEBUG'], commands: ['global'], help: 'log each request to stderr, secrets replaced by fingerprints' },
   { key: 'configDir', env: ['AUTHCTL_CONFIG_DIR'], commands: ['global'], help: 'the config directory (default: the platform\'s, ~/.config/authctl on Linux); each has its own keychain entries' },
   { key: 'retries', env: ['AUTHCTL_RETRIES'], defaultValue: '3', commands: ['global'], help: 'attempts per request, 1 to 10 (connection errors, 429, 502, 503, 504)' },
-  { key: 'lockTimeout', env: ['AUTHCTL_LOCK_TIMEOUT'], defaultValue: '30s', commands: ['global'], help: 'how long to wait for another authctl renewing the same profile (or, without a terminal, logging in to it)' },
+  { key: 'lockTimeout', env: ['AUTHCTL_LOCK_TIMEOUT'], defaultValue: '30s', commands: ['global'], help: 'how long to wait for another authctl renewing the same profile (or, without a terminal, logging in to it; one waiting for a person in a browser is not waited for)' },
   { key: 'keychainTimeout', env: ['AUTHCTL_KEYCHAIN_TIMEOUT'], defaultValue: '3s', commands: ['global'], help: "how long to wait for the OS keychain (on Linux the binding's own D-Bus calls also give up after 2s)" },
   { key: 'keychainChunkSize', env: ['AUTHCTL_KEYCHAIN_CHUNK_SIZE'], commands: ['global'], help: 'split store entries over this many characters (default: 1200 on Windows, else never)', hidden: true },
   { key: 'cloudsFile', env: ['OS_CLIENT_CONFIG_FILE'], commands: ['global'], help: 'the clouds.yaml to read (default: searched as OpenStack\'s tools search it)' },

@@ -1,4 +1,4 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalError } from '../core/errors.js';
 import { storageFailure } from './fs-errors.js';
@@ -31,6 +31,8 @@ export interface LockOptions {
   now?: () => number;
   /** What holds the lock, for the message when the wait runs out (default: `another authctl process`). */
   holder?: string;
+  /** Looked at before each wait: an error to give up with at once instead (the holder waits for a person). */
+  refuse?: () => Error | undefined;
 }
 
 export const DEFAULT_LOCK_OPTIONS = { waitMs: 30_000, staleMs: 4_000 } as const;
@@ -74,6 +76,8 @@ export async function withProfileLock<T>(configDir: string, profile: string, opt
       }
     }
     sighting = breakIfAbandoned(path, options.staleMs, sighting, now());
+    const refused = options.refuse?.();
+    if (refused) throw refused;
     if (delay < 0) break;
     await sleep(delay);
   }
@@ -103,6 +107,39 @@ export async function withExclusiveLock<T>(configDir: string, name: string, refu
   } finally {
     held.release();
   }
+}
+
+/**
+ * Marks the lock NAME (held by this process) as waiting for a person (a browser, a second
+ * device): `locks/NAME.person`, holding this process's pid, until the returned function runs or
+ * the process ends. Those who would wait for the lock see it and give up at once.
+ */
+export function markWaitingForPerson(configDir: string, name: string): () => void {
+  const path = `${lockPath(configDir, name)}.person`;
+  try {
+    writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname() }), { mode: 0o600 });
+  } catch {
+    return () => {}; // a waiter then waits its turn rather than hearing why: no harm
+  }
+  const remove = () => {
+    process.off('exit', remove);
+    for (const signal of SIGNALS) process.off(signal, remove);
+    try {
+      if (readOwner(path)?.pid === process.pid) unlinkSync(path);
+    } catch {
+      // gone already
+    }
+  };
+  // The lock's own signal handler ends the process; this one only tidies up beside it.
+  process.on('exit', remove);
+  for (const signal of SIGNALS) process.once(signal, remove);
+  return remove;
+}
+
+/** The pid of a running process of this host that marked lock NAME as waiting for a person. */
+export function waitingForPerson(configDir: string, name: string): number | undefined {
+  const owner = readOwner(join(configDir, 'locks', `${name}.lock.person`));
+  return owner?.host === hostname() && typeof owner.pid === 'number' && isRunning(owner.pid) ? owner.pid : undefined;
 }
 
 /**

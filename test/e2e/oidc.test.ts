@@ -523,6 +523,7 @@ describe.runIf(haveKeyring && haveBrowser)('OpenID Connect sign-in: authctl, oid
     expect(login.code === 130 || login.signal === 'SIGINT', `code ${login.code}, signal ${login.signal}; stderr:\n${login.stderr}`).toBe(true);
     expect(await accepts(port)).toBe(false);
     expect(existsSync(join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.login.lock'))).toBe(false);
+    expect(existsSync(join(env.AUTHCTL_CONFIG_DIR!, 'locks', 'default.login.lock.person'))).toBe(false);
     await expectNothingStored(env);
   });
 

@@ -108,12 +108,12 @@ export function processFactory(): Factory {
       });
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    async openBrowser(url) {
+    async openBrowser(url, env) {
       const { spawn } = process.getBuiltinModule('node:child_process');
       const { browserCommand } = await import('../io/browser.js');
-      const [program, args] = browserCommand(url, process.env, process.platform);
+      const [program, args] = browserCommand(url, env, process.platform);
       return new Promise<boolean>((resolve) => {
-        const child = spawn(program, args, { stdio: 'ignore', detached: true });
+        const child = spawn(program, args, { stdio: 'ignore', detached: true, env: env as NodeJS.ProcessEnv });
         child.once('error', () => resolve(false));
         child.once('spawn', () => {
           child.unref();

@@ -1,5 +1,5 @@
 import { durationSetting } from '../core/duration.js';
-import { NoTokenError, UsageError } from '../core/errors.js';
+import { NoTokenError, UnreachableError, UsageError } from '../core/errors.js';
 import { fromEnvironment } from '../core/settings.js';
 import type { AuthIO, PersonIO } from '../auth/method.js';
 import { canOpenBrowser } from '../io/browser.js';
@@ -343,6 +343,11 @@ export class Context {
     };
   }
 
+  /** The environment for a program authctl starts (a passcode command, a browser): without authctl's secret variables, as `exec` gives it. */
+  #childEnv(): Env {
+    return Object.fromEntries(Object.entries(this.env).filter(([name]) => !SECRET_VARIABLES.includes(name)));
+  }
+
   /** The person at the terminal, for a sign-in finished in a browser or on a second device. */
   #person(): PersonIO {
     const factory = this.#factory;
@@ -352,7 +357,13 @@ export class Context {
         this.reporter.info(line);
       },
       canOpenBrowser: canOpenBrowser(this.env, factory.platform),
-      openBrowser: (url) => factory.openBrowser(url),
+      openBrowser: async (url) => {
+        // A provider names the page: only a web page is opened, never a file or another scheme's handler.
+        if (!/^https?:$/.test(new URL(url).protocol)) {
+          throw new UnreachableError(`the sign-in page the provider named is not a web page (${new URL(url).protocol} URL), so it was not opened`, { hint: 'check the issuer: its discovery document names the authorization endpoint' });
+        }
+        return factory.openBrowser(url, this.#childEnv());
+      },
       listen: async () => {
         this.#waitingForPerson();
         return (await import('../io/loopback.js')).listenForRedirect();
@@ -381,9 +392,7 @@ export class Context {
       let output: string;
       const timeoutMs = this.#network.timeoutMs * 3;
       try {
-        // The command gets the environment without authctl's secrets, as `exec` gives it.
-        const env = Object.fromEntries(Object.entries(this.env).filter(([name]) => !SECRET_VARIABLES.includes(name)));
-        output = await this.#factory.runCommand(command, env, timeoutMs);
+        output = await this.#factory.runCommand(command, this.#childEnv(), timeoutMs);
       } catch (error) {
         if ((error as { timedOut?: boolean }).timedOut) {
           throw new UsageError(`AUTHCTL_PASSCODE_COMMAND did not finish within ${formatDuration(timeoutMs)}, so it was stopped`, {

@@ -59,6 +59,28 @@ function signingBrowser(answer: (state: string) => string = (state) => `code=the
   };
 }
 
+describe('OpenID Connect: what the browser is given', () => {
+  it("the browser starts without authctl's secret variables in its environment", async () => {
+    const browser = signingBrowser();
+    const t = testFactory({ env: { DISPLAY: ':0', OS_PASSWORD: 'pw-not-for-browsers', AUTHCTL_FILE_PASSPHRASE: 'pp-not-for-browsers', AUTHCTL_FILE_KEY: Buffer.alloc(32, 1).toString('base64'), KEEP_ME: 'yes' }, browser: browser.browser });
+    t.http.on('GET', DISCOVERY, discovery);
+    t.http.on('POST', TOKEN, async () => ({ status: 200, body: { access_token: 'at-1', token_type: 'Bearer', expires_in: 600, id_token: await idToken({ nonce: browser.seen().searchParams.get('nonce') }) } }));
+    await run(['login', '--oidc-issuer', ISSUER, '--client-id', 'cli'], t.factory);
+    expect(t.browserEnvs).toHaveLength(1);
+    expect(t.browserEnvs[0]).toMatchObject({ DISPLAY: ':0', KEEP_ME: 'yes' });
+    for (const name of ['OS_PASSWORD', 'AUTHCTL_FILE_PASSPHRASE', 'AUTHCTL_FILE_KEY']) expect(t.browserEnvs[0]).not.toHaveProperty(name);
+  });
+
+  it.each(['file:///tmp/evil.desktop', 'smb://attacker.example.com/share', 'javascript:alert(1)'])('an authorization endpoint %s is not opened: exit 5, nothing stored', async (endpoint) => {
+    const t = testFactory({ env: { DISPLAY: ':0', NO_COLOR: '1' }, browser: async () => {} });
+    t.http.on('GET', DISCOVERY, { status: 200, body: { ...METADATA, authorization_endpoint: endpoint } });
+    expect(await run(['login', '--oidc-issuer', ISSUER, '--client-id', 'cli', '--grant', 'code'], t.factory)).toBe(5);
+    expect(t.browsed).toEqual([]);
+    expect(t.stderr()).toMatch(/^authctl: the sign-in page the provider named is not a web page \(\w+: URL\), so it was not opened\n/);
+    expect([...t.store.entries.keys()]).toEqual([]);
+  });
+});
+
 describe('OpenID Connect: the code flow with PKCE and a loopback redirect', () => {
   it('opens the browser, takes the redirect, exchanges the code with the verifier, checks the ID token, keeps the refresh token', async () => {
     const browser = signingBrowser();

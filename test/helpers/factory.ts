@@ -63,6 +63,8 @@ export interface TestHarness {
   failOn(account: string, error: Error): void;
   /** The URLs commands asked the browser to open. */
   browsed: string[];
+  /** The environment each browser was started with. */
+  browserEnvs: Env[];
   /** Each list the prompter was asked to pick from: the question and the entries' names. */
   offered: { message: string; choices: string[] }[];
   /** Acts as Ctrl-C would: the command waiting for a person is interrupted. */
@@ -140,6 +142,7 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
   const httpOptions: HttpOptions[] = [];
   const commandEnvs: Env[] = [];
   const browsed: string[] = [];
+  const browserEnvs: Env[] = [];
   const interrupts = new Set<() => void>();
 
   const script = [...(options.answers ?? [])];
@@ -198,8 +201,9 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
       now += ms;
       await new Promise((resolve) => setImmediate(resolve));
     },
-    async openBrowser(url) {
+    async openBrowser(url, browserEnv) {
       browsed.push(url);
+      browserEnvs.push(browserEnv);
       if (!options.browser) return false;
       // The browser works on its own time, as a real one does.
       setTimeout(() => void Promise.resolve(options.browser!(url)).catch(() => {}), 0);
@@ -247,6 +251,7 @@ export function testFactory(options: TestFactoryOptions = {}): TestHarness {
     httpOptions,
     commandEnvs,
     browsed,
+    browserEnvs,
     offered,
     interrupt: () => {
       for (const cancel of interrupts) cancel();

@@ -342,10 +342,15 @@ function encrypt(keys: Keys, account: string, value: string): Pick<EncryptedFile
   return { kid: keys.kid, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
 }
 
+/** GCM's full tag, the only length authctl writes: a shorter one would be a forgery's easier target. */
+const TAG_BYTES = 16;
+
 function decrypt(key: Buffer, account: string, content: { iv: string; tag: string; data: string }): string {
-  const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key, Buffer.from(content.iv, 'base64'));
+  const tag = Buffer.from(content.tag, 'base64');
+  if (tag.length !== TAG_BYTES) throw new Error(`an authentication tag of ${tag.length} bytes, not ${TAG_BYTES}`);
+  const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key, Buffer.from(content.iv, 'base64'), { authTagLength: TAG_BYTES });
   decipher.setAAD(Buffer.from(account));
-  decipher.setAuthTag(Buffer.from(content.tag, 'base64'));
+  decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(Buffer.from(content.data, 'base64')), decipher.final()]).toString('utf8');
 }
 

@@ -97,6 +97,18 @@ describe('format 2', () => {
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it.each([4, 8, 12, 15])('a tag cut to %i bytes is an altered file, never a value', async (bytes) => {
+    const dir = newDir();
+    const store = new FileStore(dir, { key: KEY });
+    await store.set('default:token', TOKEN);
+    const path = join(dir, 'default%3atoken');
+    const entry = JSON.parse(readFileSync(path, 'utf8')) as { tag: string };
+    entry.tag = Buffer.from(entry.tag, 'base64').subarray(0, bytes).toString('base64');
+    writeFileSync(path, JSON.stringify(entry));
+    const error = await rejection(store.get('default:token'));
+    expect(error.message).toMatch(/: the key is right, but the file was altered or damaged$/);
+  });
+
   it('an entry copied over another one does not decrypt (the entry name is bound in)', async () => {
     const dir = newDir();
     const store = new FileStore(dir, { key: KEY });

@@ -65,6 +65,11 @@ export function secretForms(secret: string): string[] {
     jsonEscape(json, /[\u007f-\uffff]/g, false, true), // PHP's json_encode
     jsonEscape(json, /[<>&'+`\u007f-\uffff]/g, true), // .NET's System.Text.Json
   );
+  // As a server may echo bytes it was sent: base64 (padded or not, and URL-safe), hex.
+  const bytes = Buffer.from(secret, 'utf8');
+  const base64 = bytes.toString('base64');
+  const hex = bytes.toString('hex');
+  forms.push(base64, base64.replace(/=+$/, ''), bytes.toString('base64url'), hex, hex.toUpperCase());
   return [...new Set(forms)];
 }
 

@@ -65,6 +65,11 @@ describe('secrets echoed in other encodings', () => {
     ['JSON-escaped, non-ASCII as \\u (Python)', 'mot-de-passé-été', 'mot-de-pass\\u00e9-\\u00e9t\\u00e9'],
     ['JSON-escaped, <>& as \\u (Go)', 'a<b>&c"d', 'a\\u003cb\\u003e\\u0026c\\"d'],
     ['JSON-escaped, / as \\/ (PHP)', 'pa/ss/wörd', 'pa\\/ss\\/w\\u00f6rd'],
+    ['in base64', 'Sup3r$ecret!pw', 'U3VwM3IkZWNyZXQhcHc='],
+    ['in base64 without its padding', 'Sup3r$ecret!pw', 'U3VwM3IkZWNyZXQhcHc'],
+    ['in URL-safe base64', 'a>?b>?c', 'YT4_Yj4_Yw'],
+    ['in hex', 'Sup3r$ecret!pw', '5375703372246563726574217077'],
+    ['in upper-case hex', 'Sup3r$ecret!pw', '5375703372246563726574217077'.toUpperCase()],
   ])('redacts a secret echoed %s', (_, secret, echo) => {
     const secrets = new SecretRegistry();
     secrets.add(secret);

@@ -49,6 +49,9 @@ export function renderVariables(shell: ShellName, variables: ReadonlyMap<string,
     return `${JSON.stringify(Object.fromEntries([...variables].map(([name, value]) => [name, unset ? null : value])), null, 2)}\n`;
   }
   const format: ShellFormat = SHELL_FORMATS[shell as keyof typeof SHELL_FORMATS];
+  // No shell variable holds a NUL (they are C strings): bash and dash drop it, fish refuses the whole text.
+  const withNul = unset ? undefined : [...variables].find(([, value]) => value.includes('\0'));
+  if (withNul) throw new UsageError(`the value of ${withNul[0]} contains a NUL character, which no shell variable can hold`, { hint: 'use --shell json' });
   if (unset && !format.unset) throw new UsageError(`--unset has no meaning for --shell ${shell}`, { hint: 'remove the lines from the file instead' });
   const lines = [...variables].map(([name, value]) => (unset ? format.unset!(name) : format.set(name, value)));
   return `${lines.join('\n')}\n`;

@@ -44,6 +44,10 @@ export function dotenvAssign(name: string, value: string): string {
   if (value.includes('${') || (!singleQuotable && value.includes('$'))) {
     throw new UsageError(`the value of ${name} holds a "$" that .env readers would expand, which cannot be escaped portably`, { hint: 'use --shell json' });
   }
+  // python-dotenv unescapes \\ and \' even in single quotes, dotenv (npm) never does.
+  if (value.includes('\\')) {
+    throw new UsageError(`the value of ${name} holds a "\\" that .env readers take differently, which cannot be written portably`, { hint: 'use --shell json' });
+  }
   if (singleQuotable) return `${name}='${value}'`;
   return `${name}="${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;
 }

@@ -1129,7 +1129,7 @@ describe('quoting for PowerShell, cmd.exe and .env files', () => {
     );
   });
 
-  it('dotenvAssign refuses exactly the values with an expandable $, else writes one line that reads back as the value', () => {
+  it('dotenvAssign refuses exactly the values with an expandable $ or a backslash, else writes one line that reads back as the value', () => {
     /** The documented reading: '...' literal; "..." with \\ \" \n \r escapes. */
     const readBack = (line: string, name: string): string | undefined => {
       if (!line.startsWith(`${name}=`)) return undefined;
@@ -1156,7 +1156,8 @@ describe('quoting for PowerShell, cmd.exe and .env files', () => {
     fc.assert(
       fc.property(variableName, anyValue, (name, value) => {
         const outcome = attempt(() => dotenvAssign(name, value));
-        const expandable = value.includes('${') || (/['\r\n]/.test(value) && value.includes('$'));
+        // A backslash too: python-dotenv unescapes it even in single quotes, dotenv (npm) never.
+        const expandable = value.includes('${') || (/['\r\n]/.test(value) && value.includes('$')) || value.includes('\\');
         if (expandable) {
           expect(outcome.ok).toBe(false);
           if (!outcome.ok) expect(outcome.error).toBeInstanceOf(UsageError);

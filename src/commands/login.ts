@@ -1,4 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
+import { jsonOutput } from '../util/json-output.js';
 import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, USER_SETTINGS, USERS_DOMAIN, type KeystoneSettings } from '../auth/keystone-identity.js';
 import { CREDENTIALS_REJECTED, type AuthIO, type AuthMethod, type Target } from '../auth/method.js';
 import { AUTH_METHODS } from '../auth/registry.js';
@@ -81,7 +82,7 @@ async function login(ctx: Context, opts: LoginOptions, profile: OpenProfile): Pr
     summary += savedNote(method, saved, secretKept, ctx.storeKind(saved.store));
   }
   ctx.reporter.success(summary);
-  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(tokenJson(token, profile.name, false), null, 2)}\n`);
+  if (opts.json) ctx.io.stdout.write(jsonOutput(tokenJson(token, profile.name, false), 2));
 }
 
 /** `--client-secret-stdin` with a password login (and the like) is a mistake worth hearing about. */

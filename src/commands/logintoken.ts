@@ -1,4 +1,5 @@
 import { parseDuration } from '../core/duration.js';
+import { jsonOutput } from '../util/json-output.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
 import { checkUrl, flagLayer, fromEnvironment, pick, type Setting } from '../core/settings.js';
 import { AUTH_URL } from '../auth/keystone-identity.js';
@@ -104,7 +105,7 @@ export async function loginTokenRun(ctx: Context, opts: LoginTokenOptions): Prom
   const who = name || id ? describeIamUser({ ...(name ? { name: String(name) } : { id: String(id) }), ...(domainId ? { domain: { id: String(domainId) } } : {}) }) : 'the user';
   const until = loginToken.expiresAt === undefined ? `${duration}s` : isoTime(loginToken.expiresAt);
   ctx.reporter.success(`Login token for ${who}, valid until ${until}`);
-  if (opts.json) ctx.io.stdout.write(`${JSON.stringify({ token: loginToken.token, logintoken: loginToken.details }, null, 2)}\n`);
+  if (opts.json) ctx.io.stdout.write(jsonOutput({ token: loginToken.token, logintoken: loginToken.details }, 2));
   else ctx.io.stdout.write(`${loginToken.token}\n`);
 }
 

@@ -1,6 +1,7 @@
 import { UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import { terminalSafe } from '../io/terminal-safe.js';
+import { jsonOutput } from '../util/json-output.js';
 import type { Context } from '../session/context.js';
 import { savedMethod } from '../session/profile.js';
 import { validateProfileName } from '../store/config.js';
@@ -48,7 +49,7 @@ async function summaries(ctx: Context): Promise<ProfileSummary[]> {
 export async function profileListRun(ctx: Context, opts: ProfileListOptions): Promise<void> {
   const list = await summaries(ctx);
   if (opts.json) {
-    ctx.io.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    ctx.io.stdout.write(jsonOutput(list, 2));
     return;
   }
   if (list.length === 0) {
@@ -65,7 +66,7 @@ export async function profileShowRun(ctx: Context, opts: ProfileListOptions, com
   if (!summary) throw await unknownProfile(ctx, name);
   const settings = (await ctx.config()).profile(name)!;
   if (opts.json) {
-    ctx.io.stdout.write(`${JSON.stringify({ ...summary, settings }, null, 2)}\n`);
+    ctx.io.stdout.write(jsonOutput({ ...summary, settings }, 2));
     return;
   }
   const rows: [string, string][] = [

@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { jsonOutput } from '../util/json-output.js';
 import { CallerTokenRefusedError } from '../iam/agency.js';
 import type { ScopeChoice } from '../iam/projects.js';
 import type { Context } from '../session/context.js';
@@ -60,7 +61,7 @@ export async function projectsRun(ctx: Context, opts: ProjectsOptions): Promise<
   const projects = choices.filter((choice) => choice.kind === 'project').map(listed);
   const domains = choices.filter((choice) => choice.kind === 'domain').map(listed);
   if (opts.json) {
-    ctx.io.stdout.write(`${JSON.stringify({ profile: result.profile.name, projects, domains }, null, 2)}\n`);
+    ctx.io.stdout.write(jsonOutput({ profile: result.profile.name, projects, domains }, 2));
     return;
   }
   if (choices.length === 0) {

@@ -1,4 +1,5 @@
 import type { AuthMethod, Target } from '../auth/method.js';
+import { jsonOutput } from '../util/json-output.js';
 import { formatDuration } from '../core/duration.js';
 import { AuthctlError, NoTokenError, RejectedError, StoreError, UnreachableError } from '../core/errors.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
@@ -45,7 +46,7 @@ export async function statusRun(ctx: Context, opts: StatusOptions): Promise<void
     if (unsaved) statuses.push(unsaved);
   }
   if (opts.json) {
-    ctx.io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+    ctx.io.stdout.write(jsonOutput(statuses, 2));
   } else if (statuses.length > 0) {
     const rows = statuses.map((s) => [`${s.default ? '*' : ' '} ${s.name}`, s.store, s.user ?? '-', s.scope ?? '-', describeToken(s)]);
     ctx.io.stdout.write(table([['  PROFILE', 'STORE', 'WHO', 'SCOPE', 'TOKEN'], ...rows]));

@@ -6,6 +6,7 @@ import { isoTime, isPlausibleToken, remainingMs, type CachedToken, type NamedRef
 import { scopeJson, type ScopeJson } from '../core/token-json.js';
 import { readStdinSecret } from '../io/io.js';
 import { terminalSafe } from '../io/terminal-safe.js';
+import { jsonOutput } from '../util/json-output.js';
 import type { Context } from '../session/context.js';
 import { notLoggedIn, openProfile, resolveTarget, type OpenProfile, type ResolvedTarget } from '../session/profile.js';
 import { cachedOrFresh, refusedAtIam, watchingStatus } from '../session/resolve.js';
@@ -56,7 +57,7 @@ export async function tokenCheckRun(ctx: Context, opts: TokenCheckOptions): Prom
 
   // IAM's words end up in `reason`, and IAM may quote the token it refused (Keystone: "Could not find token: ...").
   if (report.reason) report.reason = ctx.secrets.redact(report.reason);
-  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (opts.json) ctx.io.stdout.write(jsonOutput(report, 2));
   else if (!opts.quiet) ctx.io.stdout.write(humanReport(report));
   if (revoked) throw revoked;
   if (!report.valid) {

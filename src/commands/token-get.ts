@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { jsonOutput } from '../util/json-output.js';
 import { tokenJson } from '../core/token-json.js';
 import { isoTime, type CachedToken } from '../core/token.js';
 import type { Context } from '../session/context.js';
@@ -29,9 +30,9 @@ export function formatToken(token: CachedToken, profile: string, output: TokenOu
     case 'token':
       return `${token.token}\n`;
     case 'json':
-      return `${JSON.stringify(tokenJson(token, profile, true), null, 2)}\n`;
+      return jsonOutput(tokenJson(token, profile, true), 2);
     case 'exec-credential':
-      return `${JSON.stringify(execCredential(token))}\n`;
+      return jsonOutput(execCredential(token));
     case 'id-token':
       if (!token.idToken) throw new UsageError(`profile ${profile} holds no ID token`, { hint: 'only an OpenID Connect sign-in with the openid scope has one (authctl login --oidc-issuer ...)' });
       return `${token.idToken}\n`;

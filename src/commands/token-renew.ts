@@ -1,4 +1,5 @@
 import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, type KeystoneSettings } from '../auth/keystone-identity.js';
+import { jsonOutput } from '../util/json-output.js';
 import { sameIdentity } from '../auth/method.js';
 import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
@@ -62,7 +63,7 @@ export async function tokenRenewRun(ctx: Context, opts: TokenRenewOptions): Prom
     });
   }
   ctx.reporter.success(loginSummary(profile.name, method, target, token, ctx.now()).replace(/^Logged in to/, 'Renewed at'));
-  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(tokenJson(token, profile.name, false), null, 2)}\n`);
+  if (opts.json) ctx.io.stdout.write(jsonOutput(tokenJson(token, profile.name, false), 2));
 }
 
 async function fromCurrentToken(ctx: Context, profile: OpenProfile, resolved: ResolvedTarget, current: CachedToken | undefined, scopeFlags: readonly string[], savedForOther: boolean): Promise<CachedToken> {

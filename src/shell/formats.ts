@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { jsonOutput } from '../util/json-output.js';
 import { cmdSet, dotenvAssign, fishQuote, posixQuote, powershellQuote } from './quote.js';
 
 /** How each shell (or file format) sets and unsets variables. One entry per `--shell` value. */
@@ -46,7 +47,7 @@ export function checkVariableName(name: string, flag = '--var'): string {
 /** The text that sets (or, with `unset`, removes) `variables` in `shell`. Ends with a newline. */
 export function renderVariables(shell: ShellName, variables: ReadonlyMap<string, string>, unset = false): string {
   if (shell === JSON_FORMAT) {
-    return `${JSON.stringify(Object.fromEntries([...variables].map(([name, value]) => [name, unset ? null : value])), null, 2)}\n`;
+    return jsonOutput(Object.fromEntries([...variables].map(([name, value]) => [name, unset ? null : value])), 2);
   }
   const format: ShellFormat = SHELL_FORMATS[shell as keyof typeof SHELL_FORMATS];
   // No shell variable holds a NUL (they are C strings): bash and dash drop it, fish refuses the whole text.

@@ -1,5 +1,4 @@
 import { resolve as resolvePath } from 'node:path';
-import { jsonOutput } from '../util/json-output.js';
 import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, USER_SETTINGS, USERS_DOMAIN, type KeystoneSettings } from '../auth/keystone-identity.js';
 import { CREDENTIALS_REJECTED, type AuthIO, type AuthMethod, type Target } from '../auth/method.js';
 import { AUTH_METHODS } from '../auth/registry.js';
@@ -15,6 +14,7 @@ import { canPrompt, readStdinSecret, type Env } from '../io/io.js';
 import type { Context } from '../session/context.js';
 import { chooseMethod, cloudSecret, debugSources, methodLayers, openProfile, savedFor, savedSecret, type OpenProfile } from '../session/profile.js';
 import { SETTINGS } from '../settings/table.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export type LoginOptions = Record<string, string | boolean | undefined> & { allowHttp?: boolean; json?: boolean };
 

@@ -1,5 +1,4 @@
 import { parseDuration } from '../core/duration.js';
-import { jsonOutput } from '../util/json-output.js';
 import { NoTokenError, UsageError } from '../core/errors.js';
 import { checkUrl, flagLayer, fromEnvironment, pick, type Setting } from '../core/settings.js';
 import { AUTH_URL } from '../auth/keystone-identity.js';
@@ -12,6 +11,7 @@ import { SETTINGS } from '../settings/table.js';
 import { cachedOrFresh, retryIfRefused } from '../session/resolve.js';
 import { keysFromToken, KeysTokenRefusedError } from '../iam/access-keys.js';
 import { createLoginToken, iamBase, LOGIN_TOKEN_DURATION, type AccessKey } from '../iam/logintoken.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export interface LoginTokenOptions {
   accessKey?: string;

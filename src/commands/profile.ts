@@ -1,11 +1,11 @@
 import { UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import { terminalSafe } from '../io/terminal-safe.js';
-import { jsonOutput } from '../util/json-output.js';
 import type { Context } from '../session/context.js';
 import { savedMethod } from '../session/profile.js';
 import { validateProfileName } from '../store/config.js';
 import { logOutProfile } from './logout.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export interface ProfileListOptions {
   json?: boolean;

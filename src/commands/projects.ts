@@ -1,11 +1,11 @@
 import { UsageError } from '../core/errors.js';
-import { jsonOutput } from '../util/json-output.js';
 import { CallerTokenRefusedError } from '../iam/agency.js';
 import type { ScopeChoice } from '../iam/projects.js';
 import type { Context } from '../session/context.js';
 import { chooseMethod, openProfile } from '../session/profile.js';
 import { cachedOrFresh, retryIfRefused, type TokenResult } from '../session/resolve.js';
 import { table } from './profile.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export interface ProjectsOptions {
   json?: boolean;

@@ -1,5 +1,4 @@
 import type { AuthMethod, Target } from '../auth/method.js';
-import { jsonOutput } from '../util/json-output.js';
 import { formatDuration } from '../core/duration.js';
 import { AuthctlError, NoTokenError, RejectedError, StoreError, UnreachableError } from '../core/errors.js';
 import { isoTime, remainingMs, type CachedToken } from '../core/token.js';
@@ -7,6 +6,7 @@ import type { Context } from '../session/context.js';
 import { notLoggedIn, openProfile, resolveTarget, type OpenProfile } from '../session/profile.js';
 import { refusedAtIam, watchingStatus } from '../session/resolve.js';
 import { summarise, table, type ProfileSummary } from './profile.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export interface StatusOptions {
   check?: boolean;

@@ -6,10 +6,10 @@ import { isoTime, isPlausibleToken, remainingMs, type CachedToken, type NamedRef
 import { scopeJson, type ScopeJson } from '../core/token-json.js';
 import { readStdinSecret } from '../io/io.js';
 import { terminalSafe } from '../io/terminal-safe.js';
-import { jsonOutput } from '../util/json-output.js';
 import type { Context } from '../session/context.js';
 import { notLoggedIn, openProfile, resolveTarget, type OpenProfile, type ResolvedTarget } from '../session/profile.js';
 import { cachedOrFresh, refusedAtIam, watchingStatus } from '../session/resolve.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export interface TokenCheckOptions {
   tokenStdin?: boolean;

@@ -1,11 +1,11 @@
 import { UsageError } from '../core/errors.js';
-import { jsonOutput } from '../util/json-output.js';
 import { tokenJson } from '../core/token-json.js';
 import { isoTime, type CachedToken } from '../core/token.js';
 import type { Context } from '../session/context.js';
 import { checkMinTtl } from '../session/profile.js';
 import { cachedOrFresh } from '../session/resolve.js';
 import type { TOKEN_OUTPUTS } from '../settings/table.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export type TokenOutput = (typeof TOKEN_OUTPUTS)[number];
 

@@ -1,5 +1,4 @@
 import { checkFlagConflicts, namesScope, SCOPE_SETTINGS, type KeystoneSettings } from '../auth/keystone-identity.js';
-import { jsonOutput } from '../util/json-output.js';
 import { sameIdentity } from '../auth/method.js';
 import { NoTokenError, RejectedError, UsageError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
@@ -10,6 +9,7 @@ import type { Context } from '../session/context.js';
 import { openProfile, renewalSecret, resolveTarget, type OpenProfile, type ResolvedTarget } from '../session/profile.js';
 import { refusedAtIam, watchingStatus } from '../session/resolve.js';
 import { loginSummary } from './login.js';
+import { jsonOutput } from '../util/json-output.js';
 
 export interface TokenRenewOptions {
   project?: string;

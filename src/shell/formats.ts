@@ -1,6 +1,6 @@
 import { UsageError } from '../core/errors.js';
-import { jsonOutput } from '../util/json-output.js';
 import { cmdSet, dotenvAssign, fishQuote, posixQuote, powershellQuote } from './quote.js';
+import { jsonOutput } from '../util/json-output.js';
 
 /** How each shell (or file format) sets and unsets variables. One entry per `--shell` value. */
 interface ShellFormat {

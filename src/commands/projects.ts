@@ -1,5 +1,4 @@
-import { UsageError } from '../core/errors.js';
-import { CallerTokenRefusedError } from '../iam/agency.js';
+import { CallerTokenRefusedError, UsageError } from '../core/errors.js';
 import type { ScopeChoice } from '../iam/projects.js';
 import type { Context } from '../session/context.js';
 import { chooseMethod, openProfile } from '../session/profile.js';

@@ -38,6 +38,9 @@ export class NoTokenError extends AuthctlError {}
 /** IAM refused the credentials or the caller token (401/403 and the like). */
 export class RejectedError extends AuthctlError {}
 
+/** IAM refused the token that signed the request (expired or revoked before its time): a fresh one may do. */
+export class CallerTokenRefusedError extends RejectedError {}
+
 /** IAM could not be reached, timed out, or failed on its side (5xx, malformed answers). */
 export class UnreachableError extends AuthctlError {}
 

@@ -1,5 +1,5 @@
-import { UnreachableError } from '../core/errors.js';
-import { assumeRole, agencyError, CallerTokenRefusedError, type AgencyRef } from './agency.js';
+import { CallerTokenRefusedError, UnreachableError } from '../core/errors.js';
+import { assumeRole, agencyError, type AgencyRef } from './agency.js';
 import type { HttpClient } from './http.js';
 import { parseIsoTime, parseJsonBody, responseError } from './response.js';
 

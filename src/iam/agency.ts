@@ -1,4 +1,4 @@
-import { RejectedError } from '../core/errors.js';
+import { CallerTokenRefusedError, RejectedError } from '../core/errors.js';
 import type { DomainRef } from '../core/target.js';
 import type { IssuedToken } from '../core/token.js';
 import type { HttpClient } from './http.js';
@@ -32,9 +32,6 @@ export function agencyTokenBody(agency: AgencyRef, scope: AgencyScope): { auth: 
   const identity = { methods: ['assume_role'], assume_role: assumeRole(agency) };
   return { auth: scopeMember ? { identity, scope: scopeMember } : { identity } };
 }
-
-/** IAM refused the token that signed the request (expired or revoked before its time): a fresh one may do. */
-export class CallerTokenRefusedError extends RejectedError {}
 
 export function describeAgency(agency: AgencyRef): string {
   return `agency ${agency.name} of ${'id' in agency.domain ? `domain id ${agency.domain.id}` : `domain ${agency.domain.name}`}`;

@@ -1,8 +1,7 @@
-import { UnreachableError } from '../core/errors.js';
+import { CallerTokenRefusedError, UnreachableError } from '../core/errors.js';
 import type { ProfileSettings } from '../core/profile-settings.js';
 import type { NamedRef } from '../core/token.js';
 import type { HttpClient, HttpResponse } from './http.js';
-import { CallerTokenRefusedError } from './agency.js';
 import { parseJsonBody, responseError } from './response.js';
 
 /**

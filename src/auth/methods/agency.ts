@@ -1,5 +1,5 @@
-import { CallerTokenRefusedError, describeAgency, issueAgencyToken, type AgencyRef, type AgencyScope } from '../../iam/agency.js';
-import { NoTokenError, UsageError } from '../../core/errors.js';
+import { describeAgency, issueAgencyToken, type AgencyRef, type AgencyScope } from '../../iam/agency.js';
+import { CallerTokenRefusedError, NoTokenError, UsageError } from '../../core/errors.js';
 import { layer, missingSetting, pick, sourceOf, type Layer, type Missing, type Setting, type Source, type Values } from '../../core/settings.js';
 import type { DomainRef } from '../../core/target.js';
 import { validateToken } from '../../iam/keystone.js';

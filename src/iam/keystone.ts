@@ -211,10 +211,11 @@ export async function issueToken(
   if (receipt) throw receipt;
   const virtualMfa = virtualMfaOf(response, authUrl, body);
   if (virtualMfa) throw virtualMfa;
-  if (response.status === 404 && !/\/v3(\.\d+)?$/.test(new URL(authUrl).pathname)) {
+  const { origin, pathname } = new URL(authUrl);
+  if (response.status === 404 && !/\/v3(\.\d+)?$/.test(pathname)) {
     // Not a refusal: nothing at that path, and the URL lacks the API version Keystone lives under.
     throw new UsageError(`login to ${authUrl} failed: not found (404), and the auth URL does not end in /v3`, {
-      hint: `give the Keystone v3 base, e.g. ${new URL(authUrl).origin}${new URL(authUrl).pathname.replace(/\/$/, '')}/v3`,
+      hint: `give the Keystone v3 base, e.g. ${origin}${pathname.replace(/\/$/, '')}/v3`,
     });
   }
   if (response.status !== 201 && response.status !== 200) {
@@ -224,7 +225,7 @@ export async function issueToken(
       notFoundHint: 'check the auth URL (the Keystone v3 base, e.g. https://iam.example.com/v3) and the scope names',
     });
   }
-  return readTokenResponse(response, new URL(authUrl).origin, received);
+  return readTokenResponse(response, origin, received);
 }
 
 /** What IAM said of a token: valid (with its details from a GET), or not and why. */

@@ -12,6 +12,7 @@ import { SecretRegistry } from '../io/redact.js';
 import { debugRequested, Reporter } from '../io/reporter.js';
 import { PROFILE_SCHEMA, SECRET_VARIABLES } from '../settings/table.js';
 import type { ChunkedStore } from '../store/chunked.js';
+import type { LockOptions } from '../store/lock.js';
 import { ConfigFile, validateProfileName } from '../store/config.js';
 import { chunked, DEFAULT_KEYCHAIN_TIMEOUT_MS, entryLimit, keychainService, MIN_ENTRY_LENGTH, parseFileKey } from '../store/open.js';
 import { ProfileSecrets } from '../store/profile-secrets.js';
@@ -231,13 +232,13 @@ export class Context {
   /** Runs `work` holding the profile's refresh lock (AUTHCTL_LOCK_TIMEOUT bounds the wait). */
   async withRefreshLock<T>(profile: string, work: () => Promise<T>): Promise<T> {
     const { withProfileLock, DEFAULT_LOCK_OPTIONS } = await import('../store/lock.js');
+    return withProfileLock((await this.config()).dir, profile, this.#lockOptions(DEFAULT_LOCK_OPTIONS), work);
+  }
+
+  /** The lock defaults, with AUTHCTL_LOCK_TIMEOUT's wait and the injected clock. */
+  #lockOptions(defaults: LockOptions): LockOptions {
     const wait = this.#storeSettings.lockWaitMs;
-    const options = {
-      ...DEFAULT_LOCK_OPTIONS,
-      ...(wait !== undefined ? { waitMs: wait } : {}),
-      now: () => this.now(),
-    };
-    return withProfileLock((await this.config()).dir, profile, options, work);
+    return { ...defaults, ...(wait !== undefined ? { waitMs: wait } : {}), now: () => this.now() };
   }
 
   /**
@@ -256,13 +257,11 @@ export class Context {
     try {
       if (!canPrompt(this.io)) {
         // Its turn comes unless the one holding it waits for a person, which may take minutes.
-        const wait = this.#storeSettings.lockWaitMs;
         const refuse = () => {
           const pid = waitingForPerson(dir, name);
           return pid === undefined ? undefined : refused(pid);
         };
-        const options = { ...DEFAULT_LOCK_OPTIONS, ...(wait !== undefined ? { waitMs: wait } : {}), now: () => this.now(), holder: 'another `authctl login`', refuse };
-        return await withProfileLock(dir, profile, options, work, name);
+        return await withProfileLock(dir, profile, { ...this.#lockOptions(DEFAULT_LOCK_OPTIONS), holder: 'another `authctl login`', refuse }, work, name);
       }
       return await withExclusiveLock(dir, name, refused, work);
     } finally {

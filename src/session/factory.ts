@@ -35,7 +35,6 @@ export interface Factory {
   runCommand(commandLine: string, env: Env, timeoutMs: number): Promise<string>;
   /** Waits `ms` (device-flow polling intervals). */
   sleep(ms: number): Promise<void>;
-  /** Opens a URL in the person's browser; false when the opener could not be started. */
   /** Opens `url` in the person's browser, with `env` (authctl's secret variables left out); false when none could be started. */
   openBrowser(url: string, env: Env): Promise<boolean>;
   /** Resolves when the person presses Ctrl-C (SIGINT) while `work` runs; the listener is removed after. */

@@ -115,7 +115,7 @@ export async function withExclusiveLock<T>(configDir: string, name: string, refu
  * the process ends. Those who would wait for the lock see it and give up at once.
  */
 export function markWaitingForPerson(configDir: string, name: string): () => void {
-  const path = `${lockPath(configDir, name)}.person`;
+  const path = personMark(lockPath(configDir, name));
   try {
     writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname() }), { mode: 0o600 });
   } catch {
@@ -138,9 +138,13 @@ export function markWaitingForPerson(configDir: string, name: string): () => voi
 
 /** The pid of a running process of this host that marked lock NAME as waiting for a person. */
 export function waitingForPerson(configDir: string, name: string): number | undefined {
-  const owner = readOwner(join(configDir, 'locks', `${name}.lock.person`));
+  // Only read: a missing or planted mark makes a waiter refuse or wait, nothing more.
+  const owner = readOwner(personMark(join(configDir, 'locks', `${name}.lock`)));
   return owner?.host === hostname() && typeof owner.pid === 'number' && isRunning(owner.pid) ? owner.pid : undefined;
 }
+
+/** The mark beside a lock file that its holder waits for a person. */
+const personMark = (lockFile: string) => `${lockFile}.person`;
 
 /**
  * `locks/NAME.lock` in the config directory, the directory made (0700) if need be. Checked like
